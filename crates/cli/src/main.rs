@@ -1,0 +1,163 @@
+//! The `coalesce` binary: configuration, wiring and subcommands. Logic lives in the library
+//! crates; this file only adapts the command line to them.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use coalesce_ingest::{Kind, ParseHints, Window};
+
+#[derive(Debug, Parser)]
+#[command(name = "coalesce", version, about = "CE/PD offerings of archives, libraries and museums, gathered into one catalog and calendar")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read a feed, calendar or page from a file and print its offerings as JSON Lines.
+    ///
+    /// Warnings go to stderr. Exits 0 when the document was read (even if some items were
+    /// skipped), 1 with a one-line error when it could not be read.
+    Parse(ParseArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ParseArgs {
+    /// The file to read (`-` for standard input).
+    path: PathBuf,
+    /// The format; `auto` sniffs it from the content.
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    kind: KindArg,
+    /// The URL the document was fetched from: relative links resolve against it.
+    #[arg(long)]
+    base_url: Option<url::Url>,
+    /// The zone for floating times (IANA name such as America/Chicago).
+    #[arg(long)]
+    timezone: Option<String>,
+    /// Start of the window for recurring events (YYYY-MM-DD or RFC 3339); default 30 days ago.
+    #[arg(long)]
+    from: Option<String>,
+    /// End of the window (exclusive); default two years from now.
+    #[arg(long)]
+    to: Option<String>,
+    /// Print the warnings and a summary as one JSON object on stderr instead of text lines.
+    #[arg(long)]
+    json_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Auto,
+    Rss,
+    Atom,
+    Jsonfeed,
+    Ics,
+    Html,
+}
+
+impl KindArg {
+    fn kind(self) -> Option<Kind> {
+        match self {
+            KindArg::Auto => None,
+            KindArg::Rss => Some(Kind::Rss),
+            KindArg::Atom => Some(Kind::Atom),
+            KindArg::Jsonfeed => Some(Kind::JsonFeed),
+            KindArg::Ics => Some(Kind::Ics),
+            KindArg::Html => Some(Kind::Html),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Parse(args) => run_parse(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // One line: the chain of causes joined, as a user reads it.
+            let mut msg = err.to_string();
+            for cause in err.chain().skip(1) {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+            }
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_parse(args: ParseArgs) -> Result<ExitCode> {
+    let bytes = if args.path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        io::Read::read_to_end(&mut io::stdin(), &mut buf).context("cannot read standard input")?;
+        buf
+    } else {
+        std::fs::read(&args.path).with_context(|| format!("cannot read {}", args.path.display()))?
+    };
+    let now = Utc::now();
+    let mut hints = ParseHints::new(now);
+    hints.kind = args.kind.kind();
+    hints.base_url = args.base_url;
+    if let Some(tz) = &args.timezone {
+        hints.timezone = Some(
+            coalesce_ingest::tz::resolve(tz)
+                .with_context(|| format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)"))?,
+        );
+    }
+    let default = Window::around(now);
+    hints.window = Window {
+        from: args.from.as_deref().map(parse_instant).transpose()?.unwrap_or(default.from),
+        to: args.to.as_deref().map(parse_instant).transpose()?.unwrap_or(default.to),
+    };
+    let parsed = coalesce_ingest::parse(&bytes, &hints)
+        .with_context(|| format!("cannot read {}", args.path.display()))?;
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for offering in &parsed.offerings {
+        serde_json::to_writer(&mut out, offering)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+
+    if args.json_warnings {
+        let summary = serde_json::json!({
+            "kind": parsed.kind,
+            "title": parsed.title,
+            "encoding": parsed.encoding,
+            "offerings": parsed.offerings.len(),
+            "warnings": parsed.warnings,
+        });
+        eprintln!("{summary}");
+    } else {
+        for w in &parsed.warnings {
+            eprintln!("warning: {w}");
+        }
+        eprintln!(
+            "read {} document ({}): {} offerings, {} warnings",
+            parsed.kind,
+            parsed.encoding,
+            parsed.offerings.len(),
+            parsed.warnings.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+fn parse_instant(s: &str) -> Result<DateTime<Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(dt) => Ok(dt.with_timezone(&Utc)),
+        Err(_) => bail!("invalid date {s:?} (expected YYYY-MM-DD or RFC 3339)"),
+    }
+}

@@ -1,0 +1,223 @@
+//! Cost: "Free", "$25 members / $50 non-members", "No charge", schema.org offers.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::model::Cost;
+use crate::normalize::text::{fold_for_match, squash_whitespace};
+
+/// One schema.org `Offer` (or a feed's price field) as published.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OfferInput {
+    /// The price as published: a number or a string such as "25.00" or "Free".
+    pub price: Option<String>,
+    pub currency: Option<String>,
+    pub name: Option<String>,
+}
+
+static MONEY: LazyLock<Regex> = LazyLock::new(|| {
+    // A currency symbol or code next to an amount, either order. Amounts like "1,250.00".
+    #[allow(clippy::expect_used)]
+    Regex::new(
+        r"(?ix)
+        (?:(?P<sym>[$€£¥])|\b(?P<code1>USD|CAD|EUR|GBP|AUD|NZD)\s?)\s?(?P<a1>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)
+        |
+        (?P<a2>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)\s?(?:(?P<code2>USD|CAD|EUR|GBP|AUD|NZD)\b|(?P<word>dollars?|euros?|pounds?)\b)
+        ",
+    )
+    .expect("money regex compiles")
+});
+
+const FREE_WORDS: &[&str] = &[
+    "free",
+    "no cost",
+    "no charge",
+    "no fee",
+    "free of charge",
+    "complimentary",
+    "free admission",
+    "free registration",
+    "gratis",
+    "0",
+];
+
+/// Reads the provider's cost wording. Returns an unknown cost when the text says nothing
+/// about price.
+pub fn parse_cost_text(text: &str) -> Cost {
+    let text = squash_whitespace(text);
+    if text.is_empty() {
+        return Cost::default();
+    }
+    let mut amounts: Vec<f64> = Vec::new();
+    let mut currency: Option<String> = None;
+    for cap in MONEY.captures_iter(&text) {
+        let amount = cap.name("a1").or_else(|| cap.name("a2")).map(|m| m.as_str());
+        let Some(amount) = amount.and_then(|a| a.replace(',', "").parse::<f64>().ok()) else {
+            continue;
+        };
+        if !amount.is_finite() || amount < 0.0 {
+            continue;
+        }
+        amounts.push(amount);
+        let code = if let Some(sym) = cap.name("sym") {
+            Some(match sym.as_str() {
+                "€" => "EUR",
+                "£" => "GBP",
+                "¥" => "JPY",
+                _ => "USD",
+            })
+        } else if let Some(c) = cap.name("code1").or_else(|| cap.name("code2")) {
+            Some(match c.as_str().to_ascii_uppercase().as_str() {
+                "CAD" => "CAD",
+                "EUR" => "EUR",
+                "GBP" => "GBP",
+                "AUD" => "AUD",
+                "NZD" => "NZD",
+                _ => "USD",
+            })
+        } else {
+            cap.name("word").map(|w| {
+                let w = w.as_str().to_ascii_lowercase();
+                if w.starts_with("euro") {
+                    "EUR"
+                } else if w.starts_with("pound") {
+                    "GBP"
+                } else {
+                    "USD"
+                }
+            })
+        };
+        if currency.is_none() {
+            currency = code.map(str::to_string);
+        }
+    }
+    let folded = format!(" {} ", fold_for_match(&text));
+    let says_free = FREE_WORDS
+        .iter()
+        .filter(|w| **w != "0")
+        .any(|w| folded.contains(&format!(" {w} ")));
+    build(amounts, currency, says_free, Some(text))
+}
+
+/// Combines schema.org offers (each possibly "Free" or a number) into one cost.
+pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
+    let mut amounts = Vec::new();
+    let mut currency = None;
+    let mut says_free = false;
+    let mut texts = Vec::new();
+    for offer in offers {
+        let price = offer.price.as_deref().map(str::trim).unwrap_or_default();
+        if let Some(name) = offer.name.as_deref() {
+            texts.push(name.to_string());
+        }
+        if price.is_empty() {
+            continue;
+        }
+        let cleaned: String = price
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        match cleaned.parse::<f64>() {
+            Ok(a) if a.is_finite() && a >= 0.0 && cleaned.len() == price.len() => {
+                amounts.push(a);
+                if currency.is_none() {
+                    currency = offer
+                        .currency
+                        .as_deref()
+                        .map(str::trim)
+                        .filter(|c| c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()))
+                        .map(str::to_ascii_uppercase);
+                }
+            }
+            _ => {
+                let c = parse_cost_text(price);
+                if c.free == Some(true) {
+                    says_free = true;
+                } else {
+                    if let Some(min) = c.min_amount {
+                        amounts.push(min);
+                    }
+                    if let Some(max) = c.max_amount {
+                        amounts.push(max);
+                    }
+                    if currency.is_none() {
+                        currency = c.currency;
+                    }
+                }
+            }
+        }
+    }
+    let text = (!texts.is_empty()).then(|| texts.join("; "));
+    build(amounts, currency, says_free, text)
+}
+
+fn build(amounts: Vec<f64>, currency: Option<String>, says_free: bool, text: Option<String>) -> Cost {
+    let min = amounts.iter().copied().reduce(f64::min);
+    let max = amounts.iter().copied().reduce(f64::max);
+    let free = match (says_free, max) {
+        (_, Some(max)) if max > 0.0 => Some(false),
+        (true, _) | (false, Some(_)) => Some(true),
+        (false, None) => None,
+    };
+    let min = if says_free && max.is_some_and(|m| m > 0.0) {
+        Some(0.0)
+    } else if free == Some(true) {
+        Some(0.0)
+    } else {
+        min
+    };
+    let max = if free == Some(true) { Some(0.0) } else { max };
+    Cost {
+        free,
+        min_amount: min,
+        max_amount: max,
+        currency: if free == Some(true) { None } else { currency },
+        text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_text_table() {
+        // (text, free, min, max, currency)
+        let cases: &[(&str, Option<bool>, Option<f64>, Option<f64>, Option<&str>)] = &[
+            ("Free", Some(true), Some(0.0), Some(0.0), None),
+            ("FREE for everyone!", Some(true), Some(0.0), Some(0.0), None),
+            ("No cost to attend", Some(true), Some(0.0), Some(0.0), None),
+            ("$25 members / $50 non-members", Some(false), Some(25.0), Some(50.0), Some("USD")),
+            ("Free for members, $40 for non-members", Some(false), Some(0.0), Some(40.0), Some("USD")),
+            ("Registration: 1,250.00 USD", Some(false), Some(1250.0), Some(1250.0), Some("USD")),
+            ("€30", Some(false), Some(30.0), Some(30.0), Some("EUR")),
+            ("Cost: $0", Some(true), Some(0.0), Some(0.0), None),
+            ("Lunch included", None, None, None, None),
+            ("", None, None, None, None),
+        ];
+        for (text, free, min, max, cur) in cases {
+            let c = parse_cost_text(text);
+            assert_eq!(c.free, *free, "{text}: free");
+            assert_eq!(c.min_amount, *min, "{text}: min");
+            assert_eq!(c.max_amount, *max, "{text}: max");
+            assert_eq!(c.currency.as_deref(), *cur, "{text}: currency");
+        }
+    }
+
+    #[test]
+    fn offers_combine_into_a_range() {
+        let offers = vec![
+            OfferInput { price: Some("25.00".into()), currency: Some("usd".into()), name: Some("Members".into()) },
+            OfferInput { price: Some("50".into()), currency: Some("USD".into()), name: Some("Non-members".into()) },
+        ];
+        let c = cost_from_offers(&offers);
+        assert_eq!((c.free, c.min_amount, c.max_amount), (Some(false), Some(25.0), Some(50.0)));
+        assert_eq!(c.currency.as_deref(), Some("USD"));
+        let free = cost_from_offers(&[OfferInput { price: Some("0".into()), ..Default::default() }]);
+        assert_eq!(free.free, Some(true));
+        let word = cost_from_offers(&[OfferInput { price: Some("Free".into()), ..Default::default() }]);
+        assert_eq!(word.free, Some(true));
+        assert_eq!(cost_from_offers(&[]).free, None);
+    }
+}

@@ -1,0 +1,273 @@
+//! How an offering is attended: online, in person, hybrid, or self-paced.
+
+use crate::model::{Location, Modality};
+use crate::normalize::text::fold_for_match;
+
+/// Everything the modality rule looks at.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ModalityInput<'a> {
+    /// What the source declared (schema.org `eventAttendanceMode`), trusted first.
+    pub declared: Option<Modality>,
+    pub title: &'a str,
+    /// Plain text of the description.
+    pub text: &'a str,
+    pub categories: &'a [String],
+    pub location: Option<&'a Location>,
+    /// Every URL the item carries (link, online URL, location text that is a URL, ...).
+    pub urls: &'a [&'a str],
+    pub has_occurrences: bool,
+}
+
+const MEETING_HOSTS: &[&str] = &[
+    "zoom.us",
+    "zoomgov.com",
+    "teams.microsoft.com",
+    "teams.live.com",
+    "meet.google.com",
+    "webex.com",
+    "gotomeeting.com",
+    "gotowebinar.com",
+    "goto.com",
+    "bluejeans.com",
+    "whereby.com",
+    "ringcentral.com",
+    "crowdcast.io",
+    "hopin.com",
+    "streamyard.com",
+    "youtube.com/live",
+    "vimeo.com/event",
+    "airmeet.com",
+    "bigmarker.com",
+    "on24.com",
+    "adobeconnect.com",
+    "jitsi",
+];
+
+const ONLINE_WORDS: &[&str] = &[
+    "webinar",
+    "webinars",
+    "online",
+    "virtual",
+    "virtually",
+    "zoom",
+    "microsoft teams",
+    "google meet",
+    "webex",
+    "livestream",
+    "live stream",
+    "web conference",
+    "remote",
+    "webcast",
+];
+
+const SELF_PACED_WORDS: &[&str] = &[
+    "self paced",
+    "on demand",
+    "ondemand",
+    "recorded webinar",
+    "webinar recording",
+    "recording available",
+    "asynchronous",
+    "anytime",
+    "at your own pace",
+    "archived webinar",
+    "tutorial",
+    "e course",
+];
+
+const IN_PERSON_WORDS: &[&str] = &["in person", "on site", "onsite", "face to face"];
+
+/// Decides the modality. Declared attendance wins; then explicit "hybrid"; then self-paced
+/// wording for undated items; then online signals versus a physical place.
+pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
+    if input.declared.is_some() {
+        return input.declared;
+    }
+    let mut hay = String::with_capacity(input.title.len() + input.text.len() + 32);
+    hay.push(' ');
+    hay.push_str(&fold_for_match(input.title));
+    hay.push(' ');
+    hay.push_str(&fold_for_match(input.text));
+    for c in input.categories {
+        hay.push(' ');
+        hay.push_str(&fold_for_match(c));
+    }
+    hay.push(' ');
+    let has = |w: &str| hay.contains(&format!(" {w} "));
+
+    if has("hybrid") || has("in person and online") || has("in person or online") {
+        return Some(Modality::Hybrid);
+    }
+    let self_paced = SELF_PACED_WORDS.iter().any(|w| has(w));
+    if self_paced && !input.has_occurrences {
+        return Some(Modality::SelfPaced);
+    }
+    let meeting_url = input.urls.iter().any(|u| is_meeting_url(u));
+    let location_online = input.location.is_some_and(location_is_online);
+    let online = meeting_url || location_online || ONLINE_WORDS.iter().any(|w| has(w));
+    let physical = input.location.is_some_and(location_is_physical);
+    let in_person_words = IN_PERSON_WORDS.iter().any(|w| has(w));
+    match (online, physical || in_person_words) {
+        // A place plus a join link or "in person" plus "online" is both at once.
+        (true, true) if meeting_url || location_online || in_person_words => {
+            Some(Modality::Hybrid)
+        }
+        // "Webinar" in text with a postal address is most often an online session organised by
+        // the owner of that address; the explicit signals above decide hybrid.
+        (true, _) => Some(Modality::Online),
+        (false, true) => Some(Modality::InPerson),
+        (false, false) if self_paced => Some(Modality::SelfPaced),
+        (false, false) => None,
+    }
+}
+
+/// True when `url` points at a known meeting or webinar platform.
+pub fn is_meeting_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    MEETING_HOSTS.iter().any(|h| {
+        rest.split('/').next().is_some_and(|host| {
+            let (domain, path_part) = h.split_once('/').unwrap_or((h, ""));
+            let host_ok = host == domain || host.ends_with(&format!(".{domain}"));
+            host_ok && (path_part.is_empty() || rest.contains(&format!("/{path_part}")))
+        }) || (!h.contains('.') && rest.contains(h))
+    })
+}
+
+fn location_is_online(loc: &Location) -> bool {
+    let name = loc.name.as_deref().unwrap_or_default();
+    let address = loc.address.as_deref().unwrap_or_default();
+    if is_meeting_url(name) || is_meeting_url(address) {
+        return true;
+    }
+    let f = format!(" {} ", fold_for_match(&format!("{name} {address}")));
+    ONLINE_WORDS.iter().any(|w| f.contains(&format!(" {w} ")))
+        && !location_has_street(address)
+}
+
+fn location_is_physical(loc: &Location) -> bool {
+    if location_is_online(loc) {
+        return false;
+    }
+    loc.geo.is_some()
+        || loc.locality.is_some()
+        || loc
+            .address
+            .as_deref()
+            .is_some_and(|a| !a.trim().is_empty() && !a.contains("://"))
+        || loc
+            .name
+            .as_deref()
+            .is_some_and(|n| !n.trim().is_empty() && !n.contains("://") && !is_tbd(n))
+}
+
+fn is_tbd(s: &str) -> bool {
+    let f = fold_for_match(s);
+    matches!(f.as_str(), "tbd" | "tba" | "to be announced" | "to be determined" | "n a" | "none")
+}
+
+fn location_has_street(address: &str) -> bool {
+    address
+        .split_whitespace()
+        .next()
+        .is_some_and(|w| w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(name: &str) -> Location {
+        Location {
+            name: Some(name.to_string()),
+            ..Location::default()
+        }
+    }
+
+    #[test]
+    fn modality_table() {
+        let zoom = ["https://us02web.zoom.us/j/123"];
+        let place = loc("Main Library, 123 Elm St, Springfield");
+        let online_loc = loc("Online");
+        let zoom_loc = loc("https://zoom.us/j/999");
+        let tbd = loc("TBD");
+        let cases: Vec<(&str, ModalityInput<'_>, Option<Modality>)> = vec![
+            (
+                "zoom link is online",
+                ModalityInput { title: "Metadata basics", urls: &zoom, has_occurrences: true, ..Default::default() },
+                Some(Modality::Online),
+            ),
+            (
+                "webinar in title is online",
+                ModalityInput { title: "Webinar: Grant writing 101", has_occurrences: true, ..Default::default() },
+                Some(Modality::Online),
+            ),
+            (
+                "street address is in person",
+                ModalityInput { title: "Book repair workshop", location: Some(&place), has_occurrences: true, ..Default::default() },
+                Some(Modality::InPerson),
+            ),
+            (
+                "place plus zoom link is hybrid",
+                ModalityInput { title: "Board meeting", location: Some(&place), urls: &zoom, has_occurrences: true, ..Default::default() },
+                Some(Modality::Hybrid),
+            ),
+            (
+                "hybrid word wins",
+                ModalityInput { title: "Annual conference (hybrid)", has_occurrences: true, ..Default::default() },
+                Some(Modality::Hybrid),
+            ),
+            (
+                "location named online",
+                ModalityInput { title: "Copyright Q&A", location: Some(&online_loc), has_occurrences: true, ..Default::default() },
+                Some(Modality::Online),
+            ),
+            (
+                "location that is a zoom url",
+                ModalityInput { title: "Copyright Q&A", location: Some(&zoom_loc), has_occurrences: true, ..Default::default() },
+                Some(Modality::Online),
+            ),
+            (
+                "on-demand without dates is self paced",
+                ModalityInput { title: "On-Demand: Disaster planning", has_occurrences: false, ..Default::default() },
+                Some(Modality::SelfPaced),
+            ),
+            (
+                "self-paced course text",
+                ModalityInput { title: "Cataloging course", text: "A self-paced course, start anytime.", ..Default::default() },
+                Some(Modality::SelfPaced),
+            ),
+            (
+                "declared mode is trusted",
+                ModalityInput { declared: Some(Modality::InPerson), title: "Webinar", ..Default::default() },
+                Some(Modality::InPerson),
+            ),
+            (
+                "nothing known",
+                ModalityInput { title: "Quarterly update", has_occurrences: true, ..Default::default() },
+                None,
+            ),
+            (
+                "tbd location says nothing",
+                ModalityInput { title: "Quarterly update", location: Some(&tbd), has_occurrences: true, ..Default::default() },
+                None,
+            ),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(infer_modality(&input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn meeting_urls_match_hosts_not_substrings() {
+        assert!(is_meeting_url("https://teams.microsoft.com/l/meetup-join/abc"));
+        assert!(is_meeting_url("https://acme.webex.com/meet/x"));
+        assert!(!is_meeting_url("https://notzoom.us.example.org/"));
+        assert!(!is_meeting_url("https://example.org/zoom.us"));
+    }
+}

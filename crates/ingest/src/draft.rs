@@ -1,0 +1,386 @@
+//! The shared finishing stage: every adapter fills [`Draft`]s with what its format says, and
+//! [`finish_all`] turns them into [`Offering`]s the same way for every format: sanitizing,
+//! URL safety, summary, identity (with repeated-GUID handling), modality, cost, credits,
+//! sectors and topics.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use coalesce_core::identity::{IdentityInput, source_key};
+use coalesce_core::normalize::{
+    ModalityInput, OfferInput, cost_from_offers, infer_modality, parse_cost_text, parse_credits,
+    safe_http_url, summarize,
+};
+use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
+use url::Url;
+
+use crate::sanitize::{clean_html, html_to_text};
+use crate::{Ctx, WarningCode};
+
+/// Summaries are cut to this many characters.
+const SUMMARY_CHARS: usize = 300;
+/// Titles longer than this are cut (some feeds put the whole post in the title).
+const TITLE_CHARS: usize = 300;
+
+/// What one item of a document says, before normalization. Adapters fill what their format
+/// carries and leave the rest empty; strings are as published (trimmed or not).
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// Zero-based position in the document, for warnings.
+    pub index: usize,
+    /// GUID / Atom id / iCal UID / JSON-LD `@id`.
+    pub guid: Option<String>,
+    /// The title; may contain markup or entities when `title_is_html`.
+    pub title: Option<String>,
+    pub title_is_html: bool,
+    /// Description as (unsanitized) HTML.
+    pub description_html: Option<String>,
+    /// Description when the format gives plain text (iCal DESCRIPTION, JSON Feed content_text).
+    pub description_text: Option<String>,
+    /// A short summary when the format has one besides the description.
+    pub summary: Option<String>,
+    pub language: Option<String>,
+    /// The item's page (may be relative).
+    pub url: Option<String>,
+    pub registration_url: Option<String>,
+    pub online_url: Option<String>,
+    pub image_url: Option<String>,
+    /// Extra URLs that only inform modality (enclosures, location URLs).
+    pub other_urls: Vec<String>,
+    /// Base for relative links in this item (xml:base, the page URL); the document URL otherwise.
+    pub base_url: Option<Url>,
+    pub occurrences: Vec<Occurrence>,
+    pub recurring: bool,
+    pub timezone: Option<String>,
+    pub location: Option<Location>,
+    /// A location given only as one line of text (iCal LOCATION, ev:location).
+    pub location_text: Option<String>,
+    /// Modality the source declares (schema.org eventAttendanceMode).
+    pub declared_modality: Option<Modality>,
+    /// Cost as free text ("$25 members / $50 non-members").
+    pub cost_text: Option<String>,
+    /// Structured offers (schema.org `offers`).
+    pub offers: Vec<OfferInput>,
+    /// The source says the offering is free (schema.org `isAccessibleForFree`).
+    pub declared_free: Option<bool>,
+    /// Credits as free text when the format has a field for it.
+    pub credits_text: Option<String>,
+    pub categories: Vec<String>,
+    pub audience: Option<String>,
+    pub organizer: Option<String>,
+    pub status: Status,
+    pub sequence: u32,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+/// Finishes every draft, in order, collapsing repeated GUIDs.
+pub(crate) fn finish_all(drafts: Vec<Draft>, ctx: &mut Ctx<'_>) -> Vec<Offering> {
+    let max = ctx.hints.limits.max_items;
+    let total = drafts.len();
+    let mut out: Vec<Offering> = Vec::with_capacity(total.min(max));
+    // source_key -> position in `out`
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for draft in drafts.into_iter().take(max) {
+        let index = draft.index;
+        let guid = draft.guid.clone();
+        let mut offering = finish(draft, ctx);
+        match seen.get(&offering.source_key).copied() {
+            None => {
+                seen.insert(offering.source_key.clone(), out.len());
+                out.push(offering);
+            }
+            Some(pos) if same_item(&out[pos], &offering) => {
+                // The same item listed twice: the later copy wins, in the earlier place.
+                ctx.warn(
+                    WarningCode::DuplicateGuid,
+                    Some(index),
+                    format!("item repeats id {:?}; the later copy was kept", offering.source_key),
+                );
+                out[pos] = offering;
+            }
+            Some(_) => {
+                // A different item reusing the id: a CMS bug. Give it an identity of its own
+                // instead of letting it overwrite the first.
+                let first_start = offering.occurrences.first().map(|o| o.start.to_rfc3339());
+                let (key, kind) = source_key(&IdentityInput {
+                    guid: None,
+                    url: offering.url.as_deref(),
+                    title: &offering.title,
+                    first_start: first_start.as_deref(),
+                    text: offering.summary.as_deref().unwrap_or_default(),
+                });
+                let key = if seen.contains_key(&key) {
+                    format!("{}#{}", guid.as_deref().unwrap_or("item").trim(), index)
+                } else {
+                    key
+                };
+                ctx.warn(
+                    WarningCode::DuplicateGuid,
+                    Some(index),
+                    format!("a different item reuses id {:?}; it was keyed by {key:?} instead", offering.source_key),
+                );
+                offering.source_key = key;
+                offering.key_kind = kind;
+                seen.insert(offering.source_key.clone(), out.len());
+                out.push(offering);
+            }
+        }
+    }
+    if total > max {
+        ctx.warn(
+            WarningCode::TooManyItems,
+            None,
+            format!("document has {total} items; only the first {max} were read"),
+        );
+    }
+    out
+}
+
+fn same_item(a: &Offering, b: &Offering) -> bool {
+    a.title == b.title && a.url == b.url && a.occurrences.first() == b.occurrences.first()
+}
+
+/// Normalizes one draft.
+pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
+    let hints = ctx.hints;
+    let max_depth = hints.limits.max_html_depth;
+    let base = d.base_url.as_ref().or(hints.base_url.as_ref());
+    let index = Some(d.index);
+
+    // Description: sanitized HTML, or the plain text made into paragraphs.
+    let (description_html, cut) = match (&d.description_html, &d.description_text) {
+        (Some(html), _) if !html.trim().is_empty() => clean_html(html, base, max_depth),
+        (_, Some(text)) if !text.trim().is_empty() => {
+            (Some(text_to_html(text)), false)
+        }
+        _ => (None, false),
+    };
+    if cut {
+        ctx.warn(WarningCode::TooDeep, index, format!("description nested deeper than {max_depth} levels was flattened"));
+    }
+    let description_plain = match (&description_html, &d.description_text) {
+        (_, Some(text)) if !text.trim().is_empty() => coalesce_core::normalize::squash_whitespace(text),
+        (Some(html), _) => html_to_text(html, max_depth),
+        _ => String::new(),
+    };
+    let summary_source = d
+        .summary
+        .as_deref()
+        .map(|s| html_to_text(s, max_depth))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| description_plain.clone());
+    let summary = (!summary_source.is_empty()).then(|| summarize(&summary_source, SUMMARY_CHARS));
+
+    // Title: plain text; derived from the summary or the URL when missing.
+    let title_text = d
+        .title
+        .as_deref()
+        .map(|t| if d.title_is_html || t.contains('<') || t.contains('&') { html_to_text(t, max_depth) } else { coalesce_core::normalize::squash_whitespace(t) })
+        .map(|t| coalesce_core::normalize::text::strip_controls(&t))
+        .filter(|t| !t.is_empty());
+    let title = match title_text {
+        Some(t) => summarize(&t, TITLE_CHARS),
+        None => {
+            let derived = summary
+                .as_deref()
+                .map(|s| summarize(s, 80))
+                .or_else(|| d.url.clone())
+                .unwrap_or_else(|| "Untitled".to_string());
+            ctx.warn(WarningCode::MissingTitle, index, format!("item has no title; using {derived:?}"));
+            derived
+        }
+    };
+
+    // URLs: only http(s) leaves this function.
+    let url_field = |raw: &Option<String>, what: &str, ctx: &mut Ctx<'_>| -> Option<String> {
+        let raw = raw.as_deref()?.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        let safe = safe_http_url(raw, base);
+        if safe.is_none() {
+            ctx.warn(WarningCode::UnsafeUrl, index, format!("{what} {:?} is not an http(s) url and was dropped", truncate(raw, 80)));
+        }
+        safe
+    };
+    let url = url_field(&d.url, "link", ctx);
+    let registration_url = url_field(&d.registration_url, "registration link", ctx);
+    let online_url = url_field(&d.online_url, "online link", ctx);
+    let image_url = url_field(&d.image_url, "image", ctx);
+
+    // Location: structured, or one line of text that may be a join link.
+    let mut location = d.location.clone().filter(|l| !l.is_empty());
+    let mut online_url = online_url;
+    if let Some(text) = d.location_text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(link) = safe_http_url(text, None) {
+            online_url = online_url.or(Some(link));
+        } else if location.is_none() {
+            location = Some(Location {
+                name: Some(coalesce_core::normalize::squash_whitespace(text)),
+                ..Location::default()
+            });
+        }
+    }
+    if let Some(loc) = location.as_mut() {
+        clean_location(loc);
+    }
+    let location = location.filter(|l| !l.is_empty());
+
+    let other_urls: Vec<&str> = d
+        .other_urls
+        .iter()
+        .map(String::as_str)
+        .chain(online_url.as_deref())
+        .chain(url.as_deref())
+        .chain(registration_url.as_deref())
+        .collect();
+    let modality = infer_modality(&ModalityInput {
+        declared: d.declared_modality,
+        title: &title,
+        text: &description_plain,
+        categories: &d.categories,
+        location: location.as_ref(),
+        urls: &other_urls,
+        has_occurrences: !d.occurrences.is_empty(),
+    });
+
+    let cost = pick_cost(&d, &description_plain);
+    let credits_source = d.credits_text.clone().unwrap_or_else(|| format!("{title}\n{description_plain}"));
+    let credits = parse_credits(&credits_source);
+    let match_text = format!("{title}\n{description_plain}");
+    let topics = hints.vocabulary.topics_for(&d.categories, &match_text);
+    let sectors = hints.vocabulary.sectors_for(&d.categories, &format!("{match_text}\n{}", d.audience.as_deref().unwrap_or_default()));
+
+    let mut occurrences = d.occurrences;
+    occurrences.sort_by_key(|o| o.start);
+    occurrences.dedup_by(|a, b| a.start == b.start && a.end == b.end);
+
+    let first_start = occurrences.first().map(|o| o.start.to_rfc3339());
+    let (source_key, key_kind) = source_key(&IdentityInput {
+        guid: d.guid.as_deref(),
+        url: url.as_deref(),
+        title: &title,
+        first_start: first_start.as_deref(),
+        text: &description_plain,
+    });
+
+    let categories = {
+        let mut cats: Vec<String> = d
+            .categories
+            .iter()
+            .map(|c| coalesce_core::normalize::squash_whitespace(&html_to_text(c, 8)))
+            .filter(|c| !c.is_empty() && c.len() <= 200)
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        cats.retain(|c| seen.insert(c.to_lowercase()));
+        cats
+    };
+
+    Offering {
+        source_key,
+        key_kind,
+        title,
+        summary,
+        description_html,
+        language: d.language.map(|l| l.trim().to_string()).filter(|l| !l.is_empty() && l.len() <= 35),
+        occurrences,
+        recurring: d.recurring,
+        timezone: d.timezone,
+        modality,
+        location,
+        online_url,
+        url,
+        registration_url,
+        image_url,
+        cost,
+        credits,
+        sectors,
+        audience_level: d.audience.map(|a| coalesce_core::normalize::squash_whitespace(&a)).filter(|a| !a.is_empty()),
+        topics,
+        categories,
+        organizer: d.organizer.map(|o| coalesce_core::normalize::squash_whitespace(&html_to_text(&o, 8))).filter(|o| !o.is_empty()),
+        status: d.status,
+        source_sequence: d.sequence,
+        updated_at: d.updated_at,
+        published_at: d.published_at,
+    }
+}
+
+fn pick_cost(d: &Draft, description: &str) -> Cost {
+    let from_offers = cost_from_offers(&d.offers);
+    if from_offers.is_known() {
+        return from_offers;
+    }
+    if let Some(text) = d.cost_text.as_deref() {
+        let c = parse_cost_text(text);
+        if c.is_known() {
+            return c;
+        }
+    }
+    if d.declared_free == Some(true) {
+        return Cost { free: Some(true), min_amount: Some(0.0), max_amount: Some(0.0), currency: None, text: None };
+    }
+    // Last resort: a price statement in the description. Only sentences that talk about cost,
+    // so "Room 25" or "2026" never become prices.
+    let mut cost_sentences = String::new();
+    for sentence in description.split(['.', '\n', '|']) {
+        let lower = sentence.to_lowercase();
+        if ["cost", "fee", "price", "free", "$", "€", "£", "register", "registration", "members", "tuition", "charge"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            cost_sentences.push_str(sentence);
+            cost_sentences.push('\n');
+        }
+    }
+    let c = parse_cost_text(&cost_sentences);
+    if c.is_known() {
+        Cost { text: None, ..c }
+    } else {
+        Cost::default()
+    }
+}
+
+fn clean_location(loc: &mut Location) {
+    for field in [&mut loc.name, &mut loc.address, &mut loc.locality, &mut loc.region, &mut loc.country] {
+        if let Some(v) = field.take() {
+            let v = coalesce_core::normalize::squash_whitespace(&html_to_text(&v, 8));
+            if !v.is_empty() && v.len() <= 500 {
+                *field = Some(v);
+            }
+        }
+    }
+}
+
+fn text_to_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        out.push_str("<p>");
+        for (i, line) in para.lines().enumerate() {
+            if i > 0 {
+                out.push_str("<br>");
+            }
+            escape_into(line.trim(), &mut out);
+        }
+        out.push_str("</p>");
+    }
+    out
+}
+
+fn escape_into(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}

@@ -1,0 +1,243 @@
+//! Sanitizing description HTML (ammonia) and turning HTML into plain text.
+//!
+//! Both run behind a depth gate: html5ever and ammonia recurse per nesting level, and deeply
+//! nested markup costs seconds (../shared/HOSTILE.md B7), so nesting deeper than the limit is
+//! cut before either sees it.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use ammonia::{Builder, UrlRelative};
+use url::Url;
+
+/// Clean HTML with links made absolute against `base` (relative links are dropped without one).
+/// Returns `None` when nothing readable is left.
+pub(crate) fn clean_html(html: &str, base: Option<&Url>, max_depth: usize) -> (Option<String>, bool) {
+    let (gated, cut) = depth_gate(html, max_depth);
+    let mut b = Builder::default();
+    b.link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        .add_generic_attributes(["lang"]);
+    match base {
+        Some(base) => {
+            b.url_relative(UrlRelative::RewriteWithBase(base.clone()));
+        }
+        None => {
+            b.url_relative(UrlRelative::Deny);
+        }
+    }
+    let cleaned = b.clean(&gated).to_string();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() || html_to_text(trimmed, max_depth).is_empty() && !trimmed.contains("<img") {
+        (None, cut)
+    } else {
+        (Some(trimmed.to_string()), cut)
+    }
+}
+
+static BLOCK_TAGS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    HashSet::from([
+        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+        "section", "article", "blockquote", "dd", "dt", "dl", "hr", "header", "footer", "pre",
+    ])
+});
+
+/// Plain text of an HTML fragment: tags removed, entities decoded, script/style contents
+/// dropped, block elements separated by spaces, whitespace squashed.
+pub(crate) fn html_to_text(html: &str, max_depth: usize) -> String {
+    if !html.contains('<') && !html.contains('&') {
+        return coalesce_core::normalize::squash_whitespace(html);
+    }
+    let (gated, _) = depth_gate(html, max_depth);
+    let frag = scraper::Html::parse_fragment(&gated);
+    let mut out = String::with_capacity(html.len());
+    for edge in frag.root_element().traverse() {
+        match edge {
+            ego_tree_edge::Open(node) => {
+                if let Some(text) = node.value().as_text() {
+                    let hidden = node.ancestors().any(|a| {
+                        a.value()
+                            .as_element()
+                            .is_some_and(|e| matches!(e.name(), "script" | "style" | "template" | "noscript"))
+                    });
+                    if !hidden {
+                        out.push_str(text);
+                    }
+                } else if let Some(el) = node.value().as_element()
+                    && BLOCK_TAGS.contains(el.name())
+                {
+                    out.push(' ');
+                }
+            }
+            ego_tree_edge::Close(node) => {
+                if let Some(el) = node.value().as_element()
+                    && BLOCK_TAGS.contains(el.name())
+                {
+                    out.push(' ');
+                }
+            }
+        }
+    }
+    coalesce_core::normalize::squash_whitespace(&out)
+}
+
+mod ego_tree_edge {
+    pub use ego_tree::iter::Edge::{Close, Open};
+}
+
+/// Elements that never have children, so they never deepen nesting.
+fn is_void(name: &str) -> bool {
+    matches!(
+        name,
+        "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta"
+            | "source" | "track" | "wbr" | "param" | "keygen"
+    )
+}
+
+/// Drops every tag (not its text) that opens deeper than `max_depth`, by a linear scan of the
+/// tag structure. Returns the gated markup and whether anything was cut. Unclosed tags are
+/// counted the way a browser would not, so this over-estimates depth for sloppy markup; that
+/// only makes the gate stricter, never lets deep input through.
+pub(crate) fn depth_gate(html: &str, max_depth: usize) -> (std::borrow::Cow<'_, str>, bool) {
+    let mut depth: usize = 0;
+    let mut max_seen: usize = 0;
+    for_each_tag(html, |_, _, name, closing, self_closing| {
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else if !self_closing && !is_void(name) {
+            depth += 1;
+            max_seen = max_seen.max(depth);
+        }
+    });
+    if max_seen <= max_depth {
+        return (std::borrow::Cow::Borrowed(html), false);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut last = 0;
+    let mut depth: usize = 0;
+    for_each_tag(html, |start, end, name, closing, self_closing| {
+        let keep = if closing {
+            let keep = depth <= max_depth;
+            depth = depth.saturating_sub(1);
+            keep
+        } else if !self_closing && !is_void(name) {
+            depth += 1;
+            depth <= max_depth
+        } else {
+            depth < max_depth
+        };
+        out.push_str(&html[last..start]);
+        if keep {
+            out.push_str(&html[start..end]);
+        }
+        last = end;
+    });
+    out.push_str(&html[last..]);
+    (std::borrow::Cow::Owned(out), true)
+}
+
+/// Calls `f(start, end, lowercase_name, closing, self_closing)` for every tag, skipping
+/// comments, doctypes and the raw text of script/style elements.
+fn for_each_tag(html: &str, mut f: impl FnMut(usize, usize, &str, bool, bool)) {
+    let bytes = html.as_bytes();
+    let mut i = 0;
+    let mut name_buf = String::new();
+    while let Some(rel) = memchr_lt(&bytes[i..]) {
+        let start = i + rel;
+        if html[start..].starts_with("<!--") {
+            i = html[start + 4..].find("-->").map_or(bytes.len(), |e| start + 4 + e + 3);
+            continue;
+        }
+        let after = start + 1;
+        let closing = bytes.get(after) == Some(&b'/');
+        let name_start = if closing { after + 1 } else { after };
+        let name_len = bytes[name_start.min(bytes.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
+            .count();
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            i = start + 1;
+            continue;
+        }
+        let Some(gt) = html[name_start..].find('>') else {
+            break;
+        };
+        let end = name_start + gt + 1;
+        name_buf.clear();
+        name_buf.push_str(&html[name_start..name_start + name_len].to_ascii_lowercase());
+        let self_closing = bytes[end - 2] == b'/';
+        f(start, end, &name_buf, closing, self_closing);
+        i = end;
+        if !closing && matches!(name_buf.as_str(), "script" | "style") {
+            let close = format!("</{name_buf}");
+            i = find_ci(&html[end..], &close).map_or(bytes.len(), |p| end + p);
+        }
+    }
+}
+
+fn memchr_lt(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'<')
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let h = hay.as_bytes();
+    let n = needle.as_bytes();
+    h.windows(n.len()).position(|w| w.eq_ignore_ascii_case(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://lib.example.org/events/feed.xml").expect("valid")
+    }
+
+    #[test]
+    fn scripts_handlers_and_bad_schemes_are_removed() {
+        let dirty = r#"<p onclick="x()">Hi <script>alert(1)</script><a href="java&#x09;script:alert(1)">a</a>
+            <a href="JaVaScRiPt:alert(1)">b</a><img srcset="http:a<script>alert(1)</script> 1x">
+            <svg><a><set attributeName="href" to="javascript:alert(1)"/></a></svg></p>"#;
+        let (clean, _) = clean_html(dirty, Some(&base()), 512);
+        let clean = clean.expect("text remains");
+        let lower = clean.to_ascii_lowercase();
+        assert!(!lower.contains("<script"), "{clean}");
+        assert!(!lower.contains("javascript:"), "{clean}");
+        assert!(!lower.contains("onclick"), "{clean}");
+        assert!(!lower.contains("<svg"), "{clean}");
+    }
+
+    #[test]
+    fn relative_links_become_absolute_against_the_item() {
+        let (clean, _) = clean_html(
+            r#"<a href="/admin">x</a> <img src="../x.png"> <a href="//evil.example/">y</a>"#,
+            Some(&base()),
+            512,
+        );
+        let clean = clean.expect("text remains");
+        assert!(clean.contains(r#"href="https://lib.example.org/admin""#), "{clean}");
+        assert!(clean.contains(r#"src="https://lib.example.org/x.png""#), "{clean}");
+        assert!(clean.contains(r#"href="https://evil.example/""#), "{clean}");
+    }
+
+    #[test]
+    fn text_drops_tags_scripts_and_decodes_entities() {
+        assert_eq!(
+            html_to_text("<p>Caf&eacute; <b>talk</b></p><script>var x;</script><p>Two</p>", 512),
+            "Café talk Two"
+        );
+        assert_eq!(html_to_text("plain  text", 512), "plain text");
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_before_parsing() {
+        let deep = "<div>".repeat(100_000) + "inside" + &"</div>".repeat(100_000);
+        let (gated, cut) = depth_gate(&deep, 512);
+        assert!(cut);
+        assert_eq!(gated.matches("<div>").count(), 512);
+        assert!(gated.contains("inside"));
+        let (clean, _) = clean_html(&deep, None, 512);
+        assert!(clean.expect("text remains").contains("inside"));
+        assert_eq!(html_to_text(&deep, 512), "inside");
+    }
+}

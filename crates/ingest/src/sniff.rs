@@ -1,0 +1,101 @@
+//! Format sniffing from the Content-Type and the first bytes of the document.
+
+use crate::Kind;
+
+/// Decides the format: a specific Content-Type wins, then the content itself. Returns `None`
+/// when neither says anything we read.
+pub fn sniff(content_type: Option<&str>, text: &str) -> Option<Kind> {
+    if let Some(kind) = content_type.and_then(from_content_type) {
+        // Servers often label everything text/html or text/plain; only trust the header when
+        // the body does not clearly say otherwise.
+        return Some(from_content(text).unwrap_or(kind));
+    }
+    from_content(text)
+}
+
+fn from_content_type(ct: &str) -> Option<Kind> {
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "text/calendar" | "application/ics" | "text/x-vcalendar" => Some(Kind::Ics),
+        "application/rss+xml" | "application/rdf+xml" => Some(Kind::Rss),
+        "application/atom+xml" => Some(Kind::Atom),
+        "application/feed+json" | "application/json" => Some(Kind::JsonFeed),
+        "text/html" | "application/xhtml+xml" => Some(Kind::Html),
+        _ => None,
+    }
+}
+
+fn from_content(text: &str) -> Option<Kind> {
+    let head: &str = {
+        let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+        let mut end = t.len().min(4096);
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        &t[..end]
+    };
+    if head.len() >= 15 && head[..15].eq_ignore_ascii_case("BEGIN:VCALENDAR") {
+        return Some(Kind::Ics);
+    }
+    if head.starts_with('{') {
+        return head.contains("jsonfeed.org/version").then_some(Kind::JsonFeed);
+    }
+    let lower = head.to_ascii_lowercase();
+    // Skip the prolog (declaration, comments, doctype, processing instructions) to find the
+    // root element.
+    let mut rest = lower.as_str();
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("<?") {
+            rest = r.split_once("?>").map_or("", |(_, after)| after);
+        } else if let Some(r) = rest.strip_prefix("<!--") {
+            rest = r.split_once("-->").map_or("", |(_, after)| after);
+        } else if rest.starts_with("<!doctype html") {
+            return Some(Kind::Html);
+        } else if let Some(r) = rest.strip_prefix("<!") {
+            rest = r.split_once('>').map_or("", |(_, after)| after);
+        } else {
+            break;
+        }
+    }
+    let root: String = rest
+        .strip_prefix('<')?
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+        .collect();
+    let local = root.rsplit(':').next().unwrap_or_default();
+    match local {
+        "rss" | "rdf" => Some(Kind::Rss),
+        "feed" => Some(Kind::Atom),
+        "channel" => Some(Kind::Rss),
+        "html" | "head" | "body" | "div" | "meta" | "title" | "script" | "section" | "main"
+        | "article" | "dl" | "p" | "table" | "ul" | "span" | "a" | "link" => Some(Kind::Html),
+        _ if lower.contains("<html") || lower.contains("<body") => Some(Kind::Html),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_table() {
+        let cases: &[(Option<&str>, &str, Option<Kind>)] = &[
+            (None, "BEGIN:VCALENDAR\r\nVERSION:2.0", Some(Kind::Ics)),
+            (None, "\u{feff}<?xml version=\"1.0\"?>\n<rss version=\"2.0\">", Some(Kind::Rss)),
+            (None, "<?xml version=\"1.0\"?><!-- hi --><rdf:RDF xmlns:rdf=\"x\">", Some(Kind::Rss)),
+            (None, "<feed xmlns=\"http://www.w3.org/2005/Atom\">", Some(Kind::Atom)),
+            (None, "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}", Some(Kind::JsonFeed)),
+            (None, "<!DOCTYPE html><html><head>", Some(Kind::Html)),
+            (None, "<div><dl><dd>", Some(Kind::Html)),
+            (Some("text/calendar; charset=utf-8"), "garbage", Some(Kind::Ics)),
+            (Some("text/html"), "<?xml version=\"1.0\"?><rss>", Some(Kind::Rss)),
+            (None, "just some words", None),
+            (None, "{\"a\": 1}", None),
+        ];
+        for (ct, text, want) in cases {
+            assert_eq!(sniff(*ct, text), *want, "{ct:?} {text:?}");
+        }
+    }
+}
