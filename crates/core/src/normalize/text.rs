@@ -51,7 +51,10 @@ fn fold_char(ch: char) -> Option<char> {
 /// Collapses every run of whitespace (including newlines and NBSP) into one space and trims.
 pub fn squash_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c: char| c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -90,7 +93,10 @@ mod tests {
 
     #[test]
     fn folding_removes_case_accents_and_punctuation() {
-        assert_eq!(fold_for_match("  Café—Préservation: 101!  "), "cafe preservation 101");
+        assert_eq!(
+            fold_for_match("  Café—Préservation: 101!  "),
+            "cafe preservation 101"
+        );
         assert_eq!(fold_for_match("Children's Services"), "children s services");
         assert_eq!(fold_for_match("Ärchiv München"), "archiv munchen");
     }
@@ -107,5 +113,83 @@ mod tests {
         let s = summarize(&"é".repeat(50), 10);
         assert!(s.ends_with('…'));
         assert_eq!(s.chars().count(), 11);
+    }
+}
+
+static SCRIPTY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(r"(?i)<\s*script|javascript\s*:|vbscript\s*:|\bon[a-z]+\s*=")
+        .expect("scripty regex compiles")
+});
+
+/// Defence in depth for plain-text fields: even though every consumer must escape text,
+/// a title such as `&lt;script&gt;` decodes to `<script>` and would be live markup in any page
+/// or widget that forgets to. Such sequences are rare in real offerings and always hostile, so
+/// the one character that makes them executable is swapped for a look-alike (`<` → `‹`,
+/// `:` → `∶`, `=` → `＝`); the rest of the text is untouched.
+pub fn defang_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !SCRIPTY.is_match(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let out = SCRIPTY.replace_all(text, |caps: &regex::Captures<'_>| {
+        let m = &caps[0];
+        if let Some(rest) = m.strip_prefix('<') {
+            format!("‹{rest}")
+        } else if let Some(head) = m.strip_suffix(':') {
+            format!("{head}∶")
+        } else if let Some(head) = m.strip_suffix('=') {
+            format!("{head}＝")
+        } else {
+            m.to_string()
+        }
+    });
+    std::borrow::Cow::Owned(out.into_owned())
+}
+
+/// The same defence for sanitized HTML: the markup is already safe, but text nodes can still
+/// spell `javascript:` or `onload=`; those characters become numeric references, which render
+/// identically.
+pub fn defang_html(html: &str) -> std::borrow::Cow<'_, str> {
+    if !SCRIPTY.is_match(html) {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let out = SCRIPTY.replace_all(html, |caps: &regex::Captures<'_>| {
+        let m = &caps[0];
+        if let Some(rest) = m.strip_prefix('<') {
+            format!("&lt;{rest}")
+        } else if let Some(head) = m.strip_suffix(':') {
+            format!("{head}&#58;")
+        } else if let Some(head) = m.strip_suffix('=') {
+            format!("{head}&#61;")
+        } else {
+            m.to_string()
+        }
+    });
+    std::borrow::Cow::Owned(out.into_owned())
+}
+
+#[cfg(test)]
+mod defang_tests {
+    use super::*;
+
+    #[test]
+    fn defang_neutralizes_only_the_dangerous_sequences() {
+        assert_eq!(
+            defang_text("Intro to <script>alert(1)</script>"),
+            "Intro to ‹script>alert(1)</script>"
+        );
+        assert_eq!(
+            defang_text("see JavaScript: the good parts"),
+            "see JavaScript∶ the good parts"
+        );
+        assert_eq!(defang_text("x onerror=alert(1)"), "x onerror＝alert(1)");
+        assert_eq!(
+            defang_text("Online workshop: metadata"),
+            "Online workshop: metadata"
+        );
+        assert_eq!(
+            defang_html("<p>javascript:alert(1)</p>"),
+            "<p>javascript&#58;alert(1)</p>"
+        );
     }
 }
