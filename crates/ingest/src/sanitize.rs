@@ -150,7 +150,11 @@ pub(crate) fn depth_gate_page(html: &str, max_depth: usize) -> (std::borrow::Cow
     depth_gate_with(html, max_depth, true)
 }
 
-fn depth_gate_with(html: &str, max_depth: usize, keep_raw_text: bool) -> (std::borrow::Cow<'_, str>, bool) {
+fn depth_gate_with(
+    html: &str,
+    max_depth: usize,
+    keep_raw_text: bool,
+) -> (std::borrow::Cow<'_, str>, bool) {
     let mut depth: usize = 0;
     let mut max_seen: usize = 0;
     for_each_tag(html, |_, _, name, closing, self_closing| {

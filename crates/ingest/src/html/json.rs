@@ -29,7 +29,8 @@ pub(crate) fn parse_block(raw: &str, max_depth: usize) -> Result<Value, BlockErr
             if repaired.trim().is_empty() {
                 return Err(BlockError::Empty);
             }
-            serde_json::from_str::<Value>(&repaired).map_err(|_| BlockError::Syntax(strict.to_string()))
+            serde_json::from_str::<Value>(&repaired)
+                .map_err(|_| BlockError::Syntax(strict.to_string()))
         }
     }
 }
@@ -95,7 +96,11 @@ pub(crate) fn repair(text: &str) -> String {
                         out.push(n);
                         i += 1;
                     }
-                    Some('u') if chars.get(i + 2..i + 6).is_some_and(|h| h.iter().all(char::is_ascii_hexdigit)) => {
+                    Some('u')
+                        if chars
+                            .get(i + 2..i + 6)
+                            .is_some_and(|h| h.iter().all(char::is_ascii_hexdigit)) =>
+                    {
                         out.push('\\');
                     }
                     Some(_) => {}
@@ -122,7 +127,10 @@ pub(crate) fn repair(text: &str) -> String {
             i = (i + 2).min(chars.len());
             continue;
         }
-        if let Some(skip) = ["<!--", "-->", "<![CDATA[", "]]>"].iter().find(|w| starts_with(rest, w)) {
+        if let Some(skip) = ["<!--", "-->", "<![CDATA[", "]]>"]
+            .iter()
+            .find(|w| starts_with(rest, w))
+        {
             i += skip.chars().count();
             continue;
         }
@@ -130,7 +138,8 @@ pub(crate) fn repair(text: &str) -> String {
             ',' => pending_comma = true,
             c if c.is_whitespace() => out.push(c),
             c => {
-                if pending_comma && !matches!(c, '}' | ']') && !out.trim_end().ends_with(['[', '{']) {
+                if pending_comma && !matches!(c, '}' | ']') && !out.trim_end().ends_with(['[', '{'])
+                {
                     out.push(',');
                 }
                 pending_comma = false;
@@ -173,15 +182,47 @@ mod tests {
     #[test]
     fn repairs_what_real_pages_break() {
         let cases: &[(&str, &str, serde_json::Value)] = &[
-            ("trailing comma", r#"{"a": 1,}"#, serde_json::json!({"a": 1})),
-            ("doubled comma", r#"{"a": 1,, "b": 2}"#, serde_json::json!({"a": 1, "b": 2})),
+            (
+                "trailing comma",
+                r#"{"a": 1,}"#,
+                serde_json::json!({"a": 1}),
+            ),
+            (
+                "doubled comma",
+                r#"{"a": 1,, "b": 2}"#,
+                serde_json::json!({"a": 1, "b": 2}),
+            ),
             ("comma in array", r#"[1,,2,]"#, serde_json::json!([1, 2])),
-            ("js comments", "{\"a\": 1, // note\n /* x */ \"b\": \"//not\"}", serde_json::json!({"a": 1, "b": "//not"})),
-            ("html comment", "<!-- {\"a\": 1} -->", serde_json::json!({"a": 1})),
-            ("cdata", "//<![CDATA[\n{\"a\": 1}\n//]]>", serde_json::json!({"a": 1})),
-            ("raw newline", "{\"a\": \"x\ny\"}", serde_json::json!({"a": "x\ny"})),
-            ("php quote", r#"{"a": "it\'s"}"#, serde_json::json!({"a": "it's"})),
-            ("backslash then control", "{\"a\": \"x\\\u{8}\"}", serde_json::json!({"a": "x\u{8}"})),
+            (
+                "js comments",
+                "{\"a\": 1, // note\n /* x */ \"b\": \"//not\"}",
+                serde_json::json!({"a": 1, "b": "//not"}),
+            ),
+            (
+                "html comment",
+                "<!-- {\"a\": 1} -->",
+                serde_json::json!({"a": 1}),
+            ),
+            (
+                "cdata",
+                "//<![CDATA[\n{\"a\": 1}\n//]]>",
+                serde_json::json!({"a": 1}),
+            ),
+            (
+                "raw newline",
+                "{\"a\": \"x\ny\"}",
+                serde_json::json!({"a": "x\ny"}),
+            ),
+            (
+                "php quote",
+                r#"{"a": "it\'s"}"#,
+                serde_json::json!({"a": "it's"}),
+            ),
+            (
+                "backslash then control",
+                "{\"a\": \"x\\\u{8}\"}",
+                serde_json::json!({"a": "x\u{8}"}),
+            ),
         ];
         for (name, input, want) in cases {
             assert_eq!(parse_block(input, 64).as_ref(), Ok(want), "{name}");
@@ -190,7 +231,10 @@ mod tests {
 
     #[test]
     fn leaves_guesswork_broken() {
-        assert!(matches!(parse_block(r#"{"a": "x"; "b": 1}"#, 64), Err(BlockError::Syntax(_))));
+        assert!(matches!(
+            parse_block(r#"{"a": "x"; "b": 1}"#, 64),
+            Err(BlockError::Syntax(_))
+        ));
         assert_eq!(parse_block("  ", 64), Err(BlockError::Empty));
     }
 

@@ -18,8 +18,15 @@ pub(crate) fn items(doc: &Html, max_depth: usize) -> Vec<Value> {
         }
         // An itemscope with an itemprop inside another item is that item's property; an
         // itemprop with no item above it is top-level after all.
-        let is_property = el.value().attr("itemprop").is_some_and(|p| !p.trim().is_empty())
-            && el.ancestors().any(|a| a.value().as_element().is_some_and(|e| e.attr("itemscope").is_some()));
+        let is_property = el
+            .value()
+            .attr("itemprop")
+            .is_some_and(|p| !p.trim().is_empty())
+            && el.ancestors().any(|a| {
+                a.value()
+                    .as_element()
+                    .is_some_and(|e| e.attr("itemscope").is_some())
+            });
         if !is_property {
             out.push(item(el, max_depth));
         }
@@ -30,12 +37,20 @@ pub(crate) fn items(doc: &Html, max_depth: usize) -> Vec<Value> {
 fn item(el: ElementRef<'_>, depth_left: usize) -> Value {
     let mut map = Map::new();
     if let Some(types) = el.value().attr("itemtype") {
-        let types: Vec<Value> = types.split_whitespace().map(|t| Value::String(t.to_string())).collect();
+        let types: Vec<Value> = types
+            .split_whitespace()
+            .map(|t| Value::String(t.to_string()))
+            .collect();
         if !types.is_empty() {
             map.insert("@type".into(), Value::Array(types));
         }
     }
-    if let Some(id) = el.value().attr("itemid").map(str::trim).filter(|s| !s.is_empty()) {
+    if let Some(id) = el
+        .value()
+        .attr("itemid")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         map.insert("@id".into(), Value::String(id.to_string()));
     }
     // Properties: descendants up to (not into) nested items, walked with an explicit stack.
@@ -48,7 +63,11 @@ fn item(el: ElementRef<'_>, depth_left: usize) -> Value {
         let scoped = child.value().attr("itemscope").is_some();
         if let Some(props) = child.value().attr("itemprop") {
             let value = if scoped {
-                if depth_left == 0 { Value::String(text_of(child)) } else { item(child, depth_left - 1) }
+                if depth_left == 0 {
+                    Value::String(text_of(child))
+                } else {
+                    item(child, depth_left - 1)
+                }
             } else {
                 Value::String(property_value(child))
             };

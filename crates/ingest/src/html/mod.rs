@@ -39,7 +39,10 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         ctx.warn(
             WarningCode::TooDeep,
             None,
-            format!("page nested deeper than {} levels was flattened", limits.max_html_depth),
+            format!(
+                "page nested deeper than {} levels was flattened",
+                limits.max_html_depth
+            ),
         );
     }
     let page = Html::parse_document(&gated);
@@ -59,10 +62,17 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             Err(json::BlockError::TooDeep(depth)) => collector.ctx.warn(
                 WarningCode::BadJsonLd,
                 None,
-                format!("json-ld block {i} nests {depth} levels, more than the limit of {}", limits.max_json_depth),
+                format!(
+                    "json-ld block {i} nests {depth} levels, more than the limit of {}",
+                    limits.max_json_depth
+                ),
             ),
             Err(json::BlockError::Syntax(e)) => {
-                collector.ctx.warn(WarningCode::BadJsonLd, None, format!("json-ld block {i} is not json: {e}"));
+                collector.ctx.warn(
+                    WarningCode::BadJsonLd,
+                    None,
+                    format!("json-ld block {i} is not json: {e}"),
+                );
             }
         }
     }
@@ -74,10 +84,35 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         collector.ctx.warn(
             WarningCode::TooManyItems,
             None,
-            format!("page has {} events; only the first {max} were read", max + dropped),
+            format!(
+                "page has {} events; only the first {max} were read",
+                max + dropped
+            ),
         );
     }
-    Ok(Extracted { title, drafts: collector.drafts })
+    let mut drafts = collector.drafts;
+    key_repeated_urls(&mut drafts);
+    Ok(Extracted { title, drafts })
+}
+
+/// Calendar plugins give every session of a recurring event the event's page as `url` and no
+/// `@id`. Keyed by URL alone the sessions would collide; keyed by position they would change
+/// identity whenever the list shifts. URL plus start is stable and tells them apart.
+fn key_repeated_urls(drafts: &mut [crate::draft::Draft]) {
+    let mut uses: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for d in drafts.iter().filter(|d| d.guid.is_none()) {
+        if let Some(u) = d.url.as_deref() {
+            *uses.entry(u.trim().to_string()).or_default() += 1;
+        }
+    }
+    for d in drafts.iter_mut().filter(|d| d.guid.is_none()) {
+        let (Some(u), Some(first)) = (d.url.as_deref(), d.occurrences.first()) else {
+            continue;
+        };
+        if uses.get(u.trim()).is_some_and(|n| *n > 1) {
+            d.guid = Some(format!("{}#{}", u.trim(), first.start.to_rfc3339()));
+        }
+    }
 }
 
 fn selector(css: &str) -> Option<Selector> {
@@ -111,7 +146,13 @@ fn page_title(page: &Html) -> Option<String> {
 /// `<base href>` (itself relative to the document URL), else the document URL.
 fn page_base(page: &Html, doc_url: Option<&Url>) -> Option<Url> {
     let from_tag = selector("base[href]").and_then(|sel| {
-        let href = page.select(&sel).next()?.value().attr("href")?.trim().to_string();
+        let href = page
+            .select(&sel)
+            .next()?
+            .value()
+            .attr("href")?
+            .trim()
+            .to_string();
         let url = match doc_url {
             Some(u) => u.join(&href).ok()?,
             None => Url::parse(&href).ok()?,

@@ -22,9 +22,19 @@ struct Fields {
     cost: Option<Selector>,
 }
 
-pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &mut Ctx<'_>) -> Result<Vec<Draft>, ParseError> {
+pub(crate) fn extract(
+    page: &Html,
+    rules: &HtmlRules,
+    base: Option<Url>,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<Draft>, ParseError> {
     let required = |name: &str, css: &str| {
-        compile(css).map_err(|e| ParseError::malformed(Kind::Html, format!("{name} selector {css:?} is invalid: {e}")))
+        compile(css).map_err(|e| {
+            ParseError::malformed(
+                Kind::Html,
+                format!("{name} selector {css:?} is invalid: {e}"),
+            )
+        })
     };
     let item_sel = required("item", &rules.item)?;
     let title_sel = required("title", &rules.title)?;
@@ -36,7 +46,11 @@ pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &m
         match compile(css) {
             Ok(s) => Some(s),
             Err(e) => {
-                ctx.warn(WarningCode::BadItem, None, format!("{name} selector {css:?} is invalid and was ignored: {e}"));
+                ctx.warn(
+                    WarningCode::BadItem,
+                    None,
+                    format!("{name} selector {css:?} is invalid and was ignored: {e}"),
+                );
                 None
             }
         }
@@ -59,10 +73,22 @@ pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &m
             continue;
         }
         let index = drafts.len();
-        let mut d = Draft { index, base_url: base.clone(), ..Draft::default() };
-        d.title = item.select(&title_sel).next().map(text).filter(|t| !t.is_empty());
+        let mut d = Draft {
+            index,
+            base_url: base.clone(),
+            ..Draft::default()
+        };
+        d.title = item
+            .select(&title_sel)
+            .next()
+            .map(text)
+            .filter(|t| !t.is_empty());
         d.url = first(item, &fields.url).and_then(|e| {
-            e.value().attr("href").or_else(|| e.value().attr("src")).map(str::to_string).or_else(|| Some(text(e)))
+            e.value()
+                .attr("href")
+                .or_else(|| e.value().attr("src"))
+                .map(str::to_string)
+                .or_else(|| Some(text(e)))
         });
         d.description_html = first(item, &fields.description).map(|e| e.inner_html());
         d.location_text = first(item, &fields.location).map(text);
@@ -72,7 +98,11 @@ pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &m
             let parsed = parse_when(&raw, zone);
             if parsed.is_none() {
                 let shown: String = raw.chars().take(60).collect();
-                ctx.warn(WarningCode::BadDate, Some(index), format!("{what} {shown:?} is not a date"));
+                ctx.warn(
+                    WarningCode::BadDate,
+                    Some(index),
+                    format!("{what} {shown:?} is not a date"),
+                );
             }
             parsed
         };
@@ -81,9 +111,20 @@ pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &m
         if let Some(start) = start {
             let all_day = start.all_day && end.is_none_or(|e| e.all_day);
             let end = end
-                .map(|e| if all_day { e.at + chrono::Duration::days(1) } else { e.at })
+                .map(|e| {
+                    if all_day {
+                        e.at + chrono::Duration::days(1)
+                    } else {
+                        e.at
+                    }
+                })
                 .filter(|e| *e > start.at);
-            d.occurrences.push(Occurrence { start: start.at, end, all_day, cancelled: false });
+            d.occurrences.push(Occurrence {
+                start: start.at,
+                end,
+                all_day,
+                cancelled: false,
+            });
             if start.floating {
                 d.timezone = zone.map(|z| z.name().to_string());
             }
@@ -91,7 +132,11 @@ pub(crate) fn extract(page: &Html, rules: &HtmlRules, base: Option<Url>, ctx: &m
         drafts.push(d);
     }
     if total > max {
-        ctx.warn(WarningCode::TooManyItems, None, format!("page has {total} items; only the first {max} were read"));
+        ctx.warn(
+            WarningCode::TooManyItems,
+            None,
+            format!("page has {total} items; only the first {max} were read"),
+        );
     }
     Ok(drafts)
 }

@@ -59,11 +59,19 @@ pub(crate) struct Collector<'c, 'h> {
     pub base: Option<Url>,
     /// Event nodes seen beyond `max_items`, counted for the warning only.
     pub dropped: usize,
+    /// Set by `occurrences` when a date was read in the source's zone, for the draft's timezone.
+    floating_zone: Option<String>,
 }
 
 impl<'c, 'h> Collector<'c, 'h> {
     pub fn new(ctx: &'c mut Ctx<'h>, base: Option<Url>) -> Self {
-        Collector { ctx, drafts: Vec::new(), base, dropped: 0 }
+        Collector {
+            ctx,
+            drafts: Vec::new(),
+            base,
+            dropped: 0,
+            floating_zone: None,
+        }
     }
 
     fn full(&self) -> bool {
@@ -71,6 +79,9 @@ impl<'c, 'h> Collector<'c, 'h> {
     }
 
     fn push(&mut self, mut d: Draft) {
+        if let Some(z) = self.floating_zone.take() {
+            d.timezone = d.timezone.or(Some(z));
+        }
         if self.full() {
             self.dropped += 1;
             return;
@@ -120,7 +131,10 @@ impl<'c, 'h> Collector<'c, 'h> {
         if let Some(p) = parent {
             inherit(&mut draft, p);
         }
-        let has_subs = node.get("subEvent").or_else(|| node.get("subEvents")).is_some_and(has_object);
+        let has_subs = node
+            .get("subEvent")
+            .or_else(|| node.get("subEvents"))
+            .is_some_and(has_object);
         let is_container = is("EventSeries") && has_subs && draft.occurrences.is_empty();
         let hold = draft.clone();
         if !is_container {
@@ -144,18 +158,30 @@ impl<'c, 'h> Collector<'c, 'h> {
         if let Some(p) = parent {
             inherit(&mut d, p);
         }
-        d.organizer = d.organizer.or_else(|| node.get("provider").and_then(name_of));
-        d.declared_modality = d.declared_modality.or_else(|| node.get("courseMode").and_then(course_mode));
+        d.organizer = d
+            .organizer
+            .or_else(|| node.get("provider").and_then(name_of));
+        d.declared_modality = d
+            .declared_modality
+            .or_else(|| node.get("courseMode").and_then(course_mode));
         d.credits_text = node
             .get("numberOfCredits")
             .and_then(name_of)
             .map(|n| format!("{n} credits"))
             .or_else(|| node.get("educationalCredentialAwarded").and_then(name_of));
-        for inst in node.get("hasCourseInstance").map(objects).unwrap_or_default() {
+        for inst in node
+            .get("hasCourseInstance")
+            .map(objects)
+            .unwrap_or_default()
+        {
             let inst = Node(inst);
             let occurrences = self.occurrences(inst, d.index);
             let cancelled = inst.get("eventStatus").and_then(status) == Some(Status::Cancelled);
-            d.occurrences.extend(occurrences.into_iter().map(|o| Occurrence { cancelled, ..o }));
+            d.occurrences.extend(
+                occurrences
+                    .into_iter()
+                    .map(|o| Occurrence { cancelled, ..o }),
+            );
             if d.declared_modality.is_none() {
                 d.declared_modality = inst
                     .get("courseMode")
@@ -169,7 +195,10 @@ impl<'c, 'h> Collector<'c, 'h> {
                 read_offers(inst, &mut d);
             }
             if d.organizer.is_none() {
-                d.organizer = inst.get("organizer").or_else(|| inst.get("instructor")).and_then(name_of);
+                d.organizer = inst
+                    .get("organizer")
+                    .or_else(|| inst.get("instructor"))
+                    .and_then(name_of);
             }
             if d.url.is_none() {
                 d.url = inst.get("url").and_then(text);
@@ -194,7 +223,11 @@ impl<'c, 'h> Collector<'c, 'h> {
         if let Some(s) = node.get("eventStatus").and_then(status) {
             d.status = s;
         }
-        if node.get("eventStatus").and_then(text).is_some_and(|s| s.ends_with("MovedOnline")) {
+        if node
+            .get("eventStatus")
+            .and_then(text)
+            .is_some_and(|s| s.ends_with("MovedOnline"))
+        {
             d.declared_modality = Some(Modality::Online);
         }
         d.organizer = node.get("organizer").and_then(name_of);
@@ -205,11 +238,20 @@ impl<'c, 'h> Collector<'c, 'h> {
     fn common(&mut self, node: Node<'_>) -> Draft {
         let mut d = Draft {
             index: self.drafts.len(),
-            guid: node.get("@id").and_then(text).filter(|id| !id.starts_with("_:")),
+            guid: node
+                .get("@id")
+                .and_then(text)
+                .filter(|id| !id.starts_with("_:")),
             ..Draft::default()
         };
-        d.title = node.get("name").and_then(text).or_else(|| node.get("headline").and_then(text));
-        d.title_is_html = d.title.as_deref().is_some_and(|t| t.contains('&') || t.contains('<'));
+        d.title = node
+            .get("name")
+            .and_then(text)
+            .or_else(|| node.get("headline").and_then(text));
+        d.title_is_html = d
+            .title
+            .as_deref()
+            .is_some_and(|t| t.contains('&') || t.contains('<'));
         d.description_html = node.get("description").and_then(text);
         d.summary = node.get("disambiguatingDescription").and_then(text);
         d.url = node.get("url").and_then(text);
@@ -225,7 +267,9 @@ impl<'c, 'h> Collector<'c, 'h> {
             .and_then(|a| match a {
                 Value::Object(m) => {
                     let n = Node(m);
-                    n.get("audienceType").and_then(text).or_else(|| n.get("name").and_then(text))
+                    n.get("audienceType")
+                        .and_then(text)
+                        .or_else(|| n.get("name").and_then(text))
                 }
                 other => name_of(other),
             })
@@ -246,10 +290,8 @@ impl<'c, 'h> Collector<'c, 'h> {
         };
         for item in items {
             match item {
-                Value::String(s) => {
-                    if d.location_text.is_none() {
-                        d.location_text = Some(s.clone());
-                    }
+                Value::String(s) if d.location_text.is_none() => {
+                    d.location_text = Some(s.clone());
                 }
                 Value::Object(m) => {
                     let place = Node(m);
@@ -262,7 +304,10 @@ impl<'c, 'h> Collector<'c, 'h> {
                     if d.location.is_some() {
                         continue;
                     }
-                    let mut l = Location { name: place.get("name").and_then(text), ..Location::default() };
+                    let mut l = Location {
+                        name: place.get("name").and_then(text),
+                        ..Location::default()
+                    };
                     match place.get("address") {
                         Some(Value::Object(a)) => {
                             let a = Node(a);
@@ -281,7 +326,11 @@ impl<'c, 'h> Collector<'c, 'h> {
                     }
                     if let Some(Value::Object(g)) = place.get("geo") {
                         let g = Node(g);
-                        let num = |k: &str| g.get(k).and_then(text).and_then(|s| s.trim().parse::<f64>().ok());
+                        let num = |k: &str| {
+                            g.get(k)
+                                .and_then(text)
+                                .and_then(|s| s.trim().parse::<f64>().ok())
+                        };
                         if let (Some(lat), Some(lon)) = (num("latitude"), num("longitude"))
                             && (-90.0..=90.0).contains(&lat)
                             && (-180.0..=180.0).contains(&lon)
@@ -307,25 +356,55 @@ impl<'c, 'h> Collector<'c, 'h> {
             return Vec::new();
         };
         let Some(start) = parse_when(&raw_start, zone) else {
-            self.ctx.warn(WarningCode::BadDate, Some(index), format!("startDate {:?} is not a date", clip(&raw_start)));
+            self.ctx.warn(
+                WarningCode::BadDate,
+                Some(index),
+                format!("startDate {:?} is not a date", clip(&raw_start)),
+            );
             return Vec::new();
         };
         let end = match node.get("endDate").and_then(text) {
             Some(raw) => {
                 let end = parse_when(&raw, zone);
                 if end.is_none() {
-                    self.ctx.warn(WarningCode::BadDate, Some(index), format!("endDate {:?} is not a date", clip(&raw)));
+                    self.ctx.warn(
+                        WarningCode::BadDate,
+                        Some(index),
+                        format!("endDate {:?} is not a date", clip(&raw)),
+                    );
                 }
                 end
             }
             None => None,
         };
         if start.floating && !start.all_day && zone.is_none() {
-            self.ctx.warn(WarningCode::FloatingTime, Some(index), "startDate has no offset; read as utc");
+            self.ctx.warn(
+                WarningCode::FloatingTime,
+                Some(index),
+                "startDate has no offset; read as utc",
+            );
+        }
+        if start.floating
+            && let Some(z) = zone
+        {
+            self.floating_zone = Some(z.name().to_string());
         }
         let all_day = start.all_day && end.is_none_or(|e| e.all_day);
-        let end = end.map(|e| if all_day { e.at + Duration::days(1) } else { e.at }).filter(|e| *e > start.at);
-        vec![Occurrence { start: start.at, end, all_day, cancelled: false }]
+        let end = end
+            .map(|e| {
+                if all_day {
+                    e.at + Duration::days(1)
+                } else {
+                    e.at
+                }
+            })
+            .filter(|e| *e > start.at);
+        vec![Occurrence {
+            start: start.at,
+            end,
+            all_day,
+            cancelled: false,
+        }]
     }
 }
 
@@ -355,7 +434,10 @@ fn inherit(d: &mut Draft, p: &Draft) {
     if d.categories.is_empty() {
         d.categories = p.categories.clone();
     }
-    d.registration_url = d.registration_url.take().or_else(|| p.registration_url.clone());
+    d.registration_url = d
+        .registration_url
+        .take()
+        .or_else(|| p.registration_url.clone());
     if d.url.is_none() {
         // The series page, not the session's: it still tells modality, so it goes with the
         // other URLs rather than becoming this offering's link.
@@ -370,7 +452,10 @@ fn read_offers(node: Node<'_>, d: &mut Draft) {
     for o in objects(offers) {
         let o = Node(o);
         let currency = o.get("priceCurrency").and_then(text);
-        let name = o.get("name").and_then(text).or_else(|| o.get("category").and_then(text));
+        let name = o
+            .get("name")
+            .and_then(text)
+            .or_else(|| o.get("category").and_then(text));
         if d.registration_url.is_none() {
             d.registration_url = o.get("url").and_then(text);
         }
@@ -378,7 +463,11 @@ fn read_offers(node: Node<'_>, d: &mut Draft) {
         if is_aggregate {
             for key in ["lowPrice", "highPrice"] {
                 if let Some(price) = o.get(key).and_then(text) {
-                    d.offers.push(OfferInput { price: Some(price), currency: currency.clone(), name: name.clone() });
+                    d.offers.push(OfferInput {
+                        price: Some(price),
+                        currency: currency.clone(),
+                        name: name.clone(),
+                    });
                 }
             }
             if let Some(inner) = o.get("offers") {
@@ -386,7 +475,10 @@ fn read_offers(node: Node<'_>, d: &mut Draft) {
                     let inner = Node(inner);
                     d.offers.push(OfferInput {
                         price: inner.get("price").and_then(text),
-                        currency: inner.get("priceCurrency").and_then(text).or_else(|| currency.clone()),
+                        currency: inner
+                            .get("priceCurrency")
+                            .and_then(text)
+                            .or_else(|| currency.clone()),
                         name: inner.get("name").and_then(text),
                     });
                 }
@@ -401,7 +493,11 @@ fn read_offers(node: Node<'_>, d: &mut Draft) {
                 _ => None,
             });
         if price.is_some() || name.is_some() {
-            d.offers.push(OfferInput { price, currency, name });
+            d.offers.push(OfferInput {
+                price,
+                currency,
+                name,
+            });
         }
     }
 }
@@ -494,7 +590,10 @@ fn image(v: &Value) -> Option<String> {
     match v {
         Value::Object(m) => {
             let n = Node(m);
-            n.get("url").and_then(text).or_else(|| n.get("contentUrl").and_then(text)).or_else(|| n.get("@id").and_then(text))
+            n.get("url")
+                .and_then(text)
+                .or_else(|| n.get("contentUrl").and_then(text))
+                .or_else(|| n.get("@id").and_then(text))
         }
         Value::Array(a) => a.iter().find_map(image),
         other => text(other),
@@ -503,7 +602,12 @@ fn image(v: &Value) -> Option<String> {
 
 fn keywords(v: &Value) -> Vec<String> {
     match v {
-        Value::String(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+        Value::String(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
         Value::Array(a) => a.iter().flat_map(keywords).collect(),
         Value::Object(_) => name_of(v).into_iter().collect(),
         _ => Vec::new(),
@@ -514,8 +618,12 @@ fn boolean(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         other => match text(other)?.to_ascii_lowercase().as_str() {
-            "true" | "yes" | "1" | "https://schema.org/true" | "http://schema.org/true" => Some(true),
-            "false" | "no" | "0" | "https://schema.org/false" | "http://schema.org/false" => Some(false),
+            "true" | "yes" | "1" | "https://schema.org/true" | "http://schema.org/true" => {
+                Some(true)
+            }
+            "false" | "no" | "0" | "https://schema.org/false" | "http://schema.org/false" => {
+                Some(false)
+            }
             _ => None,
         },
     }
@@ -526,7 +634,13 @@ fn enum_name(v: &Value) -> Option<String> {
         Value::Object(m) => Node(m).get("@id").and_then(text).or_else(|| name_of(v))?,
         other => text(other)?,
     };
-    Some(raw.rsplit(['/', '#', ':']).next().unwrap_or(&raw).trim().to_string())
+    Some(
+        raw.rsplit(['/', '#', ':'])
+            .next()
+            .unwrap_or(&raw)
+            .trim()
+            .to_string(),
+    )
 }
 
 fn attendance_mode(v: &Value) -> Option<Modality> {
@@ -559,7 +673,10 @@ fn status(v: &Value) -> Option<Status> {
         Some(Status::Cancelled)
     } else if name.contains("postpone") {
         Some(Status::Postponed)
-    } else if name.contains("scheduled") || name.contains("rescheduled") || name.contains("movedonline") {
+    } else if name.contains("scheduled")
+        || name.contains("rescheduled")
+        || name.contains("movedonline")
+    {
         Some(Status::Scheduled)
     } else {
         None
