@@ -69,8 +69,12 @@ fn from_content(text: &str) -> Option<Kind> {
             break;
         }
     }
-    let root: String = rest
-        .strip_prefix('<')?
+    let Some(after_lt) = rest.strip_prefix('<') else {
+        // Text before the first tag: a fragment, or junk before a page. Markup-looking
+        // content is HTML; the HTML reader copes with the rest.
+        return looks_like_html(&lower).then_some(Kind::Html);
+    };
+    let root: String = after_lt
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
         .collect();
@@ -81,9 +85,19 @@ fn from_content(text: &str) -> Option<Kind> {
         "channel" => Some(Kind::Rss),
         "html" | "head" | "body" | "div" | "meta" | "title" | "script" | "section" | "main"
         | "article" | "dl" | "p" | "table" | "ul" | "span" | "a" | "link" => Some(Kind::Html),
-        _ if lower.contains("<html") || lower.contains("<body") => Some(Kind::Html),
+        _ if looks_like_html(&lower) => Some(Kind::Html),
         _ => None,
     }
+}
+
+/// Common HTML elements anywhere in the (lowercased) head of the document.
+fn looks_like_html(lower: &str) -> bool {
+    [
+        "<html", "<body", "<div", "<dl", "<p>", "<p ", "<table", "<span", "<a href", "<script",
+        "<h1", "<h2", "<ul",
+    ]
+    .iter()
+    .any(|tag| lower.contains(tag))
 }
 
 #[cfg(test)]
@@ -127,6 +141,7 @@ mod tests {
                 Some(Kind::Rss),
             ),
             (None, "just some words", None),
+            (None, "0<dl><dd><dl><dd>", Some(Kind::Html)),
             (None, "{\"a\": 1}", None),
             // Regression (found by proptest): a multibyte character across byte 15.
             (None, "=\n&ééé:Ié€s?", None),
