@@ -66,7 +66,7 @@ fn from_content(text: &str) -> Option<Kind> {
     let local = root.rsplit(':').next().unwrap_or_default();
     match local {
         "rss" | "rdf" => Some(Kind::Rss),
-        "feed" => Some(Kind::Atom),
+        "feed" | "entry" => Some(Kind::Atom),
         "channel" => Some(Kind::Rss),
         "html" | "head" | "body" | "div" | "meta" | "title" | "script" | "section" | "main"
         | "article" | "dl" | "p" | "table" | "ul" | "span" | "a" | "link" => Some(Kind::Html),
