@@ -53,7 +53,12 @@ fn from_content(text: &str) -> Option<Kind> {
         } else if rest.starts_with("<!doctype html") {
             return Some(Kind::Html);
         } else if let Some(r) = rest.strip_prefix("<!") {
-            rest = r.split_once('>').map_or("", |(_, after)| after);
+            // A doctype's internal subset holds `>` of its own declarations.
+            let subset = matches!((r.find('['), r.find('>')), (Some(b), Some(g)) if b < g);
+            rest = match subset {
+                true => r.split_once("]>").map_or("", |(_, after)| after),
+                false => r.split_once('>').map_or("", |(_, after)| after),
+            };
         } else {
             break;
         }
@@ -86,6 +91,8 @@ mod tests {
             (None, "\u{feff}<?xml version=\"1.0\"?>\n<rss version=\"2.0\">", Some(Kind::Rss)),
             (None, "<?xml version=\"1.0\"?><!-- hi --><rdf:RDF xmlns:rdf=\"x\">", Some(Kind::Rss)),
             (None, "<feed xmlns=\"http://www.w3.org/2005/Atom\">", Some(Kind::Atom)),
+            (None, "<entry xmlns=\"http://www.w3.org/2005/Atom\">", Some(Kind::Atom)),
+            (None, "<!DOCTYPE rss [ <!ENTITY id \"x\"> ]>\n<rss version=\"2.0\">", Some(Kind::Rss)),
             (None, "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}", Some(Kind::JsonFeed)),
             (None, "<!DOCTYPE html><html><head>", Some(Kind::Html)),
             (None, "<div><dl><dd>", Some(Kind::Html)),

@@ -36,6 +36,14 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
     let xml = prepare_xml(doc.text, ctx);
     let scanned = scan::scan(&xml, max);
     match parse_feed(&xml, ctx.hints.base_url.as_ref()) {
+        // feed-rs can stop quietly at a broken item (an unterminated CDATA section, say) and
+        // return the items before it; the tolerant pass saw more.
+        Ok(feed) if feed.entries.len() < scanned.total_items && scanned.broken => {
+            let title = feed.title.as_ref().map(plain_text).filter(|t| !t.is_empty());
+            let mut extracted = recover(&xml, &scanned, doc.kind, "the reader stopped early", ctx)?;
+            extracted.title = extracted.title.or(title);
+            Ok(extracted)
+        }
         Ok(feed) => Ok(from_feed(feed, &scanned, ctx)),
         Err(err) => recover(&xml, &scanned, doc.kind, &err.to_string(), ctx),
     }
@@ -60,6 +68,10 @@ fn prepare_xml(text: &str, ctx: &mut Ctx<'_>) -> String {
         t = t.find("?>").map_or("", |end| &t[end + 2..]);
     }
     let mut out = t.to_string();
+    if let Some(fixed) = repair_namespaces(&out) {
+        ctx.warn(WarningCode::Repaired, None, "feed namespace of an older or prefixed format was read as its current one");
+        out = fixed;
+    }
     if let Some(fixed) = repair_rss_version(&out) {
         ctx.warn(WarningCode::Repaired, None, "rss root without a known version was read as rss 2.0");
         out = fixed;
@@ -90,6 +102,30 @@ fn root_tag(text: &str) -> Option<(usize, usize)> {
             return Some((at + lt, at + lt + end + 1));
         }
     }
+}
+
+/// feed-rs knows the RSS 1.0 and Atom 1.0 namespaces only; RSS 0.90 and Atom 0.3 differ from
+/// them in little more than the URI. A prefixed `<r:rss>` root is read unprefixed.
+fn repair_namespaces(text: &str) -> Option<String> {
+    const OLD_TO_NEW: [(&str, &str); 2] = [
+        ("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+        ("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom"),
+    ];
+    let (start, end) = root_tag(text)?;
+    let tag = &text[start..end];
+    let name: String = tag[1..].chars().take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/').collect();
+    if let Some((prefix, local)) = name.split_once(':') {
+        if local == "rss" && !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            let re = regex::Regex::new(&format!("(</?){}:", regex::escape(prefix))).ok()?;
+            return Some(re.replace_all(text, "$1").into_owned());
+        }
+    }
+    let (old, new) = OLD_TO_NEW.iter().find(|(old, _)| tag.contains(old))?;
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..start]);
+    out.push_str(&tag.replacen(old, new, 1));
+    out.push_str(&text[end..]);
+    Some(out)
 }
 
 /// feed-rs only accepts `<rss version="2.0|0.91|0.92">`; feedparser reads any `<rss>`.
@@ -471,6 +507,19 @@ fn truncate(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_repairs() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry/></feed>", Some("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>")),
+            ("<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">", Some("<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\">")),
+            ("<r:rss xmlns:r=\"u\"><r:channel><r:item/></r:channel></r:rss>", Some("<rss xmlns:r=\"u\"><channel><item/></channel></rss>")),
+            ("<rss version=\"2.0\"><channel/></rss>", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(repair_namespaces(input).as_deref(), *want, "{input}");
+        }
+    }
 
     #[test]
     fn rss_version_repairs() {
