@@ -10,7 +10,20 @@ pub(super) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     }
     let text = doc.text.trim_start_matches('\u{feff}');
     let feed = super::parse_feed(text, ctx.hints.base_url.as_ref()).map_err(|e| ParseError::malformed(doc.kind, e))?;
-    Ok(super::from_feed(feed, &super::scan::Scan::default(), ctx))
+    let mut extracted = super::from_feed(feed, &super::scan::Scan::default(), ctx);
+    // feed-rs drops `image` and `banner_image`; the items array is in the same order.
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let items = value.get("items").and_then(|i| i.as_array());
+        for (draft, item) in extracted.drafts.iter_mut().zip(items.into_iter().flatten()) {
+            if draft.image_url.is_none() {
+                draft.image_url = ["image", "banner_image"]
+                    .iter()
+                    .find_map(|k| item.get(*k).and_then(|v| v.as_str()))
+                    .map(str::to_string);
+            }
+        }
+    }
+    Ok(extracted)
 }
 
 /// The deepest nesting of arrays and objects, without parsing (strings are skipped).

@@ -117,8 +117,8 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
     let mut namespaces: HashMap<String, String> = HashMap::new();
     let mut depth: usize = 0;
     let mut item: Option<ItemScan> = None;
-    // Qualified names of the open elements inside the current item.
-    let mut stack: Vec<String> = Vec::new();
+    // Open elements inside the current item: qualified name and where its text starts in `buf`.
+    let mut stack: Vec<(String, usize)> = Vec::new();
     let mut overflow: usize = 0;
     let mut buf = String::new();
     let mut in_feed_title = false;
@@ -168,12 +168,15 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                         }
                     }
                     if !empty {
+                        // Markup inside a field (naked HTML) keeps adding to that field's text.
+                        if stack.is_empty() {
+                            buf.clear();
+                        }
                         if stack.len() < MAX_ITEM_STACK {
-                            stack.push(qname);
+                            stack.push((qname, buf.len()));
                         } else {
                             overflow += 1;
                         }
-                        buf.clear();
                     }
                 } else if !empty && local == "title" && out.feed_title.is_none() && depth <= 3 {
                     in_feed_title = true;
@@ -217,12 +220,16 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                     }
                     if overflow > 0 {
                         overflow -= 1;
-                    } else if let Some(at) = stack.iter().rposition(|n| *n == qname) {
+                    } else if let Some(at) = stack.iter().rposition(|(n, _)| *n == qname) {
                         // Elements left open inside (naked HTML) are closed with their parent.
+                        let from = stack[at].1.min(buf.len());
                         let direct = at == 0;
                         stack.truncate(at);
-                        record(&mut it, &qname, direct, buf.trim(), &namespaces);
-                        buf.clear();
+                        let value = buf.get(from..).unwrap_or_default().trim().to_string();
+                        record(&mut it, &qname, direct, &value, &namespaces);
+                        if stack.is_empty() {
+                            buf.clear();
+                        }
                     }
                     item = Some(it);
                 } else if in_feed_title && local == "title" {
