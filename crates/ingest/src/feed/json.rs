@@ -9,7 +9,8 @@ pub(super) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         return Err(ParseError::TooDeep { limit });
     }
     let text = doc.text.trim_start_matches('\u{feff}');
-    let feed = super::parse_feed(text, ctx.hints.base_url.as_ref()).map_err(|e| ParseError::malformed(doc.kind, e))?;
+    let feed = super::parse_feed(text, ctx.hints.base_url.as_ref())
+        .map_err(|e| ParseError::malformed(doc.kind, e))?;
     let mut extracted = super::from_feed(feed, &super::scan::Scan::default(), ctx);
     // feed-rs drops `image` and `banner_image`; the items array is in the same order.
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {

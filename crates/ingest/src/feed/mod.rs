@@ -39,7 +39,11 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
         // feed-rs can stop quietly at a broken item (an unterminated CDATA section, say) and
         // return the items before it; the tolerant pass saw more.
         Ok(feed) if feed.entries.len() < scanned.total_items && scanned.broken => {
-            let title = feed.title.as_ref().map(plain_text).filter(|t| !t.is_empty());
+            let title = feed
+                .title
+                .as_ref()
+                .map(plain_text)
+                .filter(|t| !t.is_empty());
             let mut extracted = recover(&xml, &scanned, doc.kind, "the reader stopped early", ctx)?;
             extracted.title = extracted.title.or(title);
             Ok(extracted)
@@ -69,11 +73,19 @@ fn prepare_xml(text: &str, ctx: &mut Ctx<'_>) -> String {
     }
     let mut out = t.to_string();
     if let Some(fixed) = repair_namespaces(&out) {
-        ctx.warn(WarningCode::Repaired, None, "feed namespace of an older or prefixed format was read as its current one");
+        ctx.warn(
+            WarningCode::Repaired,
+            None,
+            "feed namespace of an older or prefixed format was read as its current one",
+        );
         out = fixed;
     }
     if let Some(fixed) = repair_rss_version(&out) {
-        ctx.warn(WarningCode::Repaired, None, "rss root without a known version was read as rss 2.0");
+        ctx.warn(
+            WarningCode::Repaired,
+            None,
+            "rss root without a known version was read as rss 2.0",
+        );
         out = fixed;
     }
     out
@@ -108,17 +120,26 @@ fn root_tag(text: &str) -> Option<(usize, usize)> {
 /// them in little more than the URI. A prefixed `<r:rss>` root is read unprefixed.
 fn repair_namespaces(text: &str) -> Option<String> {
     const OLD_TO_NEW: [(&str, &str); 2] = [
-        ("http://my.netscape.com/rdf/simple/0.9/", "http://purl.org/rss/1.0/"),
+        (
+            "http://my.netscape.com/rdf/simple/0.9/",
+            "http://purl.org/rss/1.0/",
+        ),
         ("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom"),
     ];
     let (start, end) = root_tag(text)?;
     let tag = &text[start..end];
-    let name: String = tag[1..].chars().take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/').collect();
-    if let Some((prefix, local)) = name.split_once(':') {
-        if local == "rss" && !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            let re = regex::Regex::new(&format!("(</?){}:", regex::escape(prefix))).ok()?;
-            return Some(re.replace_all(text, "$1").into_owned());
-        }
+    let name: String = tag[1..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+        .collect();
+    if let Some((prefix, "rss")) = name.split_once(':')
+        && !prefix.is_empty()
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        let re = regex::Regex::new(&format!("(</?){}:", regex::escape(prefix))).ok()?;
+        return Some(re.replace_all(text, "$1").into_owned());
     }
     let (old, new) = OLD_TO_NEW.iter().find(|(old, _)| tag.contains(old))?;
     let mut out = String::with_capacity(text.len() + 16);
@@ -132,7 +153,10 @@ fn repair_namespaces(text: &str) -> Option<String> {
 fn repair_rss_version(text: &str) -> Option<String> {
     let (start, end) = root_tag(text)?;
     let tag = &text[start..end];
-    let name: String = tag[1..].chars().take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/').collect();
+    let name: String = tag[1..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+        .collect();
     if !name.eq_ignore_ascii_case("rss") {
         return None;
     }
@@ -187,7 +211,11 @@ fn feed_info(feed: &Feed, base: Option<&Url>) -> FeedInfo {
 fn from_feed(feed: Feed, scanned: &Scan, ctx: &mut Ctx<'_>) -> Extracted {
     let max = ctx.hints.limits.max_items;
     let info = feed_info(&feed, ctx.hints.base_url.as_ref());
-    let title = feed.title.as_ref().map(plain_text).filter(|t| !t.is_empty());
+    let title = feed
+        .title
+        .as_ref()
+        .map(plain_text)
+        .filter(|t| !t.is_empty());
     let total = feed.entries.len();
     if total > max {
         ctx.warn(
@@ -216,7 +244,10 @@ fn from_feed(feed: Feed, scanned: &Scan, ctx: &mut Ctx<'_>) -> Extracted {
         let event = if by_position {
             scanned.items.get(index).map(|i| &i.event)
         } else {
-            draft.guid.as_deref().and_then(|g| by_guid.get(g.trim()).copied().flatten())
+            draft
+                .guid
+                .as_deref()
+                .and_then(|g| by_guid.get(g.trim()).copied().flatten())
         };
         if let Some(event) = event {
             apply_event(&mut draft, event, ctx);
@@ -227,21 +258,33 @@ fn from_feed(feed: Feed, scanned: &Scan, ctx: &mut Ctx<'_>) -> Extracted {
 }
 
 /// feed-rs rejected the document: read each item's span on its own.
-fn recover(xml: &str, scanned: &Scan, kind: Kind, err: &str, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
+fn recover(
+    xml: &str,
+    scanned: &Scan,
+    kind: Kind,
+    err: &str,
+    ctx: &mut Ctx<'_>,
+) -> Result<Extracted, ParseError> {
     if scanned.items.is_empty() {
         return Err(ParseError::malformed(kind, err));
     }
     ctx.warn(
         WarningCode::Repaired,
         None,
-        format!("feed is not well-formed ({}); items were read one by one", truncate(err, 160)),
+        format!(
+            "feed is not well-formed ({}); items were read one by one",
+            truncate(err, 160)
+        ),
     );
     let max = ctx.hints.limits.max_items;
     if scanned.total_items > max {
         ctx.warn(
             WarningCode::TooManyItems,
             None,
-            format!("document has {} items; only the first {max} were read", scanned.total_items),
+            format!(
+                "document has {} items; only the first {max} were read",
+                scanned.total_items
+            ),
         );
     }
     let base = ctx.hints.base_url.clone();
@@ -251,19 +294,33 @@ fn recover(xml: &str, scanned: &Scan, kind: Kind, err: &str, ctx: &mut Ctx<'_>) 
     };
     let mut drafts = Vec::with_capacity(scanned.items.len());
     for (index, item) in scanned.items.iter().enumerate() {
-        let wrapped = wrap_item(&xml[item.start..item.end.min(xml.len())], item, &scanned.root_namespaces);
-        let entry = parse_feed(&wrapped, base.as_ref())
-            .ok()
-            .and_then(|f| (f.entries.len() == 1).then(|| f.entries.into_iter().next()).flatten());
+        let wrapped = wrap_item(
+            &xml[item.start..item.end.min(xml.len())],
+            item,
+            &scanned.root_namespaces,
+        );
+        let entry = parse_feed(&wrapped, base.as_ref()).ok().and_then(|f| {
+            (f.entries.len() == 1)
+                .then(|| f.entries.into_iter().next())
+                .flatten()
+        });
         let mut draft = match entry {
             Some(entry) => draft_from_entry(index, &entry, &info),
             None => match draft_from_scan(index, item) {
                 Some(d) => {
-                    ctx.warn(WarningCode::BadItem, Some(index), "item is not well-formed; only its plain fields were read");
+                    ctx.warn(
+                        WarningCode::BadItem,
+                        Some(index),
+                        "item is not well-formed; only its plain fields were read",
+                    );
                     d
                 }
                 None => {
-                    ctx.warn(WarningCode::BadItem, Some(index), "item is not well-formed and has no title, link or text; skipped");
+                    ctx.warn(
+                        WarningCode::BadItem,
+                        Some(index),
+                        "item is not well-formed and has no title, link or text; skipped",
+                    );
                     continue;
                 }
             },
@@ -271,7 +328,11 @@ fn recover(xml: &str, scanned: &Scan, kind: Kind, err: &str, ctx: &mut Ctx<'_>) 
         apply_event(&mut draft, &item.event, ctx);
         drafts.push(draft);
     }
-    let title = scanned.feed_title.as_deref().map(|t| html_to_text(t, 8)).filter(|t| !t.is_empty());
+    let title = scanned
+        .feed_title
+        .as_deref()
+        .map(|t| html_to_text(t, 8))
+        .filter(|t| !t.is_empty());
     Ok(Extracted { title, drafts })
 }
 
@@ -357,8 +418,12 @@ fn draft_from_entry(index: usize, entry: &Entry, info: &FeedInfo) -> Draft {
     // Full content when there is some, the summary as summary; else the summary is the text.
     let content = entry.content.as_ref();
     let content_body = content.and_then(|c| c.body.as_deref()).and_then(non_empty);
-    let content_is_text = content.is_some_and(|c| c.content_type.essence().to_string() == "text/plain");
-    let summary = entry.summary.as_ref().filter(|s| !s.content.trim().is_empty());
+    let content_is_text =
+        content.is_some_and(|c| c.content_type.essence().to_string() == "text/plain");
+    let summary = entry
+        .summary
+        .as_ref()
+        .filter(|s| !s.content.trim().is_empty());
     match (content_body, summary) {
         (Some(body), s) => {
             if content_is_text {
@@ -401,7 +466,10 @@ fn draft_from_entry(index: usize, entry: &Entry, info: &FeedInfo) -> Draft {
         }
         for c in &media.content {
             let Some(url) = c.url.as_ref() else { continue };
-            let is_image = c.content_type.as_ref().is_some_and(|t| t.ty().as_str() == "image");
+            let is_image = c
+                .content_type
+                .as_ref()
+                .is_some_and(|t| t.ty().as_str() == "image");
             if is_image && d.image_url.is_none() {
                 d.image_url = Some(url.to_string());
             } else {
@@ -414,13 +482,20 @@ fn draft_from_entry(index: usize, entry: &Entry, info: &FeedInfo) -> Draft {
     d.categories = entry
         .categories
         .iter()
-        .filter_map(|c| c.label.as_deref().and_then(non_empty).or_else(|| non_empty(&c.term)))
+        .filter_map(|c| {
+            c.label
+                .as_deref()
+                .and_then(non_empty)
+                .or_else(|| non_empty(&c.term))
+        })
         .take(64)
         .collect();
-    d.organizer = entry
-        .authors
-        .iter()
-        .find_map(|p| p.name.as_deref().and_then(non_empty).or_else(|| p.email.as_deref().and_then(non_empty)));
+    d.organizer = entry.authors.iter().find_map(|p| {
+        p.name
+            .as_deref()
+            .and_then(non_empty)
+            .or_else(|| p.email.as_deref().and_then(non_empty))
+    });
     d.published_at = entry.published;
     d.updated_at = entry.updated;
     d.language = entry.language.clone().or_else(|| info.language.clone());
@@ -447,13 +522,21 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
                 let end = ev.end.as_deref().and_then(|e| {
                     let w = parse_when(e, zone);
                     if w.is_none() {
-                        ctx.warn(WarningCode::BadDate, index, format!("event end {:?} is not a date", truncate(e, 60)));
+                        ctx.warn(
+                            WarningCode::BadDate,
+                            index,
+                            format!("event end {:?} is not a date", truncate(e, 60)),
+                        );
                     }
                     w
                 });
                 let mut end_at = end.map(|e| {
                     // A date-only end names the last day; occurrences end at the midnight after.
-                    if e.all_day { e.at + Duration::days(1) } else { e.at }
+                    if e.all_day {
+                        e.at + Duration::days(1)
+                    } else {
+                        e.at
+                    }
                 });
                 if start.all_day && end_at.is_none() {
                     end_at = Some(start.at + Duration::days(1));
@@ -477,7 +560,11 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
                     cancelled: false,
                 });
             }
-            None => ctx.warn(WarningCode::BadDate, index, format!("event start {:?} is not a date", truncate(raw, 60))),
+            None => ctx.warn(
+                WarningCode::BadDate,
+                index,
+                format!("event start {:?} is not a date", truncate(raw, 60)),
+            ),
         }
     }
     if let Some(loc) = ev.location.as_deref() {
@@ -511,9 +598,18 @@ mod tests {
     #[test]
     fn namespace_repairs() {
         let cases: &[(&str, Option<&str>)] = &[
-            ("<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry/></feed>", Some("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>")),
-            ("<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">", Some("<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\">")),
-            ("<r:rss xmlns:r=\"u\"><r:channel><r:item/></r:channel></r:rss>", Some("<rss xmlns:r=\"u\"><channel><item/></channel></rss>")),
+            (
+                "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry/></feed>",
+                Some("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>"),
+            ),
+            (
+                "<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">",
+                Some("<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\">"),
+            ),
+            (
+                "<r:rss xmlns:r=\"u\"><r:channel><r:item/></r:channel></r:rss>",
+                Some("<rss xmlns:r=\"u\"><channel><item/></channel></rss>"),
+            ),
             ("<rss version=\"2.0\"><channel/></rss>", None),
         ];
         for (input, want) in cases {
@@ -524,9 +620,18 @@ mod tests {
     #[test]
     fn rss_version_repairs() {
         let cases: &[(&str, Option<&str>)] = &[
-            ("<rss><channel/></rss>", Some("<rss version=\"2.0\"><channel/></rss>")),
-            ("<?xml version='1.0'?>\n<rss version='2.00'>", Some("<?xml version='1.0'?>\n<rss version=\"2.0\">")),
-            ("<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss>", Some("<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss version=\"2.0\">")),
+            (
+                "<rss><channel/></rss>",
+                Some("<rss version=\"2.0\"><channel/></rss>"),
+            ),
+            (
+                "<?xml version='1.0'?>\n<rss version='2.00'>",
+                Some("<?xml version='1.0'?>\n<rss version=\"2.0\">"),
+            ),
+            (
+                "<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss>",
+                Some("<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss version=\"2.0\">"),
+            ),
             ("<rss version=\"2.0\">", None),
             ("<rss version=\"0.91\">", None),
             ("<feed>", None),

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 
 /// Text kept per field; anything longer is cut (descriptions are read by feed-rs when possible).
 const MAX_FIELD_BYTES: usize = 256 * 1024;
@@ -81,7 +81,10 @@ fn vocab_of(prefix: &str, namespaces: &HashMap<String, String>) -> Vocab {
     if prefix.is_empty() {
         return Vocab::Core;
     }
-    let uri = namespaces.get(prefix).map(|u| u.to_ascii_lowercase()).unwrap_or_default();
+    let uri = namespaces
+        .get(prefix)
+        .map(|u| u.to_ascii_lowercase())
+        .unwrap_or_default();
     const EVENT_URIS: [&str; 6] = [
         "http://purl.org/rss/1.0/modules/event/",
         "urn:ietf:params:xml:ns:xcal",
@@ -90,7 +93,10 @@ fn vocab_of(prefix: &str, namespaces: &HashMap<String, String>) -> Vocab {
         "http://base.google.com/cns/1.0",
         "http://www.w3.org/2002/12/cal/ical#",
     ];
-    if EVENT_URIS.iter().any(|u| uri.starts_with(u)) || uri.contains("libcal") || uri.contains("/event") {
+    if EVENT_URIS.iter().any(|u| uri.starts_with(u))
+        || uri.contains("libcal")
+        || uri.contains("/event")
+    {
         return Vocab::Event;
     }
     // Feeds often use an event prefix without declaring it, or with a vendor URI.
@@ -163,7 +169,10 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                 if let Some(it) = item.as_mut() {
                     if local == "link" && stack.is_empty() && it.link.is_none() {
                         let rel = attr(e, "rel");
-                        if rel.as_deref().is_none_or(|r| r.eq_ignore_ascii_case("alternate")) {
+                        if rel
+                            .as_deref()
+                            .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
+                        {
                             it.link = attr(e, "href");
                         }
                     }
@@ -209,7 +218,8 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                 let qname = e.name().as_ref().to_string();
                 let local = local_of(&qname).to_ascii_lowercase();
                 if let Some(mut it) = item.take() {
-                    let closes_item = (local == "item" && !it.is_entry) || (local == "entry" && it.is_entry);
+                    let closes_item =
+                        (local == "item" && !it.is_entry) || (local == "entry" && it.is_entry);
                     if closes_item && overflow == 0 {
                         it.end = pos(&reader);
                         it.closed = true;
@@ -281,7 +291,11 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
         .with_checks(false)
         .flatten()
         .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.trim().to_string()))
+        .and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.trim().to_string())
+        })
         .filter(|v| !v.is_empty())
 }
 
@@ -292,7 +306,10 @@ fn namespace_attrs(e: &BytesStart<'_>) -> Vec<(String, String)> {
         .filter_map(|a| {
             let key = a.key.as_ref().to_string();
             (key == "xmlns" || key.starts_with("xmlns:")).then(|| {
-                let value = a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+                let value = a
+                    .normalized_value(XmlVersion::Implicit1_0)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default();
                 (key, value)
             })
         })
@@ -316,16 +333,23 @@ fn set(field: &mut Option<String>, value: &str) {
     }
 }
 
-fn record(it: &mut ItemScan, qname: &str, direct: bool, value: &str, namespaces: &HashMap<String, String>) {
+fn record(
+    it: &mut ItemScan,
+    qname: &str,
+    direct: bool,
+    value: &str,
+    namespaces: &HashMap<String, String>,
+) {
     let local = local_of(qname).to_ascii_lowercase();
     match vocab_of(prefix_of(qname), namespaces) {
         Vocab::Event => {
             let ev = &mut it.event;
             match local.as_str() {
-                "startdate" | "start_date" | "startdatetime" | "start" | "dtstart" | "begin" | "date_start" => {
-                    set(&mut ev.start, value)
+                "startdate" | "start_date" | "startdatetime" | "start" | "dtstart" | "begin"
+                | "date_start" => set(&mut ev.start, value),
+                "enddate" | "end_date" | "enddatetime" | "end" | "dtend" | "date_end" => {
+                    set(&mut ev.end, value)
                 }
-                "enddate" | "end_date" | "enddatetime" | "end" | "dtend" | "date_end" => set(&mut ev.end, value),
                 "location" | "venue" | "campus" => set(&mut ev.location, value),
                 "organizer" | "organiser" | "calendar" => set(&mut ev.organizer, value),
                 "type" | "category" | "event_type" => set(&mut ev.kind, value),
@@ -339,14 +363,12 @@ fn record(it: &mut ItemScan, qname: &str, direct: bool, value: &str, namespaces:
             "guid" | "id" => set(&mut it.guid, value),
             "title" => set(&mut it.title, value),
             "link" => set(&mut it.link, value),
-            "encoded" | "content" => {
-                // Full content beats a description read earlier.
-                if !value.is_empty() {
-                    it.description = Some(value.to_string());
-                }
-            }
+            // Full content beats a description read earlier.
+            "encoded" | "content" if !value.is_empty() => it.description = Some(value.to_string()),
             "description" | "summary" => set(&mut it.description, value),
-            "pubdate" | "published" | "date" | "issued" | "updated" | "modified" => set(&mut it.date, value),
+            "pubdate" | "published" | "date" | "issued" | "updated" | "modified" => {
+                set(&mut it.date, value)
+            }
             _ => {}
         },
         _ => {}
@@ -366,7 +388,10 @@ mod tests {
         assert_eq!(s.root.as_deref(), Some("rss"));
         assert_eq!(s.feed_title.as_deref(), Some("T"));
         assert_eq!(s.items.len(), 2);
-        assert_eq!(s.items[0].event.start.as_deref(), Some("2026-03-05T14:00:00-05:00"));
+        assert_eq!(
+            s.items[0].event.start.as_deref(),
+            Some("2026-03-05T14:00:00-05:00")
+        );
         assert_eq!(s.items[0].event.location.as_deref(), Some("Room 1"));
         assert_eq!(s.items[1].title.as_deref(), Some("B & &xxe;"));
         assert_eq!(s.items[1].guid.as_deref(), Some("b"));
@@ -376,7 +401,8 @@ mod tests {
 
     #[test]
     fn an_unclosed_item_ends_where_the_next_starts() {
-        let xml = "<rss><channel><item><title>A</title><item><title>B</title></item></channel></rss>";
+        let xml =
+            "<rss><channel><item><title>A</title><item><title>B</title></item></channel></rss>";
         let s = scan(xml, 10);
         assert_eq!(s.items.len(), 2);
         assert!(!s.items[0].closed);
