@@ -64,7 +64,12 @@ fn from_content(text: &str) -> Option<Kind> {
         } else if rest.starts_with("<!doctype html") {
             return Some(Kind::Html);
         } else if let Some(r) = rest.strip_prefix("<!") {
-            rest = r.split_once('>').map_or("", |(_, after)| after);
+            // A doctype's internal subset holds `>` of its own declarations.
+            let subset = matches!((r.find('['), r.find('>')), (Some(b), Some(g)) if b < g);
+            rest = match subset {
+                true => r.split_once("]>").map_or("", |(_, after)| after),
+                false => r.split_once('>').map_or("", |(_, after)| after),
+            };
         } else {
             break;
         }
@@ -81,7 +86,7 @@ fn from_content(text: &str) -> Option<Kind> {
     let local = root.rsplit(':').next().unwrap_or_default();
     match local {
         "rss" | "rdf" => Some(Kind::Rss),
-        "feed" => Some(Kind::Atom),
+        "feed" | "entry" => Some(Kind::Atom),
         "channel" => Some(Kind::Rss),
         "html" | "head" | "body" | "div" | "meta" | "title" | "script" | "section" | "main"
         | "article" | "dl" | "p" | "table" | "ul" | "span" | "a" | "link" => Some(Kind::Html),
@@ -122,6 +127,16 @@ mod tests {
                 None,
                 "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
                 Some(Kind::Atom),
+            ),
+            (
+                None,
+                "<entry xmlns=\"http://www.w3.org/2005/Atom\">",
+                Some(Kind::Atom),
+            ),
+            (
+                None,
+                "<!DOCTYPE rss [ <!ENTITY id \"x\"> ]>\n<rss version=\"2.0\">",
+                Some(Kind::Rss),
             ),
             (
                 None,
