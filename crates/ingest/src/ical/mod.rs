@@ -20,7 +20,6 @@ mod time;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use coalesce_core::{Geo, Location, Occurrence, Status};
 
 use crate::draft::Draft;
@@ -338,8 +337,11 @@ enum Mark {
     At(NaiveDateTime),
 }
 
-fn mark_in(stamp: &Stamp, zone: Tz) -> Option<Mark> {
-    if stamp.date_only {
+fn mark_in(stamp: &Stamp, series: &Stamp) -> Option<Mark> {
+    let zone = series.zone;
+    // A whole-day series is matched by the day the value names where it was written
+    // (Exchange writes RECURRENCE-ID;TZID=...:20200416T000000 for all-day instances).
+    if stamp.date_only || series.date_only {
         return Some(Mark::Day(stamp.local.date()));
     }
     if stamp.anchored && stamp.zone != zone {
@@ -349,7 +351,7 @@ fn mark_in(stamp: &Stamp, zone: Tz) -> Option<Mark> {
     Some(Mark::At(stamp.local))
 }
 
-fn marks(c: &Component, name: &str, zone: Tz, zones: &mut Zones<'_>) -> Vec<(Mark, Option<Length>)> {
+fn marks(c: &Component, name: &str, series: &Stamp, zones: &mut Zones<'_>) -> Vec<(Mark, Option<Length>)> {
     let mut out = Vec::new();
     for p in c.props(name) {
         for item in p.value.split(',').map(str::trim).filter(|s| !s.is_empty()).take(10_000) {
@@ -359,7 +361,7 @@ fn marks(c: &Component, name: &str, zone: Tz, zones: &mut Zones<'_>) -> Vec<(Mar
                 None => (item, None),
             };
             let Some((stamp, _)) = zones.stamp(p, at) else { continue };
-            let Some(mark) = mark_in(&stamp, zone) else { continue };
+            let Some(mark) = mark_in(&stamp, series) else { continue };
             let length = until.and_then(|b| {
                 if let Some(d) = parse_duration(b) {
                     return Some(Length::Exact(d.max(Duration::zero())));
@@ -409,7 +411,7 @@ fn expand_series(
             }
         }
     }
-    for (mark, length) in marks(master, "RDATE", zone, zones) {
+    for (mark, length) in marks(master, "RDATE", &t.start, zones) {
         match mark {
             Mark::At(n) => starts.push((n, length)),
             Mark::Day(d) => starts.push((d.and_time(dtstart.time()), length)),
@@ -418,7 +420,7 @@ fn expand_series(
 
     let mut ex_at: HashSet<NaiveDateTime> = HashSet::new();
     let mut ex_day: HashSet<NaiveDate> = HashSet::new();
-    for (mark, _) in marks(master, "EXDATE", zone, zones) {
+    for (mark, _) in marks(master, "EXDATE", &t.start, zones) {
         match mark {
             Mark::At(n) if !t.start.date_only => {
                 ex_at.insert(n);
@@ -452,13 +454,15 @@ fn expand_series(
     // Instances repeated across a DST fold or gap land on the same instant: keep one.
     occurrences.dedup_by(|a, b| a.1.start == b.1.start);
 
+    // RANGE=THISANDFUTURE overrides: (original start, shift, new length) for later instances.
+    let mut ranges: Vec<(NaiveDateTime, Duration, Option<Duration>)> = Vec::new();
     for (oi, ov) in overrides {
         let Some(rid) = ov.prop("RECURRENCE-ID") else { continue };
         let Some((rid_stamp, _)) = zones.stamp(rid, &rid.value) else {
             ctx.warn(WarningCode::BadDate, Some(*oi), format!("recurrence-id {:?} is not a date", short(&rid.value, 40)));
             continue;
         };
-        let Some(mark) = mark_in(&rid_stamp, zone) else { continue };
+        let Some(mark) = mark_in(&rid_stamp, &t.start) else { continue };
         let matches = |n: &NaiveDateTime| match mark {
             Mark::At(m) => *n == m,
             Mark::Day(d) => n.date() == d,
@@ -469,6 +473,12 @@ fn expand_series(
             None => None,
         };
         let cancelled = is_cancelled(ov);
+        let this_and_future = rid.param("RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
+        if this_and_future
+            && let (Mark::At(m), Some(o), Some(rid_at)) = (mark, replacement.as_ref(), rid_stamp.instant())
+        {
+            ranges.push((m, o.start.with_timezone(&Utc) - rid_at.with_timezone(&Utc), o.end.map(|e| e - o.start)));
+        }
         match occurrences.iter().position(|(n, _)| n.as_ref().is_some_and(matches)) {
             Some(pos) => {
                 if let Some(o) = replacement {
@@ -486,6 +496,17 @@ fn expand_series(
                 }
             }
         }
+    }
+
+    ranges.sort_by_key(|r| r.0);
+    for (n, o) in &mut occurrences {
+        let Some(n) = *n else { continue };
+        let Some((_, shift, length)) = ranges.iter().rev().find(|r| r.0 <= n) else { continue };
+        let zone = t.start.zone;
+        let start = o.start.with_timezone(&Utc) + *shift;
+        o.start = zone.from_utc_datetime(&start.naive_utc()).fixed_offset();
+        let end = length.map_or_else(|| o.end.map(|e| e.with_timezone(&Utc) + *shift), |l| Some(start + l));
+        o.end = end.map(|e| zone.from_utc_datetime(&e.naive_utc()).fixed_offset());
     }
 
     let mut out: Vec<Occurrence> = occurrences.into_iter().map(|(_, o)| o).filter(|o| in_window(o, window)).collect();

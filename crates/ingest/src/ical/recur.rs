@@ -62,8 +62,9 @@ pub(crate) fn expand(
         Some(u) => Some(match parse_value(u, None) {
             Some(Raw::Utc(n)) => zone.from_utc_datetime(&n).naive_local(),
             Some(Raw::Local(n)) => n,
-            // A date UNTIL includes that whole day.
-            Some(Raw::Date(d)) => d.and_hms_opt(23, 59, 59).unwrap_or(dtstart),
+            // A date UNTIL is read as that day's midnight, as dateutil and ical.js do: it ends
+            // a whole-day series on that day and a timed one the day before.
+            Some(Raw::Date(d)) => d.and_time(chrono::NaiveTime::MIN),
             None => return Err(RuleError::Bad(format!("until {:?} is not a date", short(u)))),
         }),
     };
