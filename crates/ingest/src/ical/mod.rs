@@ -30,7 +30,9 @@ use time::{Stamp, ZoneNote, Zones, parse_duration};
 
 pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
     let limits = ctx.hints.limits;
-    let tree = reader::read(doc.text, limits.max_ical_nesting, limits.max_ical_components)?;
+    let refolded = unfold_bytes_if_split(doc, ctx);
+    let text = refolded.as_deref().unwrap_or(doc.text);
+    let tree = reader::read(text, limits.max_ical_nesting, limits.max_ical_components)?;
     report_repairs(&tree, ctx);
     if !tree.components.iter().any(|c| c.name == "VCALENDAR" || c.name == "VEVENT") {
         return Err(ParseError::malformed(doc.kind, "no vcalendar or vevent component found"));
@@ -87,6 +89,40 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         }
     }
     Ok(Extracted { title, drafts })
+}
+
+/// Writers that fold at 75 octets without minding UTF-8 split multibyte characters across a
+/// fold, which decoding before unfolding turns into U+FFFD. When that may have happened, the
+/// bytes are unfolded first and decoded again; if that decodes cleanly, the lossy-decode
+/// warning was the fold's fault and is withdrawn.
+fn unfold_bytes_if_split(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Option<String> {
+    if doc.encoding != encoding_rs::UTF_8 || !doc.text.contains('\u{fffd}') {
+        return None;
+    }
+    let bytes = doc.bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(doc.bytes);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let fold = match bytes[i] {
+            b'\r' if bytes.get(i + 1) == Some(&b'\n') && matches!(bytes.get(i + 2), Some(b' ' | b'\t')) => 3,
+            b'\n' | b'\r' if matches!(bytes.get(i + 1), Some(b' ' | b'\t')) => 2,
+            _ => 0,
+        };
+        if fold > 0 {
+            i += fold;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let text = match String::from_utf8(out) {
+        Ok(clean) => {
+            ctx.warnings.retain(|w| w.code != WarningCode::LossyDecode);
+            clean
+        }
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    Some(text)
 }
 
 fn report_repairs(tree: &Tree, ctx: &mut Ctx<'_>) {
@@ -436,8 +472,11 @@ fn expand_series(
     for rule in master.props("EXRULE") {
         match recur::expand(&rule.value, dtstart, zone, from, to, 100_000) {
             Ok(exp) => ex_at.extend(exp.starts),
-            Err(RuleError::Bad(msg) | RuleError::Refused(msg)) => {
+            Err(RuleError::Bad(msg)) => {
                 ctx.warn(WarningCode::BadRecurrence, Some(index), format!("exrule {msg}; it was ignored"));
+            }
+            Err(RuleError::Refused(_)) => {
+                ctx.warn(WarningCode::RecurrenceCapped, Some(index), "exrule is too dense to expand and was ignored");
             }
         }
     }
