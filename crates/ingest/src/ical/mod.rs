@@ -34,8 +34,15 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     let text = refolded.as_deref().unwrap_or(doc.text);
     let tree = reader::read(text, limits.max_ical_nesting, limits.max_ical_components)?;
     report_repairs(&tree, ctx);
-    if !tree.components.iter().any(|c| c.name == "VCALENDAR" || c.name == "VEVENT") {
-        return Err(ParseError::malformed(doc.kind, "no vcalendar or vevent component found"));
+    if !tree
+        .components
+        .iter()
+        .any(|c| c.name == "VCALENDAR" || c.name == "VEVENT")
+    {
+        return Err(ParseError::malformed(
+            doc.kind,
+            "no vcalendar or vevent component found",
+        ));
     }
 
     let calendar = tree.components.iter().find(|c| c.name == "VCALENDAR");
@@ -43,7 +50,9 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         .and_then(|c| c.prop("X-WR-CALNAME"))
         .map(|p| unescape(&p.value).trim().to_string())
         .filter(|t| !t.is_empty());
-    let x_wr = calendar.and_then(|c| c.prop("X-WR-TIMEZONE")).map(|p| p.value.trim().to_string());
+    let x_wr = calendar
+        .and_then(|c| c.prop("X-WR-TIMEZONE"))
+        .map(|p| p.value.trim().to_string());
     let x_wr_zone = match x_wr.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(name) => {
@@ -52,7 +61,10 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
                 ctx.warn(
                     WarningCode::UnknownTimezone,
                     None,
-                    format!("x-wr-timezone {:?} names no known zone and was ignored", short(name, 80)),
+                    format!(
+                        "x-wr-timezone {:?} names no known zone and was ignored",
+                        short(name, 80)
+                    ),
                 );
             }
             tz
@@ -65,7 +77,10 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     let mut by_uid: HashMap<&str, usize> = HashMap::new();
     let events = tree.components.iter().filter(|c| c.name == "VEVENT");
     for (ordinal, event) in events.enumerate() {
-        let uid = event.prop("UID").map(|p| p.value.trim()).filter(|u| !u.is_empty());
+        let uid = event
+            .prop("UID")
+            .map(|p| p.value.trim())
+            .filter(|u| !u.is_empty());
         match uid.and_then(|u| by_uid.get(u).copied()) {
             Some(g) => groups[g].push((ordinal, event)),
             None => {
@@ -81,7 +96,10 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     for group in &groups {
         if drafts.len() >= limits.max_items {
             // finish_all reports the overflow; no need to expand what will be dropped.
-            drafts.push(Draft { index: group[0].0, ..Draft::default() });
+            drafts.push(Draft {
+                index: group[0].0,
+                ..Draft::default()
+            });
             continue;
         }
         if let Some(d) = build_draft(group, &mut zones, ctx) {
@@ -104,7 +122,12 @@ fn unfold_bytes_if_split(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         let fold = match bytes[i] {
-            b'\r' if bytes.get(i + 1) == Some(&b'\n') && matches!(bytes.get(i + 2), Some(b' ' | b'\t')) => 3,
+            b'\r'
+                if bytes.get(i + 1) == Some(&b'\n')
+                    && matches!(bytes.get(i + 2), Some(b' ' | b'\t')) =>
+            {
+                3
+            }
             b'\n' | b'\r' if matches!(bytes.get(i + 1), Some(b' ' | b'\t')) => 2,
             _ => 0,
         };
@@ -128,16 +151,28 @@ fn unfold_bytes_if_split(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Option<String> {
 fn report_repairs(tree: &Tree, ctx: &mut Ctx<'_>) {
     let mut repaired = Vec::new();
     if tree.garbage_lines > 0 {
-        repaired.push(format!("{} lines that are not content lines were skipped", tree.garbage_lines));
+        repaired.push(format!(
+            "{} lines that are not content lines were skipped",
+            tree.garbage_lines
+        ));
     }
     if tree.unclosed > 0 {
-        repaired.push(format!("{} components without END were closed", tree.unclosed));
+        repaired.push(format!(
+            "{} components without END were closed",
+            tree.unclosed
+        ));
     }
     if tree.stray_ends > 0 {
-        repaired.push(format!("{} END lines without BEGIN were ignored", tree.stray_ends));
+        repaired.push(format!(
+            "{} END lines without BEGIN were ignored",
+            tree.stray_ends
+        ));
     }
     if tree.orphan_props > 0 {
-        repaired.push(format!("{} properties outside any component were ignored", tree.orphan_props));
+        repaired.push(format!(
+            "{} properties outside any component were ignored",
+            tree.orphan_props
+        ));
     }
     for msg in repaired {
         ctx.warn(WarningCode::Repaired, None, msg);
@@ -169,7 +204,11 @@ struct Timing {
     length: Length,
 }
 
-fn build_draft(group: &[(usize, &Component)], zones: &mut Zones<'_>, ctx: &mut Ctx<'_>) -> Option<Draft> {
+fn build_draft(
+    group: &[(usize, &Component)],
+    zones: &mut Zones<'_>,
+    ctx: &mut Ctx<'_>,
+) -> Option<Draft> {
     // The master is the event without RECURRENCE-ID; of several, the highest SEQUENCE (the
     // latest in the document on a tie) is the current version.
     let master = group
@@ -177,19 +216,24 @@ fn build_draft(group: &[(usize, &Component)], zones: &mut Zones<'_>, ctx: &mut C
         .filter(|(_, c)| c.prop("RECURRENCE-ID").is_none())
         .max_by_key(|(i, c)| (sequence(c), *i))
         .copied();
-    let overrides: Vec<(usize, &Component)> =
-        group.iter().filter(|(_, c)| c.prop("RECURRENCE-ID").is_some()).copied().collect();
+    let overrides: Vec<(usize, &Component)> = group
+        .iter()
+        .filter(|(_, c)| c.prop("RECURRENCE-ID").is_some())
+        .copied()
+        .collect();
     let (index, head) = master.or_else(|| overrides.first().copied())?;
 
-    let mut draft = Draft { index, ..Draft::default() };
+    let mut draft = Draft {
+        index,
+        ..Draft::default()
+    };
     fill_fields(&mut draft, head);
 
     let head_timing = timing(head, index, zones, ctx);
     if let Some(t) = &head_timing {
         draft.timezone = Some(t.start.zone.name().to_string());
     }
-    let is_series = master.is_some()
-        && ["RRULE", "RDATE"].iter().any(|n| head.prop(n).is_some())
+    let is_series = master.is_some() && ["RRULE", "RDATE"].iter().any(|n| head.prop(n).is_some())
         || !overrides.is_empty();
     draft.recurring = is_series;
 
@@ -198,7 +242,9 @@ fn build_draft(group: &[(usize, &Component)], zones: &mut Zones<'_>, ctx: &mut C
             draft.occurrences = expand_series(head, &t, &overrides, index, zones, ctx);
         }
         (Some(_), Some(t)) => {
-            draft.occurrences = occurrence(&t, t.start.local, None, ctx.hints.window).into_iter().collect();
+            draft.occurrences = occurrence(&t, t.start.local, None, ctx.hints.window)
+                .into_iter()
+                .collect();
         }
         (None, _) => {
             // Only modified instances of a series we were not given: each is an occurrence.
@@ -220,7 +266,9 @@ fn build_draft(group: &[(usize, &Component)], zones: &mut Zones<'_>, ctx: &mut C
         ctx.warn(
             WarningCode::RecurrenceCapped,
             Some(index),
-            format!("series has more than {max} occurrences in the window; the first {max} were kept"),
+            format!(
+                "series has more than {max} occurrences in the window; the first {max} were kept"
+            ),
         );
     }
     Some(draft)
@@ -228,21 +276,39 @@ fn build_draft(group: &[(usize, &Component)], zones: &mut Zones<'_>, ctx: &mut C
 
 fn fill_fields(d: &mut Draft, c: &Component) {
     let text = |name: &str| -> Option<String> {
-        c.prop(name).map(|p| unescape(&p.value)).filter(|s| !s.trim().is_empty())
+        c.prop(name)
+            .map(|p| unescape(&p.value))
+            .filter(|s| !s.trim().is_empty())
     };
-    d.guid = c.prop("UID").map(|p| p.value.trim().to_string()).filter(|u| !u.is_empty());
+    d.guid = c
+        .prop("UID")
+        .map(|p| p.value.trim().to_string())
+        .filter(|u| !u.is_empty());
     d.title = text("SUMMARY");
     d.description_text = text("DESCRIPTION");
     d.description_html = c
         .props("X-ALT-DESC")
-        .find(|p| p.param("FMTTYPE").is_some_and(|f| f.eq_ignore_ascii_case("text/html")))
+        .find(|p| {
+            p.param("FMTTYPE")
+                .is_some_and(|f| f.eq_ignore_ascii_case("text/html"))
+        })
         .map(|p| unescape(&p.value))
         .filter(|s| !s.trim().is_empty());
-    d.url = c.prop("URL").map(|p| unescape(p.value.trim())).filter(|s| !s.is_empty());
+    d.url = c
+        .prop("URL")
+        .map(|p| unescape(p.value.trim()))
+        .filter(|s| !s.is_empty());
     d.location_text = text("LOCATION");
     if let Some(geo) = c.prop("GEO").and_then(|p| parse_geo(&p.value)) {
-        let name = d.location_text.clone().filter(|t| !t.trim_start().starts_with("http"));
-        d.location = Some(Location { name, geo: Some(geo), ..Location::default() });
+        let name = d
+            .location_text
+            .clone()
+            .filter(|t| !t.trim_start().starts_with("http"));
+        d.location = Some(Location {
+            name,
+            geo: Some(geo),
+            ..Location::default()
+        });
     }
     for p in c.props("CATEGORIES") {
         for cat in split_list(&p.value) {
@@ -256,7 +322,10 @@ fn fill_fields(d: &mut Draft, c: &Component) {
         d.status = Status::Cancelled;
     }
     d.sequence = sequence(c);
-    d.updated_at = c.prop("LAST-MODIFIED").or_else(|| c.prop("DTSTAMP")).and_then(|p| utc_stamp(&p.value));
+    d.updated_at = c
+        .prop("LAST-MODIFIED")
+        .or_else(|| c.prop("DTSTAMP"))
+        .and_then(|p| utc_stamp(&p.value));
     d.published_at = c.prop("CREATED").and_then(|p| utc_stamp(&p.value));
     d.organizer = c
         .prop("ORGANIZER")
@@ -266,11 +335,14 @@ fn fill_fields(d: &mut Draft, c: &Component) {
 }
 
 fn is_cancelled(c: &Component) -> bool {
-    c.prop("STATUS").is_some_and(|p| p.value.trim().eq_ignore_ascii_case("CANCELLED"))
+    c.prop("STATUS")
+        .is_some_and(|p| p.value.trim().eq_ignore_ascii_case("CANCELLED"))
 }
 
 fn sequence(c: &Component) -> u32 {
-    c.prop("SEQUENCE").and_then(|p| p.value.trim().parse().ok()).unwrap_or(0)
+    c.prop("SEQUENCE")
+        .and_then(|p| p.value.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn parse_geo(s: &str) -> Option<Geo> {
@@ -311,11 +383,18 @@ fn timing(c: &Component, index: usize, zones: &mut Zones<'_>, ctx: &mut Ctx<'_>)
         return None;
     };
     let Some((start, note)) = zones.stamp(dtstart, &dtstart.value) else {
-        ctx.warn(WarningCode::BadDate, Some(index), format!("dtstart {:?} is not a date", short(&dtstart.value, 40)));
+        ctx.warn(
+            WarningCode::BadDate,
+            Some(index),
+            format!("dtstart {:?} is not a date", short(&dtstart.value, 40)),
+        );
         return None;
     };
     note_zone(note, index, ctx);
-    let end = c.prop("DTEND").and_then(|p| zones.stamp(p, &p.value)).map(|(s, _)| s);
+    let end = c
+        .prop("DTEND")
+        .and_then(|p| zones.stamp(p, &p.value))
+        .map(|(s, _)| s);
     let duration = c.prop("DURATION").and_then(|p| parse_duration(&p.value));
     let length = if start.date_only {
         let days = match (end, duration) {
@@ -340,7 +419,12 @@ fn timing(c: &Component, index: usize, zones: &mut Zones<'_>, ctx: &mut Ctx<'_>)
 }
 
 /// One occurrence starting at wall-clock `local` in the event's zone.
-fn occurrence(t: &Timing, local: NaiveDateTime, length: Option<Length>, _window: crate::Window) -> Option<Occurrence> {
+fn occurrence(
+    t: &Timing,
+    local: NaiveDateTime,
+    length: Option<Length>,
+    _window: crate::Window,
+) -> Option<Occurrence> {
     let zone = t.start.zone;
     let start = crate::dates::localize(local, Some(zone))?;
     let end = match length.unwrap_or(t.length) {
@@ -353,7 +437,12 @@ fn occurrence(t: &Timing, local: NaiveDateTime, length: Option<Length>, _window:
             zone.from_utc_datetime(&end_utc.naive_utc()).fixed_offset()
         }
     };
-    Some(Occurrence { start, end: Some(end), all_day: t.start.date_only, cancelled: false })
+    Some(Occurrence {
+        start,
+        end: Some(end),
+        all_day: t.start.date_only,
+        cancelled: false,
+    })
 }
 
 /// Whether an occurrence overlaps the window, read as instants or as wall-clock time.
@@ -387,23 +476,40 @@ fn mark_in(stamp: &Stamp, series: &Stamp) -> Option<Mark> {
     Some(Mark::At(stamp.local))
 }
 
-fn marks(c: &Component, name: &str, series: &Stamp, zones: &mut Zones<'_>) -> Vec<(Mark, Option<Length>)> {
+fn marks(
+    c: &Component,
+    name: &str,
+    series: &Stamp,
+    zones: &mut Zones<'_>,
+) -> Vec<(Mark, Option<Length>)> {
     let mut out = Vec::new();
     for p in c.props(name) {
-        for item in p.value.split(',').map(str::trim).filter(|s| !s.is_empty()).take(10_000) {
+        for item in p
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .take(10_000)
+        {
             // PERIOD values: start/end or start/duration.
             let (at, until) = match item.split_once('/') {
                 Some((a, b)) => (a, Some(b)),
                 None => (item, None),
             };
-            let Some((stamp, _)) = zones.stamp(p, at) else { continue };
-            let Some(mark) = mark_in(&stamp, series) else { continue };
+            let Some((stamp, _)) = zones.stamp(p, at) else {
+                continue;
+            };
+            let Some(mark) = mark_in(&stamp, series) else {
+                continue;
+            };
             let length = until.and_then(|b| {
                 if let Some(d) = parse_duration(b) {
                     return Some(Length::Exact(d.max(Duration::zero())));
                 }
                 let (end, _) = zones.stamp(p, b)?;
-                Some(Length::Exact((end.instant()? - stamp.instant()?).max(Duration::zero())))
+                Some(Length::Exact(
+                    (end.instant()? - stamp.instant()?).max(Duration::zero()),
+                ))
             });
             out.push((mark, length));
         }
@@ -440,7 +546,11 @@ fn expand_series(
                 starts.extend(exp.starts.into_iter().map(|s| (s, None)));
             }
             Err(RuleError::Bad(msg)) => {
-                ctx.warn(WarningCode::BadRecurrence, Some(index), format!("rrule {msg}; the first occurrence was kept"));
+                ctx.warn(
+                    WarningCode::BadRecurrence,
+                    Some(index),
+                    format!("rrule {msg}; the first occurrence was kept"),
+                );
             }
             Err(RuleError::Refused(msg)) => {
                 ctx.warn(WarningCode::RecurrenceCapped, Some(index), msg);
@@ -473,10 +583,18 @@ fn expand_series(
         match recur::expand(&rule.value, dtstart, zone, from, to, 100_000) {
             Ok(exp) => ex_at.extend(exp.starts),
             Err(RuleError::Bad(msg)) => {
-                ctx.warn(WarningCode::BadRecurrence, Some(index), format!("exrule {msg}; it was ignored"));
+                ctx.warn(
+                    WarningCode::BadRecurrence,
+                    Some(index),
+                    format!("exrule {msg}; it was ignored"),
+                );
             }
             Err(RuleError::Refused(_)) => {
-                ctx.warn(WarningCode::RecurrenceCapped, Some(index), "exrule is too dense to expand and was ignored");
+                ctx.warn(
+                    WarningCode::RecurrenceCapped,
+                    Some(index),
+                    "exrule is too dense to expand and was ignored",
+                );
             }
         }
     }
@@ -484,7 +602,8 @@ fn expand_series(
     starts.sort_by_key(|(n, _)| *n);
     starts.dedup_by_key(|(n, _)| *n);
 
-    let mut occurrences: Vec<(Option<NaiveDateTime>, Occurrence)> = Vec::with_capacity(starts.len());
+    let mut occurrences: Vec<(Option<NaiveDateTime>, Occurrence)> =
+        Vec::with_capacity(starts.len());
     for (n, length) in starts {
         if let Some(o) = occurrence(t, n, length, window) {
             occurrences.push((Some(n), o));
@@ -496,12 +615,20 @@ fn expand_series(
     // RANGE=THISANDFUTURE overrides: (original start, shift, new length) for later instances.
     let mut ranges: Vec<(NaiveDateTime, Duration, Option<Duration>)> = Vec::new();
     for (oi, ov) in overrides {
-        let Some(rid) = ov.prop("RECURRENCE-ID") else { continue };
-        let Some((rid_stamp, _)) = zones.stamp(rid, &rid.value) else {
-            ctx.warn(WarningCode::BadDate, Some(*oi), format!("recurrence-id {:?} is not a date", short(&rid.value, 40)));
+        let Some(rid) = ov.prop("RECURRENCE-ID") else {
             continue;
         };
-        let Some(mark) = mark_in(&rid_stamp, &t.start) else { continue };
+        let Some((rid_stamp, _)) = zones.stamp(rid, &rid.value) else {
+            ctx.warn(
+                WarningCode::BadDate,
+                Some(*oi),
+                format!("recurrence-id {:?} is not a date", short(&rid.value, 40)),
+            );
+            continue;
+        };
+        let Some(mark) = mark_in(&rid_stamp, &t.start) else {
+            continue;
+        };
         let matches = |n: &NaiveDateTime| match mark {
             Mark::At(m) => *n == m,
             Mark::Day(d) => n.date() == d,
@@ -512,13 +639,23 @@ fn expand_series(
             None => None,
         };
         let cancelled = is_cancelled(ov);
-        let this_and_future = rid.param("RANGE").is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
+        let this_and_future = rid
+            .param("RANGE")
+            .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE"));
         if this_and_future
-            && let (Mark::At(m), Some(o), Some(rid_at)) = (mark, replacement.as_ref(), rid_stamp.instant())
+            && let (Mark::At(m), Some(o), Some(rid_at)) =
+                (mark, replacement.as_ref(), rid_stamp.instant())
         {
-            ranges.push((m, o.start.with_timezone(&Utc) - rid_at.with_timezone(&Utc), o.end.map(|e| e - o.start)));
+            ranges.push((
+                m,
+                o.start.with_timezone(&Utc) - rid_at.with_timezone(&Utc),
+                o.end.map(|e| e - o.start),
+            ));
         }
-        match occurrences.iter().position(|(n, _)| n.as_ref().is_some_and(matches)) {
+        match occurrences
+            .iter()
+            .position(|(n, _)| n.as_ref().is_some_and(matches))
+        {
             Some(pos) => {
                 if let Some(o) = replacement {
                     occurrences[pos].1 = o;
@@ -540,15 +677,24 @@ fn expand_series(
     ranges.sort_by_key(|r| r.0);
     for (n, o) in &mut occurrences {
         let Some(n) = *n else { continue };
-        let Some((_, shift, length)) = ranges.iter().rev().find(|r| r.0 <= n) else { continue };
+        let Some((_, shift, length)) = ranges.iter().rev().find(|r| r.0 <= n) else {
+            continue;
+        };
         let zone = t.start.zone;
         let start = o.start.with_timezone(&Utc) + *shift;
         o.start = zone.from_utc_datetime(&start.naive_utc()).fixed_offset();
-        let end = length.map_or_else(|| o.end.map(|e| e.with_timezone(&Utc) + *shift), |l| Some(start + l));
+        let end = length.map_or_else(
+            || o.end.map(|e| e.with_timezone(&Utc) + *shift),
+            |l| Some(start + l),
+        );
         o.end = end.map(|e| zone.from_utc_datetime(&e.naive_utc()).fixed_offset());
     }
 
-    let mut out: Vec<Occurrence> = occurrences.into_iter().map(|(_, o)| o).filter(|o| in_window(o, window)).collect();
+    let mut out: Vec<Occurrence> = occurrences
+        .into_iter()
+        .map(|(_, o)| o)
+        .filter(|o| in_window(o, window))
+        .collect();
     out.sort_by_key(|o| o.start);
     if capped || out.len() > max {
         out.truncate(max);
@@ -564,4 +710,3 @@ fn expand_series(
 fn short(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
-

@@ -20,7 +20,10 @@ pub(crate) struct Prop {
 
 impl Prop {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -60,7 +63,11 @@ pub(crate) struct Tree {
 }
 
 /// Reads `text` into a flat component tree. Errors only when BEGIN nesting exceeds `max_depth`.
-pub(crate) fn read(text: &str, max_depth: usize, max_components: usize) -> Result<Tree, ParseError> {
+pub(crate) fn read(
+    text: &str,
+    max_depth: usize,
+    max_components: usize,
+) -> Result<Tree, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut tree = Tree::default();
     let mut stack: Vec<usize> = Vec::new();
@@ -90,7 +97,11 @@ pub(crate) fn read(text: &str, max_depth: usize, max_components: usize) -> Resul
                 }
                 let idx = tree.components.len();
                 let parent = stack.last().copied();
-                tree.components.push(Component { name, props: Vec::new(), children: Vec::new() });
+                tree.components.push(Component {
+                    name,
+                    props: Vec::new(),
+                    children: Vec::new(),
+                });
                 if let Some(p) = parent {
                     tree.components[p].children.push(idx);
                 }
@@ -172,7 +183,9 @@ fn parse_line(line: &str) -> Option<Prop> {
     let mut i = name_end;
     while bytes.get(i) == Some(&b';') {
         i += 1;
-        let key_end = i + bytes[i..].iter().position(|&b| b == b'=' || b == b':' || b == b';')?;
+        let key_end = i + bytes[i..]
+            .iter()
+            .position(|&b| b == b'=' || b == b':' || b == b';')?;
         let key = line[i..key_end].trim().to_ascii_uppercase();
         if bytes[key_end] != b'=' {
             // A parameter without a value (`;X-FOO:`): keep reading; the value may follow.
@@ -187,7 +200,9 @@ fn parse_line(line: &str) -> Option<Prop> {
                 values.push(&line[i + 1..close]);
                 i = close + 1;
             } else {
-                let end = i + bytes[i..].iter().position(|&b| b == b',' || b == b';' || b == b':')?;
+                let end = i + bytes[i..]
+                    .iter()
+                    .position(|&b| b == b',' || b == b';' || b == b':')?;
                 values.push(&line[i..end]);
                 i = end;
             }
@@ -202,7 +217,11 @@ fn parse_line(line: &str) -> Option<Prop> {
     if bytes.get(i) != Some(&b':') {
         return None;
     }
-    Some(Prop { name, params, value: line[i + 1..].to_string() })
+    Some(Prop {
+        name,
+        params,
+        value: line[i + 1..].to_string(),
+    })
 }
 
 /// A TEXT value with its escapes (`\n \N \, \; \\`) resolved.
@@ -248,14 +267,28 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// Name, parameters and value a line should read as.
+    type Want = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+
     #[test]
     fn content_lines_table() {
-        let cases: &[(&str, Option<(&str, &[(&str, &str)], &str)>)] = &[
+        let cases: &[(&str, Option<Want>)] = &[
             ("SUMMARY:Hello", Some(("SUMMARY", &[], "Hello"))),
-            ("dtstart;tzid=Europe/Berlin:20200101T100000", Some(("DTSTART", &[("TZID", "Europe/Berlin")], "20200101T100000"))),
+            (
+                "dtstart;tzid=Europe/Berlin:20200101T100000",
+                Some(("DTSTART", &[("TZID", "Europe/Berlin")], "20200101T100000")),
+            ),
             (
                 "ORGANIZER;CN=\"Doe; Jane: PhD\";ROLE=CHAIR:mailto:j@x",
-                Some(("ORGANIZER", &[("CN", "Doe; Jane: PhD"), ("ROLE", "CHAIR")], "mailto:j@x")),
+                Some((
+                    "ORGANIZER",
+                    &[("CN", "Doe; Jane: PhD"), ("ROLE", "CHAIR")],
+                    "mailto:j@x",
+                )),
             ),
             ("X-A;P=a,\"b,c\":v", Some(("X-A", &[("P", "a,b,c")], "v"))),
             ("Sorry, I cannot change this meeting time", None),
@@ -268,7 +301,10 @@ mod tests {
                 (None, None) => {}
                 (Some(p), Some((name, params, value))) => {
                     assert_eq!(p.name, *name, "{line}");
-                    let params: Vec<(String, String)> = params.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+                    let params: Vec<(String, String)> = params
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect();
                     assert_eq!(p.params, params, "{line}");
                     assert_eq!(p.value, *value, "{line}");
                 }

@@ -65,7 +65,12 @@ pub(crate) fn expand(
             // A date UNTIL is read as that day's midnight, as dateutil and ical.js do: it ends
             // a whole-day series on that day and a timed one the day before.
             Some(Raw::Date(d)) => d.and_time(chrono::NaiveTime::MIN),
-            None => return Err(RuleError::Bad(format!("until {:?} is not a date", short(u)))),
+            None => {
+                return Err(RuleError::Bad(format!(
+                    "until {:?} is not a date",
+                    short(u)
+                )));
+            }
         }),
     };
     let start = fast_forward(&parts, dtstart, from);
@@ -73,8 +78,10 @@ pub(crate) fn expand(
     if until.is_some_and(|u| u < start) {
         return Ok(Expansion::default());
     }
-    let unvalidated: RRule<Unvalidated> =
-        parts.cleaned.parse().map_err(|e| RuleError::Bad(format!("{:?}: {e}", short(rule))))?;
+    let unvalidated: RRule<Unvalidated> = parts
+        .cleaned
+        .parse()
+        .map_err(|e| RuleError::Bad(format!("{:?}: {e}", short(rule))))?;
     let unvalidated = match until {
         Some(u) => unvalidated.until(rrule::Tz::UTC.from_utc_datetime(&u)),
         None => unvalidated,
@@ -116,7 +123,10 @@ struct RuleParts {
 
 impl RuleParts {
     fn read(rule: &str) -> Result<RuleParts, RuleError> {
-        let rule = rule.trim().trim_start_matches("RRULE:").trim_start_matches("EXRULE:");
+        let rule = rule
+            .trim()
+            .trim_start_matches("RRULE:")
+            .trim_start_matches("EXRULE:");
         if rule.len() > 2_000 {
             return Err(RuleError::Bad("rule is longer than 2000 characters".into()));
         }
@@ -134,7 +144,10 @@ impl RuleParts {
         let mut kept: Vec<String> = Vec::new();
         for part in rule.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((k, v)) = part.split_once('=') else {
-                return Err(RuleError::Bad(format!("{:?} is not key=value", short(part))));
+                return Err(RuleError::Bad(format!(
+                    "{:?} is not key=value",
+                    short(part)
+                )));
             };
             let k = k.trim().to_ascii_uppercase();
             // Trailing commas ("BYDAY=MO,TU,") are common and harmless.
@@ -143,11 +156,14 @@ impl RuleParts {
             match k.as_str() {
                 "FREQ" => parts.freq = v.clone(),
                 "INTERVAL" => {
-                    parts.interval = v
-                        .parse::<i64>()
-                        .map_err(|_| RuleError::Bad(format!("interval {:?} is not a number", short(&v))))?;
+                    parts.interval = v.parse::<i64>().map_err(|_| {
+                        RuleError::Bad(format!("interval {:?} is not a number", short(&v)))
+                    })?;
                     if parts.interval < 1 {
-                        return Err(RuleError::Bad(format!("interval {} is not positive", parts.interval)));
+                        return Err(RuleError::Bad(format!(
+                            "interval {} is not positive",
+                            parts.interval
+                        )));
                     }
                 }
                 "COUNT" => parts.count = true,
@@ -228,25 +244,62 @@ mod tests {
 
     #[test]
     fn weekly_rule_from_long_ago_is_fast_forwarded_to_the_same_weekdays() {
-        let got = expand("FREQ=WEEKLY;BYDAY=MO,WE", at("1971-01-04T09:00"), Tz::UTC, at("2026-01-01T00:00"), at("2026-01-15T00:00"), 100)
-            .expect("rule");
-        let want: Vec<NaiveDateTime> =
-            ["2026-01-05T09:00", "2026-01-07T09:00", "2026-01-12T09:00", "2026-01-14T09:00"].into_iter().map(at).collect();
+        let got = expand(
+            "FREQ=WEEKLY;BYDAY=MO,WE",
+            at("1971-01-04T09:00"),
+            Tz::UTC,
+            at("2026-01-01T00:00"),
+            at("2026-01-15T00:00"),
+            100,
+        )
+        .expect("rule");
+        let want: Vec<NaiveDateTime> = [
+            "2026-01-05T09:00",
+            "2026-01-07T09:00",
+            "2026-01-12T09:00",
+            "2026-01-14T09:00",
+        ]
+        .into_iter()
+        .map(at)
+        .collect();
         assert_eq!(got.starts, want);
     }
 
     #[test]
     fn dense_rules_are_refused() {
-        for rule in ["FREQ=SECONDLY", "FREQ=MINUTELY;INTERVAL=5", "FREQ=DAILY;BYMINUTE=0,1,2,3,4,5,6,7,8,9;BYHOUR=1,2,3,4,5,6,7,8,9,10"] {
-            let got = expand(rule, at("2026-01-01T00:00"), Tz::UTC, at("2026-01-01T00:00"), at("2027-01-01T00:00"), 1000);
+        for rule in [
+            "FREQ=SECONDLY",
+            "FREQ=MINUTELY;INTERVAL=5",
+            "FREQ=DAILY;BYMINUTE=0,1,2,3,4,5,6,7,8,9;BYHOUR=1,2,3,4,5,6,7,8,9,10",
+        ] {
+            let got = expand(
+                rule,
+                at("2026-01-01T00:00"),
+                Tz::UTC,
+                at("2026-01-01T00:00"),
+                at("2027-01-01T00:00"),
+                1000,
+            );
             assert!(matches!(got, Err(RuleError::Refused(_))), "{rule}");
         }
     }
 
     #[test]
     fn unreadable_rules_are_bad() {
-        for rule in ["FREQ=SECONDLY;INTERVAL=0", "FREQ=MHNTHLY", "BYDAY=MO", "FREQ=DAILY;UNTIL=tomorrow"] {
-            let got = expand(rule, at("2026-01-01T00:00"), Tz::UTC, at("2026-01-01T00:00"), at("2027-01-01T00:00"), 1000);
+        for rule in [
+            "FREQ=SECONDLY;INTERVAL=0",
+            "FREQ=MHNTHLY",
+            "BYDAY=MO",
+            "FREQ=DAILY;UNTIL=tomorrow",
+        ] {
+            let got = expand(
+                rule,
+                at("2026-01-01T00:00"),
+                Tz::UTC,
+                at("2026-01-01T00:00"),
+                at("2027-01-01T00:00"),
+                1000,
+            );
             assert!(matches!(got, Err(RuleError::Bad(_))), "{rule}: {got:?}");
         }
     }

@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone};
+use chrono::{
+    DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone,
+};
 use chrono_tz::Tz;
 
 use super::reader::{Prop, Tree};
@@ -72,26 +74,37 @@ impl<'t> Zones<'t> {
     fn tzid(&mut self, tzid: &str) -> (Tz, Option<&'static str>) {
         let key = tzid.trim().to_string();
         if let Some(&(tz, known)) = self.cache.get(&key) {
-            return (tz, (!known).then(|| fallback_label(self.floating, self.calendar_zone)));
+            return (
+                tz,
+                (!known).then(|| fallback_label(self.floating, self.calendar_zone)),
+            );
         }
-        let found = crate::tz::resolve(&key).or_else(|| self.from_vtimezone(&key));
+        let found = crate::tz::resolve(&key).or_else(|| self.vtimezone_zone(&key));
         let (tz, known) = match found {
             Some(tz) => (tz, true),
             None => (self.floating.unwrap_or(Tz::UTC), false),
         };
         self.cache.insert(key, (tz, known));
-        (tz, (!known).then(|| fallback_label(self.floating, self.calendar_zone)))
+        (
+            tz,
+            (!known).then(|| fallback_label(self.floating, self.calendar_zone)),
+        )
     }
 
-    fn from_vtimezone(&self, tzid: &str) -> Option<Tz> {
+    fn vtimezone_zone(&self, tzid: &str) -> Option<Tz> {
         let comp = self.tree.components.get(*self.vtimezones.get(tzid)?)?;
-        if let Some(loc) = comp.prop("X-LIC-LOCATION").and_then(|p| crate::tz::resolve(&p.value)) {
+        if let Some(loc) = comp
+            .prop("X-LIC-LOCATION")
+            .and_then(|p| crate::tz::resolve(&p.value))
+        {
             return Some(loc);
         }
         let mut standard = None;
         let mut daylight = None;
         for &child in &comp.children {
-            let Some(c) = self.tree.components.get(child) else { continue };
+            let Some(c) = self.tree.components.get(child) else {
+                continue;
+            };
             let offset = c.prop("TZOFFSETTO").and_then(|p| parse_offset(&p.value));
             match c.name.as_str() {
                 "STANDARD" => standard = standard.or(offset),
@@ -108,25 +121,64 @@ impl<'t> Zones<'t> {
         Some(match value {
             Raw::Date(d) => {
                 let zone = self.floating.unwrap_or(Tz::UTC);
-                (Stamp { local: d.and_time(NaiveTime::MIN), zone, date_only: true, anchored: false }, None)
+                (
+                    Stamp {
+                        local: d.and_time(NaiveTime::MIN),
+                        zone,
+                        date_only: true,
+                        anchored: false,
+                    },
+                    None,
+                )
             }
             Raw::Utc(n) => {
                 // Google writes UTC times and means them in X-WR-TIMEZONE: read them there, so a
                 // weekly rule keeps its wall-clock time across DST as the calendar shows it.
-                let zone = if self.calendar_zone { self.floating.unwrap_or(Tz::UTC) } else { Tz::UTC };
+                let zone = if self.calendar_zone {
+                    self.floating.unwrap_or(Tz::UTC)
+                } else {
+                    Tz::UTC
+                };
                 let local = zone.from_utc_datetime(&n).naive_local();
-                (Stamp { local, zone, date_only: false, anchored: true }, None)
+                (
+                    Stamp {
+                        local,
+                        zone,
+                        date_only: false,
+                        anchored: true,
+                    },
+                    None,
+                )
             }
             Raw::Local(n) => match prop.param("TZID").map(str::trim).filter(|t| !t.is_empty()) {
                 Some(tzid) => {
                     let (zone, fallback) = self.tzid(tzid);
-                    let note = fallback.map(|used| ZoneNote::Unknown { tzid: tzid.chars().take(80).collect(), used });
-                    (Stamp { local: n, zone, date_only: false, anchored: true }, note)
+                    let note = fallback.map(|used| ZoneNote::Unknown {
+                        tzid: tzid.chars().take(80).collect(),
+                        used,
+                    });
+                    (
+                        Stamp {
+                            local: n,
+                            zone,
+                            date_only: false,
+                            anchored: true,
+                        },
+                        note,
+                    )
                 }
                 None => {
                     let note = self.floating.is_none().then_some(ZoneNote::FloatingUtc);
                     let zone = self.floating.unwrap_or(Tz::UTC);
-                    (Stamp { local: n, zone, date_only: false, anchored: false }, note)
+                    (
+                        Stamp {
+                            local: n,
+                            zone,
+                            date_only: false,
+                            anchored: false,
+                        },
+                        note,
+                    )
                 }
             },
         })
@@ -152,7 +204,11 @@ pub(crate) enum Raw {
 /// `20200101`, `20200101T100000`, `20200101T100000Z`; tolerant of missing seconds, ISO dashes
 /// and colons, and surrounding blanks.
 pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
-    let s: String = raw.trim().chars().filter(|c| *c != '-' && *c != ':').collect();
+    let s: String = raw
+        .trim()
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
     if s.len() > 32 {
         return None;
     }
@@ -181,7 +237,9 @@ pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
             // 235960 (a leap second) and 240000 are seen in the wild.
             let h: u32 = time[..2].parse().ok()?;
             let m: u32 = time[2..4].parse().ok()?;
-            (h <= 24 && m < 60).then(|| NaiveTime::from_hms_opt(h.min(23), m, 59)).flatten()
+            (h <= 24 && m < 60)
+                .then(|| NaiveTime::from_hms_opt(h.min(23), m, 59))
+                .flatten()
         })?,
         4 => NaiveTime::parse_from_str(time, "%H%M").ok()?,
         _ => return None,
@@ -203,7 +261,11 @@ pub(crate) fn parse_offset(s: &str) -> Option<FixedOffset> {
     }
     let h: i32 = digits[..2].parse().ok()?;
     let m: i32 = digits[2..4].parse().ok()?;
-    let sec: i32 = if digits.len() == 6 { digits[4..].parse().ok()? } else { 0 };
+    let sec: i32 = if digits.len() == 6 {
+        digits[4..].parse().ok()?
+    } else {
+        0
+    };
     if h > 23 || m > 59 || sec > 59 {
         return None;
     }
@@ -244,13 +306,20 @@ fn zone_for_offsets(standard: FixedOffset, daylight: Option<FixedOffset>) -> Opt
     if let Some(tz) = PREFERRED.iter().find(|tz| offsets(tz) == Some(want)) {
         return Some(*tz);
     }
-    if let Some(tz) = chrono_tz::TZ_VARIANTS.iter().find(|tz| offsets(tz) == Some(want)) {
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| offsets(tz) == Some(want))
+    {
         return Some(*tz);
     }
     // Whole hours without DST: the Etc/GMT zones (whose names have the sign inverted).
     if want.0 == want.1 && want.0 % 3600 == 0 {
         let h = -want.0 / 3600;
-        let name = if h == 0 { "Etc/GMT".to_string() } else { format!("Etc/GMT{h:+}") };
+        let name = if h == 0 {
+            "Etc/GMT".to_string()
+        } else {
+            format!("Etc/GMT{h:+}")
+        };
         return name.parse().ok();
     }
     None
@@ -310,12 +379,36 @@ mod tests {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("date");
         let cases: &[(&str, Option<&str>, Option<Raw>)] = &[
             ("20200101", None, Some(Raw::Date(d(2020, 1, 1)))),
-            ("20200101T100000", None, d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Local)),
-            ("20200101T100000Z", None, d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Utc)),
-            (" 20240812T223000Z", None, d(2024, 8, 12).and_hms_opt(22, 30, 0).map(Raw::Utc)),
-            ("19970901T1300Z", None, d(1997, 9, 1).and_hms_opt(13, 0, 0).map(Raw::Utc)),
-            ("20200101T100000", Some("DATE"), Some(Raw::Date(d(2020, 1, 1)))),
-            ("2020-01-01T10:00:00", None, d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Local)),
+            (
+                "20200101T100000",
+                None,
+                d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Local),
+            ),
+            (
+                "20200101T100000Z",
+                None,
+                d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Utc),
+            ),
+            (
+                " 20240812T223000Z",
+                None,
+                d(2024, 8, 12).and_hms_opt(22, 30, 0).map(Raw::Utc),
+            ),
+            (
+                "19970901T1300Z",
+                None,
+                d(1997, 9, 1).and_hms_opt(13, 0, 0).map(Raw::Utc),
+            ),
+            (
+                "20200101T100000",
+                Some("DATE"),
+                Some(Raw::Date(d(2020, 1, 1))),
+            ),
+            (
+                "2020-01-01T10:00:00",
+                None,
+                d(2020, 1, 1).and_hms_opt(10, 0, 0).map(Raw::Local),
+            ),
             ("20240230T100000Z", None, None),
             ("1990000Z", None, None),
             ("-0011130T100000", None, None),
