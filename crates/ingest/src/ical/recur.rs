@@ -143,11 +143,10 @@ impl RuleParts {
         };
         let mut kept: Vec<String> = Vec::new();
         for part in rule.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            // A stray word ("RRULE:RRULE:AnythingRandom;FREQ=WEEKLY") carries no rule part;
+            // the parts around it still do, as other readers agree.
             let Some((k, v)) = part.split_once('=') else {
-                return Err(RuleError::Bad(format!(
-                    "{:?} is not key=value",
-                    short(part)
-                )));
+                continue;
             };
             let k = k.trim().to_ascii_uppercase();
             // Trailing commas ("BYDAY=MO,TU,") are common and harmless.
