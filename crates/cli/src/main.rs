@@ -11,11 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use coalesce_ingest::{Kind, ParseHints, Window};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "coalesce",
-    version,
-    about = "CE/PD offerings of archives, libraries and museums, gathered into one catalog and calendar"
-)]
+#[command(name = "coalesce", version, about = "CE/PD offerings of archives, libraries and museums, gathered into one catalog and calendar")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,24 +106,15 @@ fn run_parse(args: ParseArgs) -> Result<ExitCode> {
     hints.kind = args.kind.kind();
     hints.base_url = args.base_url;
     if let Some(tz) = &args.timezone {
-        hints.timezone = Some(coalesce_ingest::tz::resolve(tz).with_context(|| {
-            format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")
-        })?);
+        hints.timezone = Some(
+            coalesce_ingest::tz::resolve(tz)
+                .with_context(|| format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)"))?,
+        );
     }
     let default = Window::around(now);
     hints.window = Window {
-        from: args
-            .from
-            .as_deref()
-            .map(parse_instant)
-            .transpose()?
-            .unwrap_or(default.from),
-        to: args
-            .to
-            .as_deref()
-            .map(parse_instant)
-            .transpose()?
-            .unwrap_or(default.to),
+        from: args.from.as_deref().map(parse_instant).transpose()?.unwrap_or(default.from),
+        to: args.to.as_deref().map(parse_instant).transpose()?.unwrap_or(default.to),
     };
     let parsed = coalesce_ingest::parse(&bytes, &hints)
         .with_context(|| format!("cannot read {}", args.path.display()))?;

@@ -84,10 +84,7 @@ mod tests {
             source_key(&with_url),
             ("https://lib.example.org/e/42".to_string(), KeyKind::Url)
         );
-        let bare = IdentityInput {
-            title: "Preservation 101",
-            ..Default::default()
-        };
+        let bare = IdentityInput { title: "Preservation 101", ..Default::default() };
         let (k, kind) = source_key(&bare);
         assert_eq!(kind, KeyKind::ContentHash);
         assert!(k.starts_with("sha256:"));
@@ -95,21 +92,9 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_case_and_spacing_but_not_dates() {
-        let a = IdentityInput {
-            title: "Preservation  101",
-            first_start: Some("2026-03-01T10:00:00Z"),
-            ..Default::default()
-        };
-        let b = IdentityInput {
-            title: "preservation 101",
-            first_start: Some("2026-03-01T10:00:00Z"),
-            ..Default::default()
-        };
-        let c = IdentityInput {
-            title: "preservation 101",
-            first_start: Some("2026-04-01T10:00:00Z"),
-            ..Default::default()
-        };
+        let a = IdentityInput { title: "Preservation  101", first_start: Some("2026-03-01T10:00:00Z"), ..Default::default() };
+        let b = IdentityInput { title: "preservation 101", first_start: Some("2026-03-01T10:00:00Z"), ..Default::default() };
+        let c = IdentityInput { title: "preservation 101", first_start: Some("2026-04-01T10:00:00Z"), ..Default::default() };
         assert_eq!(content_hash(&a), content_hash(&b));
         assert_ne!(content_hash(&a), content_hash(&c));
     }

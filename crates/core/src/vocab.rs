@@ -106,9 +106,7 @@ impl Vocabulary {
         for t in raw.topic {
             let valid_id = !t.id.is_empty()
                 && t.id.split('-').all(|w| {
-                    !w.is_empty()
-                        && w.bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
                 });
             if !valid_id {
                 return Err(VocabularyError::BadId(t.id));
@@ -161,11 +159,9 @@ impl Vocabulary {
             .filter(|t| {
                 folded_cats.iter().any(|c| t.categories.contains(c))
                     || t.words.iter().any(|w| contains_phrase(&folded_text, w))
-                    || folded_cats.iter().any(|c| {
-                        t.words
-                            .iter()
-                            .any(|w| contains_phrase(&padded_folded(c), w))
-                    })
+                    || folded_cats
+                        .iter()
+                        .any(|c| t.words.iter().any(|w| contains_phrase(&padded_folded(c), w)))
             })
             .map(|t| t.id.clone())
             .collect()
@@ -273,14 +269,8 @@ mod tests {
 
     #[test]
     fn phrase_match_respects_word_boundaries() {
-        assert!(contains_phrase(
-            " digital collections today ",
-            "digital collections"
-        ));
-        assert!(!contains_phrase(
-            " predigital collections ",
-            "digital collections"
-        ));
+        assert!(contains_phrase(" digital collections today ", "digital collections"));
+        assert!(!contains_phrase(" predigital collections ", "digital collections"));
         assert!(!contains_phrase(" archived ", "archive"));
     }
 
@@ -295,8 +285,8 @@ mod tests {
     fn bad_vocabulary_is_a_clear_error() {
         let err = Vocabulary::from_toml("[[topic]]\nid = \"Bad Id\"\nlabel = \"x\"\n").unwrap_err();
         assert_eq!(err.code(), "vocabulary_bad_id");
-        let err =
-            Vocabulary::from_toml("[[topic]]\nid = \"a\"\nlabel = \"x\"\nweird = 1\n").unwrap_err();
+        let err = Vocabulary::from_toml("[[topic]]\nid = \"a\"\nlabel = \"x\"\nweird = 1\n")
+            .unwrap_err();
         assert_eq!(err.code(), "vocabulary_toml");
     }
 }

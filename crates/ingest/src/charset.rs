@@ -24,11 +24,7 @@ pub(crate) fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     // A declaration of UTF-16 in an ASCII-compatible document cannot be true (the declaration
     // itself was readable as ASCII); WHATWG says to read it as UTF-8.
     let encoding = if encoding == encoding_rs::UTF_16LE || encoding == encoding_rs::UTF_16BE {
-        if Encoding::for_bom(bytes).is_some() {
-            encoding
-        } else {
-            UTF_8
-        }
+        if Encoding::for_bom(bytes).is_some() { encoding } else { UTF_8 }
     } else {
         encoding
     };
@@ -125,10 +121,7 @@ mod tests {
 
     #[test]
     fn html_meta_charset_is_read() {
-        let d = decode(
-            b"<html><head><meta charset=\"iso-8859-1\"></head><p>\xe9</p>",
-            None,
-        );
+        let d = decode(b"<html><head><meta charset=\"iso-8859-1\"></head><p>\xe9</p>", None);
         assert!(d.text.contains('é'));
     }
 }

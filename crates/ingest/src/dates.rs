@@ -21,18 +21,10 @@ pub fn parse_when(s: &str, zone: Option<Tz>) -> Option<When> {
         return None;
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
-        return Some(When {
-            at: dt,
-            all_day: false,
-            floating: false,
-        });
+        return Some(When { at: dt, all_day: false, floating: false });
     }
     if let Ok(dt) = DateTime::parse_from_rfc2822(s) {
-        return Some(When {
-            at: dt,
-            all_day: false,
-            floating: false,
-        });
+        return Some(When { at: dt, all_day: false, floating: false });
     }
     // ISO variants with an offset but no seconds, or a space separator, or a "+0500" offset.
     for fmt in [
@@ -45,27 +37,14 @@ pub fn parse_when(s: &str, zone: Option<Tz>) -> Option<When> {
         "%Y-%m-%d %H:%M%:z",
     ] {
         if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
-            return Some(When {
-                at: dt,
-                all_day: false,
-                floating: false,
-            });
+            return Some(When { at: dt, all_day: false, floating: false });
         }
     }
     let normalized = s.strip_suffix('Z').map(|x| (x, true));
     if let Some((local, true)) = normalized {
-        for fmt in [
-            "%Y-%m-%dT%H:%M",
-            "%Y-%m-%d %H:%M",
-            "%Y-%m-%d %H:%M:%S",
-            "%Y%m%dT%H%M%S",
-        ] {
+        for fmt in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y%m%dT%H%M%S"] {
             if let Ok(n) = NaiveDateTime::parse_from_str(local, fmt) {
-                return Some(When {
-                    at: n.and_utc().fixed_offset(),
-                    all_day: false,
-                    floating: false,
-                });
+                return Some(When { at: n.and_utc().fixed_offset(), all_day: false, floating: false });
             }
         }
     }
@@ -82,21 +61,10 @@ pub fn parse_when(s: &str, zone: Option<Tz>) -> Option<When> {
         "%b %d, %Y %I:%M %p",
     ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(When {
-                at: localize(n, zone)?,
-                all_day: false,
-                floating: true,
-            });
+            return Some(When { at: localize(n, zone)?, all_day: false, floating: true });
         }
     }
-    for fmt in [
-        "%Y-%m-%d",
-        "%Y%m%d",
-        "%m/%d/%Y",
-        "%B %d, %Y",
-        "%b %d, %Y",
-        "%d %B %Y",
-    ] {
+    for fmt in ["%Y-%m-%d", "%Y%m%d", "%m/%d/%Y", "%B %d, %Y", "%b %d, %Y", "%d %B %Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
             return Some(When {
                 at: localize(d.and_time(NaiveTime::MIN), zone)?,
@@ -135,47 +103,15 @@ mod tests {
     fn dates_table() {
         let ny: Tz = "America/New_York".parse().expect("zone");
         let cases: &[(&str, Option<Tz>, Option<(&str, bool, bool)>)] = &[
-            (
-                "2026-03-05T14:00:00-05:00",
-                None,
-                Some(("2026-03-05T14:00:00-05:00", false, false)),
-            ),
-            (
-                "2026-03-05T19:00:00Z",
-                Some(ny),
-                Some(("2026-03-05T19:00:00+00:00", false, false)),
-            ),
-            (
-                "2026-03-05T14:00",
-                Some(ny),
-                Some(("2026-03-05T14:00:00-05:00", false, true)),
-            ),
-            (
-                "2026-07-05 14:00:00",
-                Some(ny),
-                Some(("2026-07-05T14:00:00-04:00", false, true)),
-            ),
-            (
-                "2026-03-05",
-                Some(ny),
-                Some(("2026-03-05T00:00:00-05:00", true, true)),
-            ),
-            (
-                "2026-03-05T14:00-0500",
-                None,
-                Some(("2026-03-05T14:00:00-05:00", false, false)),
-            ),
-            (
-                "Thu, 05 Mar 2026 14:00:00 -0500",
-                None,
-                Some(("2026-03-05T14:00:00-05:00", false, false)),
-            ),
+            ("2026-03-05T14:00:00-05:00", None, Some(("2026-03-05T14:00:00-05:00", false, false))),
+            ("2026-03-05T19:00:00Z", Some(ny), Some(("2026-03-05T19:00:00+00:00", false, false))),
+            ("2026-03-05T14:00", Some(ny), Some(("2026-03-05T14:00:00-05:00", false, true))),
+            ("2026-07-05 14:00:00", Some(ny), Some(("2026-07-05T14:00:00-04:00", false, true))),
+            ("2026-03-05", Some(ny), Some(("2026-03-05T00:00:00-05:00", true, true))),
+            ("2026-03-05T14:00-0500", None, Some(("2026-03-05T14:00:00-05:00", false, false))),
+            ("Thu, 05 Mar 2026 14:00:00 -0500", None, Some(("2026-03-05T14:00:00-05:00", false, false))),
             // 02:30 does not exist on 2026-03-08 in New York: moved forward by the gap.
-            (
-                "2026-03-08T02:30:00",
-                Some(ny),
-                Some(("2026-03-08T03:30:00-04:00", false, true)),
-            ),
+            ("2026-03-08T02:30:00", Some(ny), Some(("2026-03-08T03:30:00-04:00", false, true))),
             ("next Tuesday", None, None),
             ("2026-13-45", None, None),
         ];

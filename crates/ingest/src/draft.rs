@@ -95,10 +95,7 @@ pub(crate) fn finish_all(drafts: Vec<Draft>, ctx: &mut Ctx<'_>) -> Vec<Offering>
                 ctx.warn(
                     WarningCode::DuplicateGuid,
                     Some(index),
-                    format!(
-                        "item repeats id {:?}; the later copy was kept",
-                        offering.source_key
-                    ),
+                    format!("item repeats id {:?}; the later copy was kept", offering.source_key),
                 );
                 out[pos] = offering;
             }
@@ -121,10 +118,7 @@ pub(crate) fn finish_all(drafts: Vec<Draft>, ctx: &mut Ctx<'_>) -> Vec<Offering>
                 ctx.warn(
                     WarningCode::DuplicateGuid,
                     Some(index),
-                    format!(
-                        "a different item reuses id {:?}; it was keyed by {key:?} instead",
-                        offering.source_key
-                    ),
+                    format!("a different item reuses id {:?}; it was keyed by {key:?} instead", offering.source_key),
                 );
                 offering.source_key = key;
                 offering.key_kind = kind;
@@ -157,20 +151,16 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     // Description: sanitized HTML, or the plain text made into paragraphs.
     let (description_html, cut) = match (&d.description_html, &d.description_text) {
         (Some(html), _) if !html.trim().is_empty() => clean_html(html, base, max_depth),
-        (_, Some(text)) if !text.trim().is_empty() => (Some(text_to_html(text)), false),
+        (_, Some(text)) if !text.trim().is_empty() => {
+            (Some(text_to_html(text)), false)
+        }
         _ => (None, false),
     };
     if cut {
-        ctx.warn(
-            WarningCode::TooDeep,
-            index,
-            format!("description nested deeper than {max_depth} levels was flattened"),
-        );
+        ctx.warn(WarningCode::TooDeep, index, format!("description nested deeper than {max_depth} levels was flattened"));
     }
     let description_plain = match (&description_html, &d.description_text) {
-        (_, Some(text)) if !text.trim().is_empty() => {
-            coalesce_core::normalize::squash_whitespace(text)
-        }
+        (_, Some(text)) if !text.trim().is_empty() => coalesce_core::normalize::squash_whitespace(text),
         (Some(html), _) => html_to_text(html, max_depth),
         _ => String::new(),
     };
@@ -186,13 +176,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let title_text = d
         .title
         .as_deref()
-        .map(|t| {
-            if d.title_is_html || t.contains('<') || t.contains('&') {
-                html_to_text(t, max_depth)
-            } else {
-                coalesce_core::normalize::squash_whitespace(t)
-            }
-        })
+        .map(|t| if d.title_is_html || t.contains('<') || t.contains('&') { html_to_text(t, max_depth) } else { coalesce_core::normalize::squash_whitespace(t) })
         .map(|t| coalesce_core::normalize::text::strip_controls(&t))
         .filter(|t| !t.is_empty());
     let title = match title_text {
@@ -203,11 +187,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
                 .map(|s| summarize(s, 80))
                 .or_else(|| d.url.clone())
                 .unwrap_or_else(|| "Untitled".to_string());
-            ctx.warn(
-                WarningCode::MissingTitle,
-                index,
-                format!("item has no title; using {derived:?}"),
-            );
+            ctx.warn(WarningCode::MissingTitle, index, format!("item has no title; using {derived:?}"));
             derived
         }
     };
@@ -220,14 +200,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         }
         let safe = safe_http_url(raw, base);
         if safe.is_none() {
-            ctx.warn(
-                WarningCode::UnsafeUrl,
-                index,
-                format!(
-                    "{what} {:?} is not an http(s) url and was dropped",
-                    truncate(raw, 80)
-                ),
-            );
+            ctx.warn(WarningCode::UnsafeUrl, index, format!("{what} {:?} is not an http(s) url and was dropped", truncate(raw, 80)));
         }
         safe
     };
@@ -239,12 +212,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     // Location: structured, or one line of text that may be a join link.
     let mut location = d.location.clone().filter(|l| !l.is_empty());
     let mut online_url = online_url;
-    if let Some(text) = d
-        .location_text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    if let Some(text) = d.location_text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         if let Some(link) = safe_http_url(text, None) {
             online_url = online_url.or(Some(link));
         } else if location.is_none() {
@@ -278,20 +246,11 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     });
 
     let cost = pick_cost(&d, &description_plain);
-    let credits_source = d
-        .credits_text
-        .clone()
-        .unwrap_or_else(|| format!("{title}\n{description_plain}"));
+    let credits_source = d.credits_text.clone().unwrap_or_else(|| format!("{title}\n{description_plain}"));
     let credits = parse_credits(&credits_source);
     let match_text = format!("{title}\n{description_plain}");
     let topics = hints.vocabulary.topics_for(&d.categories, &match_text);
-    let sectors = hints.vocabulary.sectors_for(
-        &d.categories,
-        &format!(
-            "{match_text}\n{}",
-            d.audience.as_deref().unwrap_or_default()
-        ),
-    );
+    let sectors = hints.vocabulary.sectors_for(&d.categories, &format!("{match_text}\n{}", d.audience.as_deref().unwrap_or_default()));
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
@@ -324,10 +283,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         title,
         summary,
         description_html,
-        language: d
-            .language
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty() && l.len() <= 35),
+        language: d.language.map(|l| l.trim().to_string()).filter(|l| !l.is_empty() && l.len() <= 35),
         occurrences,
         recurring: d.recurring,
         timezone: d.timezone,
@@ -340,16 +296,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         cost,
         credits,
         sectors,
-        audience_level: d
-            .audience
-            .map(|a| coalesce_core::normalize::squash_whitespace(&a))
-            .filter(|a| !a.is_empty()),
+        audience_level: d.audience.map(|a| coalesce_core::normalize::squash_whitespace(&a)).filter(|a| !a.is_empty()),
         topics,
         categories,
-        organizer: d
-            .organizer
-            .map(|o| coalesce_core::normalize::squash_whitespace(&html_to_text(&o, 8)))
-            .filter(|o| !o.is_empty()),
+        organizer: d.organizer.map(|o| coalesce_core::normalize::squash_whitespace(&html_to_text(&o, 8))).filter(|o| !o.is_empty()),
         status: d.status,
         source_sequence: d.sequence,
         updated_at: d.updated_at,
@@ -369,35 +319,16 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
         }
     }
     if d.declared_free == Some(true) {
-        return Cost {
-            free: Some(true),
-            min_amount: Some(0.0),
-            max_amount: Some(0.0),
-            currency: None,
-            text: None,
-        };
+        return Cost { free: Some(true), min_amount: Some(0.0), max_amount: Some(0.0), currency: None, text: None };
     }
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let mut cost_sentences = String::new();
     for sentence in description.split(['.', '\n', '|']) {
         let lower = sentence.to_lowercase();
-        if [
-            "cost",
-            "fee",
-            "price",
-            "free",
-            "$",
-            "€",
-            "£",
-            "register",
-            "registration",
-            "members",
-            "tuition",
-            "charge",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
+        if ["cost", "fee", "price", "free", "$", "€", "£", "register", "registration", "members", "tuition", "charge"]
+            .iter()
+            .any(|w| lower.contains(w))
         {
             cost_sentences.push_str(sentence);
             cost_sentences.push('\n');
@@ -412,13 +343,7 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
 }
 
 fn clean_location(loc: &mut Location) {
-    for field in [
-        &mut loc.name,
-        &mut loc.address,
-        &mut loc.locality,
-        &mut loc.region,
-        &mut loc.country,
-    ] {
+    for field in [&mut loc.name, &mut loc.address, &mut loc.locality, &mut loc.region, &mut loc.country] {
         if let Some(v) = field.take() {
             let v = coalesce_core::normalize::squash_whitespace(&html_to_text(&v, 8));
             if !v.is_empty() && v.len() <= 500 {

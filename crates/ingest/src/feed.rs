@@ -3,8 +3,5 @@
 use crate::{Ctx, Doc, Extracted, ParseError};
 
 pub(crate) fn extract(doc: &Doc<'_>, _ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
-    Err(ParseError::malformed(
-        doc.kind,
-        "feed reading is not built yet",
-    ))
+    Err(ParseError::malformed(doc.kind, "feed reading is not built yet"))
 }

@@ -21,8 +21,5 @@ pub struct HtmlRules {
 }
 
 pub(crate) fn extract(doc: &Doc<'_>, _ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
-    Err(ParseError::malformed(
-        doc.kind,
-        "html reading is not built yet",
-    ))
+    Err(ParseError::malformed(doc.kind, "html reading is not built yet"))
 }

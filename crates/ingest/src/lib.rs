@@ -357,9 +357,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
     }
     let kind = match hints.kind {
         Some(k) => k,
-        None => {
-            sniff(hints.content_type.as_deref(), &decoded.text).ok_or(ParseError::UnknownFormat)?
-        }
+        None => sniff(hints.content_type.as_deref(), &decoded.text).ok_or(ParseError::UnknownFormat)?,
     };
     let doc = Doc {
         bytes,

@@ -12,11 +12,7 @@ use url::Url;
 
 /// Clean HTML with links made absolute against `base` (relative links are dropped without one).
 /// Returns `None` when nothing readable is left.
-pub(crate) fn clean_html(
-    html: &str,
-    base: Option<&Url>,
-    max_depth: usize,
-) -> (Option<String>, bool) {
+pub(crate) fn clean_html(html: &str, base: Option<&Url>, max_depth: usize) -> (Option<String>, bool) {
     let (gated, cut) = depth_gate(html, max_depth);
     let mut b = Builder::default();
     b.link_rel(Some("noopener noreferrer nofollow"))
@@ -32,9 +28,7 @@ pub(crate) fn clean_html(
     }
     let cleaned = b.clean(&gated).to_string();
     let trimmed = cleaned.trim();
-    if trimmed.is_empty()
-        || html_to_text(trimmed, max_depth).is_empty() && !trimmed.contains("<img")
-    {
+    if trimmed.is_empty() || html_to_text(trimmed, max_depth).is_empty() && !trimmed.contains("<img") {
         (None, cut)
     } else {
         (Some(trimmed.to_string()), cut)
@@ -43,30 +37,8 @@ pub(crate) fn clean_html(
 
 static BLOCK_TAGS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
     HashSet::from([
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "tr",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "section",
-        "article",
-        "blockquote",
-        "dd",
-        "dt",
-        "dl",
-        "hr",
-        "header",
-        "footer",
-        "pre",
+        "p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6",
+        "section", "article", "blockquote", "dd", "dt", "dl", "hr", "header", "footer", "pre",
     ])
 });
 
@@ -84,9 +56,9 @@ pub(crate) fn html_to_text(html: &str, max_depth: usize) -> String {
             ego_tree_edge::Open(node) => {
                 if let Some(text) = node.value().as_text() {
                     let hidden = node.ancestors().any(|a| {
-                        a.value().as_element().is_some_and(|e| {
-                            matches!(e.name(), "script" | "style" | "template" | "noscript")
-                        })
+                        a.value()
+                            .as_element()
+                            .is_some_and(|e| matches!(e.name(), "script" | "style" | "template" | "noscript"))
                     });
                     if !hidden {
                         out.push_str(text);
@@ -117,21 +89,8 @@ mod ego_tree_edge {
 fn is_void(name: &str) -> bool {
     matches!(
         name,
-        "area"
-            | "base"
-            | "br"
-            | "col"
-            | "embed"
-            | "hr"
-            | "img"
-            | "input"
-            | "link"
-            | "meta"
-            | "source"
-            | "track"
-            | "wbr"
-            | "param"
-            | "keygen"
+        "area" | "base" | "br" | "col" | "embed" | "hr" | "img" | "input" | "link" | "meta"
+            | "source" | "track" | "wbr" | "param" | "keygen"
     )
 }
 
@@ -186,9 +145,7 @@ fn for_each_tag(html: &str, mut f: impl FnMut(usize, usize, &str, bool, bool)) {
     while let Some(rel) = memchr_lt(&bytes[i..]) {
         let start = i + rel;
         if html[start..].starts_with("<!--") {
-            i = html[start + 4..]
-                .find("-->")
-                .map_or(bytes.len(), |e| start + 4 + e + 3);
+            i = html[start + 4..].find("-->").map_or(bytes.len(), |e| start + 4 + e + 3);
             continue;
         }
         let after = start + 1;
@@ -258,24 +215,15 @@ mod tests {
             512,
         );
         let clean = clean.expect("text remains");
-        assert!(
-            clean.contains(r#"href="https://lib.example.org/admin""#),
-            "{clean}"
-        );
-        assert!(
-            clean.contains(r#"src="https://lib.example.org/x.png""#),
-            "{clean}"
-        );
+        assert!(clean.contains(r#"href="https://lib.example.org/admin""#), "{clean}");
+        assert!(clean.contains(r#"src="https://lib.example.org/x.png""#), "{clean}");
         assert!(clean.contains(r#"href="https://evil.example/""#), "{clean}");
     }
 
     #[test]
     fn text_drops_tags_scripts_and_decodes_entities() {
         assert_eq!(
-            html_to_text(
-                "<p>Caf&eacute; <b>talk</b></p><script>var x;</script><p>Two</p>",
-                512
-            ),
+            html_to_text("<p>Caf&eacute; <b>talk</b></p><script>var x;</script><p>Two</p>", 512),
             "Café talk Two"
         );
         assert_eq!(html_to_text("plain  text", 512), "plain text");

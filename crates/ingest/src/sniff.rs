@@ -14,12 +14,7 @@ pub fn sniff(content_type: Option<&str>, text: &str) -> Option<Kind> {
 }
 
 fn from_content_type(ct: &str) -> Option<Kind> {
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     match mime.as_str() {
         "text/calendar" | "application/ics" | "text/x-vcalendar" => Some(Kind::Ics),
         "application/rss+xml" | "application/rdf+xml" => Some(Kind::Rss),
@@ -43,9 +38,7 @@ fn from_content(text: &str) -> Option<Kind> {
         return Some(Kind::Ics);
     }
     if head.starts_with('{') {
-        return head
-            .contains("jsonfeed.org/version")
-            .then_some(Kind::JsonFeed);
+        return head.contains("jsonfeed.org/version").then_some(Kind::JsonFeed);
     }
     let lower = head.to_ascii_lowercase();
     // Skip the prolog (declaration, comments, doctype, processing instructions) to find the
@@ -90,38 +83,14 @@ mod tests {
     fn sniffing_table() {
         let cases: &[(Option<&str>, &str, Option<Kind>)] = &[
             (None, "BEGIN:VCALENDAR\r\nVERSION:2.0", Some(Kind::Ics)),
-            (
-                None,
-                "\u{feff}<?xml version=\"1.0\"?>\n<rss version=\"2.0\">",
-                Some(Kind::Rss),
-            ),
-            (
-                None,
-                "<?xml version=\"1.0\"?><!-- hi --><rdf:RDF xmlns:rdf=\"x\">",
-                Some(Kind::Rss),
-            ),
-            (
-                None,
-                "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
-                Some(Kind::Atom),
-            ),
-            (
-                None,
-                "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}",
-                Some(Kind::JsonFeed),
-            ),
+            (None, "\u{feff}<?xml version=\"1.0\"?>\n<rss version=\"2.0\">", Some(Kind::Rss)),
+            (None, "<?xml version=\"1.0\"?><!-- hi --><rdf:RDF xmlns:rdf=\"x\">", Some(Kind::Rss)),
+            (None, "<feed xmlns=\"http://www.w3.org/2005/Atom\">", Some(Kind::Atom)),
+            (None, "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}", Some(Kind::JsonFeed)),
             (None, "<!DOCTYPE html><html><head>", Some(Kind::Html)),
             (None, "<div><dl><dd>", Some(Kind::Html)),
-            (
-                Some("text/calendar; charset=utf-8"),
-                "garbage",
-                Some(Kind::Ics),
-            ),
-            (
-                Some("text/html"),
-                "<?xml version=\"1.0\"?><rss>",
-                Some(Kind::Rss),
-            ),
+            (Some("text/calendar; charset=utf-8"), "garbage", Some(Kind::Ics)),
+            (Some("text/html"), "<?xml version=\"1.0\"?><rss>", Some(Kind::Rss)),
             (None, "just some words", None),
             (None, "{\"a\": 1}", None),
         ];

@@ -85,14 +85,8 @@ mod tests {
             ("Eastern Standard Time", Some("America/New_York")),
             ("Pacific Standard Time", Some("America/Los_Angeles")),
             ("W. Europe Standard Time", Some("Europe/Berlin")),
-            (
-                "/mozilla.org/20050126_1/America/Chicago",
-                Some("America/Chicago"),
-            ),
-            (
-                "(UTC-05:00) Eastern Time (US & Canada)",
-                Some("America/New_York"),
-            ),
+            ("/mozilla.org/20050126_1/America/Chicago", Some("America/Chicago")),
+            ("(UTC-05:00) Eastern Time (US & Canada)", Some("America/New_York")),
             ("\"Europe/London\"", Some("Europe/London")),
             ("GMT", Some("GMT")),
             ("Z", Some("UTC")),

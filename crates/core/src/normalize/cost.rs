@@ -52,10 +52,7 @@ pub fn parse_cost_text(text: &str) -> Cost {
     let mut amounts: Vec<f64> = Vec::new();
     let mut currency: Option<String> = None;
     for cap in MONEY.captures_iter(&text) {
-        let amount = cap
-            .name("a1")
-            .or_else(|| cap.name("a2"))
-            .map(|m| m.as_str());
+        let amount = cap.name("a1").or_else(|| cap.name("a2")).map(|m| m.as_str());
         let Some(amount) = amount.and_then(|a| a.replace(',', "").parse::<f64>().ok()) else {
             continue;
         };
@@ -155,12 +152,7 @@ pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
     build(amounts, currency, says_free, text)
 }
 
-fn build(
-    amounts: Vec<f64>,
-    currency: Option<String>,
-    says_free: bool,
-    text: Option<String>,
-) -> Cost {
+fn build(amounts: Vec<f64>, currency: Option<String>, says_free: bool, text: Option<String>) -> Cost {
     let min = amounts.iter().copied().reduce(f64::min);
     let max = amounts.iter().copied().reduce(f64::max);
     let free = match (says_free, max) {
@@ -196,27 +188,9 @@ mod tests {
             ("Free", Some(true), Some(0.0), Some(0.0), None),
             ("FREE for everyone!", Some(true), Some(0.0), Some(0.0), None),
             ("No cost to attend", Some(true), Some(0.0), Some(0.0), None),
-            (
-                "$25 members / $50 non-members",
-                Some(false),
-                Some(25.0),
-                Some(50.0),
-                Some("USD"),
-            ),
-            (
-                "Free for members, $40 for non-members",
-                Some(false),
-                Some(0.0),
-                Some(40.0),
-                Some("USD"),
-            ),
-            (
-                "Registration: 1,250.00 USD",
-                Some(false),
-                Some(1250.0),
-                Some(1250.0),
-                Some("USD"),
-            ),
+            ("$25 members / $50 non-members", Some(false), Some(25.0), Some(50.0), Some("USD")),
+            ("Free for members, $40 for non-members", Some(false), Some(0.0), Some(40.0), Some("USD")),
+            ("Registration: 1,250.00 USD", Some(false), Some(1250.0), Some(1250.0), Some("USD")),
             ("€30", Some(false), Some(30.0), Some(30.0), Some("EUR")),
             ("Cost: $0", Some(true), Some(0.0), Some(0.0), None),
             ("Lunch included", None, None, None, None),
@@ -234,32 +208,15 @@ mod tests {
     #[test]
     fn offers_combine_into_a_range() {
         let offers = vec![
-            OfferInput {
-                price: Some("25.00".into()),
-                currency: Some("usd".into()),
-                name: Some("Members".into()),
-            },
-            OfferInput {
-                price: Some("50".into()),
-                currency: Some("USD".into()),
-                name: Some("Non-members".into()),
-            },
+            OfferInput { price: Some("25.00".into()), currency: Some("usd".into()), name: Some("Members".into()) },
+            OfferInput { price: Some("50".into()), currency: Some("USD".into()), name: Some("Non-members".into()) },
         ];
         let c = cost_from_offers(&offers);
-        assert_eq!(
-            (c.free, c.min_amount, c.max_amount),
-            (Some(false), Some(25.0), Some(50.0))
-        );
+        assert_eq!((c.free, c.min_amount, c.max_amount), (Some(false), Some(25.0), Some(50.0)));
         assert_eq!(c.currency.as_deref(), Some("USD"));
-        let free = cost_from_offers(&[OfferInput {
-            price: Some("0".into()),
-            ..Default::default()
-        }]);
+        let free = cost_from_offers(&[OfferInput { price: Some("0".into()), ..Default::default() }]);
         assert_eq!(free.free, Some(true));
-        let word = cost_from_offers(&[OfferInput {
-            price: Some("Free".into()),
-            ..Default::default()
-        }]);
+        let word = cost_from_offers(&[OfferInput { price: Some("Free".into()), ..Default::default() }]);
         assert_eq!(word.free, Some(true));
         assert_eq!(cost_from_offers(&[]).free, None);
     }

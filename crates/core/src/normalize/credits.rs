@@ -77,30 +77,16 @@ mod tests {
         let cases: &[(&str, &[(f64, CreditUnit)])] = &[
             ("Earn 1.5 CEUs", &[(1.5, CreditUnit::Ceu)]),
             ("0.1 CEU available", &[(0.1, CreditUnit::Ceu)]),
-            (
-                "Approved for 2 contact hours.",
-                &[(2.0, CreditUnit::ContactHours)],
-            ),
-            (
-                "3 PDUs / 0.3 CEUs",
-                &[(3.0, CreditUnit::Pdu), (0.3, CreditUnit::Ceu)],
-            ),
+            ("Approved for 2 contact hours.", &[(2.0, CreditUnit::ContactHours)]),
+            ("3 PDUs / 0.3 CEUs", &[(3.0, CreditUnit::Pdu), (0.3, CreditUnit::Ceu)]),
             ("one CE credit", &[(1.0, CreditUnit::CeCredits)]),
-            (
-                "5 ACA recertification credits",
-                &[(5.0, CreditUnit::AcaCredits)],
-            ),
+            ("5 ACA recertification credits", &[(5.0, CreditUnit::AcaCredits)]),
             ("Room 101, 2 hours long", &[]),
-            (
-                "Serves 300 CEUs? no: 9999 CEUs",
-                &[(300.0, CreditUnit::Ceu)],
-            ),
+            ("Serves 300 CEUs? no: 9999 CEUs", &[(300.0, CreditUnit::Ceu)]),
         ];
         for (text, want) in cases {
-            let got: Vec<(f64, CreditUnit)> = parse_credits(text)
-                .into_iter()
-                .map(|c| (c.amount, c.unit))
-                .collect();
+            let got: Vec<(f64, CreditUnit)> =
+                parse_credits(text).into_iter().map(|c| (c.amount, c.unit)).collect();
             assert_eq!(got, want.to_vec(), "{text}");
         }
     }

@@ -109,7 +109,9 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     let in_person_words = IN_PERSON_WORDS.iter().any(|w| has(w));
     match (online, physical || in_person_words) {
         // A place plus a join link or "in person" plus "online" is both at once.
-        (true, true) if meeting_url || location_online || in_person_words => Some(Modality::Hybrid),
+        (true, true) if meeting_url || location_online || in_person_words => {
+            Some(Modality::Hybrid)
+        }
         // "Webinar" in text with a postal address is most often an online session organised by
         // the owner of that address; the explicit signals above decide hybrid.
         (true, _) => Some(Modality::Online),
@@ -144,7 +146,8 @@ fn location_is_online(loc: &Location) -> bool {
         return true;
     }
     let f = format!(" {} ", fold_for_match(&format!("{name} {address}")));
-    ONLINE_WORDS.iter().any(|w| f.contains(&format!(" {w} "))) && !location_has_street(address)
+    ONLINE_WORDS.iter().any(|w| f.contains(&format!(" {w} ")))
+        && !location_has_street(address)
 }
 
 fn location_is_physical(loc: &Location) -> bool {
@@ -165,10 +168,7 @@ fn location_is_physical(loc: &Location) -> bool {
 
 fn is_tbd(s: &str) -> bool {
     let f = fold_for_match(s);
-    matches!(
-        f.as_str(),
-        "tbd" | "tba" | "to be announced" | "to be determined" | "n a" | "none"
-    )
+    matches!(f.as_str(), "tbd" | "tba" | "to be announced" | "to be determined" | "n a" | "none")
 }
 
 fn location_has_street(address: &str) -> bool {
@@ -199,117 +199,62 @@ mod tests {
         let cases: Vec<(&str, ModalityInput<'_>, Option<Modality>)> = vec![
             (
                 "zoom link is online",
-                ModalityInput {
-                    title: "Metadata basics",
-                    urls: &zoom,
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Metadata basics", urls: &zoom, has_occurrences: true, ..Default::default() },
                 Some(Modality::Online),
             ),
             (
                 "webinar in title is online",
-                ModalityInput {
-                    title: "Webinar: Grant writing 101",
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Webinar: Grant writing 101", has_occurrences: true, ..Default::default() },
                 Some(Modality::Online),
             ),
             (
                 "street address is in person",
-                ModalityInput {
-                    title: "Book repair workshop",
-                    location: Some(&place),
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Book repair workshop", location: Some(&place), has_occurrences: true, ..Default::default() },
                 Some(Modality::InPerson),
             ),
             (
                 "place plus zoom link is hybrid",
-                ModalityInput {
-                    title: "Board meeting",
-                    location: Some(&place),
-                    urls: &zoom,
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Board meeting", location: Some(&place), urls: &zoom, has_occurrences: true, ..Default::default() },
                 Some(Modality::Hybrid),
             ),
             (
                 "hybrid word wins",
-                ModalityInput {
-                    title: "Annual conference (hybrid)",
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Annual conference (hybrid)", has_occurrences: true, ..Default::default() },
                 Some(Modality::Hybrid),
             ),
             (
                 "location named online",
-                ModalityInput {
-                    title: "Copyright Q&A",
-                    location: Some(&online_loc),
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Copyright Q&A", location: Some(&online_loc), has_occurrences: true, ..Default::default() },
                 Some(Modality::Online),
             ),
             (
                 "location that is a zoom url",
-                ModalityInput {
-                    title: "Copyright Q&A",
-                    location: Some(&zoom_loc),
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Copyright Q&A", location: Some(&zoom_loc), has_occurrences: true, ..Default::default() },
                 Some(Modality::Online),
             ),
             (
                 "on-demand without dates is self paced",
-                ModalityInput {
-                    title: "On-Demand: Disaster planning",
-                    has_occurrences: false,
-                    ..Default::default()
-                },
+                ModalityInput { title: "On-Demand: Disaster planning", has_occurrences: false, ..Default::default() },
                 Some(Modality::SelfPaced),
             ),
             (
                 "self-paced course text",
-                ModalityInput {
-                    title: "Cataloging course",
-                    text: "A self-paced course, start anytime.",
-                    ..Default::default()
-                },
+                ModalityInput { title: "Cataloging course", text: "A self-paced course, start anytime.", ..Default::default() },
                 Some(Modality::SelfPaced),
             ),
             (
                 "declared mode is trusted",
-                ModalityInput {
-                    declared: Some(Modality::InPerson),
-                    title: "Webinar",
-                    ..Default::default()
-                },
+                ModalityInput { declared: Some(Modality::InPerson), title: "Webinar", ..Default::default() },
                 Some(Modality::InPerson),
             ),
             (
                 "nothing known",
-                ModalityInput {
-                    title: "Quarterly update",
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Quarterly update", has_occurrences: true, ..Default::default() },
                 None,
             ),
             (
                 "tbd location says nothing",
-                ModalityInput {
-                    title: "Quarterly update",
-                    location: Some(&tbd),
-                    has_occurrences: true,
-                    ..Default::default()
-                },
+                ModalityInput { title: "Quarterly update", location: Some(&tbd), has_occurrences: true, ..Default::default() },
                 None,
             ),
         ];
@@ -320,9 +265,7 @@ mod tests {
 
     #[test]
     fn meeting_urls_match_hosts_not_substrings() {
-        assert!(is_meeting_url(
-            "https://teams.microsoft.com/l/meetup-join/abc"
-        ));
+        assert!(is_meeting_url("https://teams.microsoft.com/l/meetup-join/abc"));
         assert!(is_meeting_url("https://acme.webex.com/meet/x"));
         assert!(!is_meeting_url("https://notzoom.us.example.org/"));
         assert!(!is_meeting_url("https://example.org/zoom.us"));

@@ -51,10 +51,7 @@ fn fold_char(ch: char) -> Option<char> {
 /// Collapses every run of whitespace (including newlines and NBSP) into one space and trims.
 pub fn squash_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-    {
+    for word in text.split(|c: char| c.is_whitespace()).filter(|w| !w.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -93,10 +90,7 @@ mod tests {
 
     #[test]
     fn folding_removes_case_accents_and_punctuation() {
-        assert_eq!(
-            fold_for_match("  Café—Préservation: 101!  "),
-            "cafe preservation 101"
-        );
+        assert_eq!(fold_for_match("  Café—Préservation: 101!  "), "cafe preservation 101");
         assert_eq!(fold_for_match("Children's Services"), "children s services");
         assert_eq!(fold_for_match("Ärchiv München"), "archiv munchen");
     }
