@@ -39,10 +39,11 @@ fn from_content(text: &str) -> Option<Kind> {
         }
         &t[..end]
     };
+    // A bare VEVENT (no VCALENDAR wrapper) is still calendar data.
     if head
         .as_bytes()
-        .get(..15)
-        .is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:VCALENDAR"))
+        .get(..7)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:V"))
     {
         return Some(Kind::Ics);
     }
@@ -156,6 +157,7 @@ mod tests {
                 Some(Kind::Rss),
             ),
             (None, "just some words", None),
+            (None, "BEGIN:VEVENT\r\nSUMMARY:x", Some(Kind::Ics)),
             (None, "0<dl><dd><dl><dd>", Some(Kind::Html)),
             (None, "{\"a\": 1}", None),
             // Regression (found by proptest): a multibyte character across byte 15.
