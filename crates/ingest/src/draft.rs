@@ -516,10 +516,7 @@ mod tests {
             .expect("valid");
         let mut hints = ParseHints::new(now);
         hints.base_url = Url::parse("https://ce.example.org/feed.xml").ok();
-        let mut ctx = Ctx {
-            hints: &hints,
-            warnings: Vec::new(),
-        };
+        let mut ctx = Ctx::new(&hints);
         let out = finish_all(drafts, &mut ctx);
         (out, ctx.warnings)
     }

@@ -493,3 +493,41 @@ fn series_is_expanded_only_inside_the_window() {
     // Mondays from 2025-12-01 through 2027-05-31.
     assert_eq!(o.occurrences.len(), 79);
 }
+
+fn daily_series(events: usize) -> String {
+    let mut s = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+    for i in 0..events {
+        s.push_str(&format!(
+            "BEGIN:VEVENT\r\nUID:daily-{i}\r\nDTSTART:20200101T150000Z\r\nDTEND:20200101T160000Z\r\nSUMMARY:Daily drop-in {i}\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT\r\n"
+        ));
+    }
+    s.push_str("END:VCALENDAR\r\n");
+    s
+}
+
+#[test]
+fn occurrence_cap_scales_with_the_window_so_a_daily_series_is_complete() {
+    let mut h = hints();
+    h.window = Window {
+        from: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().expect("valid"),
+        to: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().expect("valid"),
+    };
+    let p = parse(daily_series(1).as_bytes(), &h).expect("readable");
+    // Every day of 2020-2029: 3,653 sessions, more than the 1,000 allowed in a 2-year window.
+    assert_eq!(p.offerings[0].occurrences.len(), 3_653);
+    assert!(!has_warning(&p, WarningCode::RecurrenceCapped));
+}
+
+#[test]
+fn a_document_wide_budget_bounds_occurrences_across_events() {
+    let mut h = hints();
+    h.limits.max_total_occurrences = 1_500;
+    h.window = Window {
+        from: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid"),
+        to: Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).single().expect("valid"),
+    };
+    let p = parse(daily_series(3).as_bytes(), &h).expect("readable");
+    let counts: Vec<usize> = p.offerings.iter().map(|o| o.occurrences.len()).collect();
+    assert_eq!(counts, vec![730, 730, 40]);
+    assert!(has_warning(&p, WarningCode::RecurrenceCapped));
+}

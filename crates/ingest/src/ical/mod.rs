@@ -259,7 +259,7 @@ fn build_draft(
         }
         (Some(_), None) => {}
     }
-    let max = ctx.hints.limits.max_occurrences;
+    let max = ctx.occurrence_cap();
     if draft.occurrences.len() > max {
         draft.occurrences.sort_by_key(|o| o.start);
         draft.occurrences.truncate(max);
@@ -271,6 +271,7 @@ fn build_draft(
             ),
         );
     }
+    ctx.spend_occurrences(draft.occurrences.len());
     Some(draft)
 }
 
@@ -526,7 +527,7 @@ fn expand_series(
     ctx: &mut Ctx<'_>,
 ) -> Vec<Occurrence> {
     let window = ctx.hints.window;
-    let max = ctx.hints.limits.max_occurrences;
+    let max = ctx.occurrence_cap();
     let zone = t.start.zone;
     let dtstart = t.start.local;
     let slack = match t.length {
