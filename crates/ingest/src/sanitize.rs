@@ -72,45 +72,51 @@ static BLOCK_TAGS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
 
 /// Plain text of an HTML fragment: tags removed, entities decoded, script/style contents
 /// dropped, block elements separated by spaces, whitespace squashed.
-pub(crate) fn html_to_text(html: &str, max_depth: usize) -> String {
+///
+/// A linear scan, not a DOM: this runs for every title and description of every item, and a
+/// full HTML parse per field was the largest cost of parsing a feed. Text content does not need
+/// a tree: what a browser would show as text is what lies between tags, minus raw-text elements.
+pub(crate) fn html_to_text(html: &str, _max_depth: usize) -> String {
     if !html.contains('<') && !html.contains('&') {
         return coalesce_core::normalize::squash_whitespace(html);
     }
-    let (gated, _) = depth_gate(html, max_depth);
-    let frag = scraper::Html::parse_fragment(&gated);
-    let mut out = String::with_capacity(html.len());
-    for edge in frag.root_element().traverse() {
-        match edge {
-            ego_tree_edge::Open(node) => {
-                if let Some(text) = node.value().as_text() {
-                    let hidden = node.ancestors().any(|a| {
-                        a.value().as_element().is_some_and(|e| {
-                            matches!(e.name(), "script" | "style" | "template" | "noscript")
-                        })
-                    });
-                    if !hidden {
-                        out.push_str(text);
-                    }
-                } else if let Some(el) = node.value().as_element()
-                    && BLOCK_TAGS.contains(el.name())
-                {
-                    out.push(' ');
-                }
-            }
-            ego_tree_edge::Close(node) => {
-                if let Some(el) = node.value().as_element()
-                    && BLOCK_TAGS.contains(el.name())
-                {
-                    out.push(' ');
-                }
-            }
+    let mut raw = String::with_capacity(html.len());
+    // Text before `last` has been handled; nothing before `skip_to` is shown.
+    let mut last = 0;
+    let mut skip_to = 0;
+    for_each_tag(html, |start, end, name, closing, _| {
+        if start < skip_to {
+            return;
         }
+        raw.push_str(&html[last..start]);
+        if BLOCK_TAGS.contains(name) {
+            raw.push(' ');
+        }
+        last = end;
+        if !closing && matches!(name, "script" | "style" | "template" | "noscript") {
+            // Their contents are never shown as text.
+            let close = format!("</{name}");
+            let stop = find_ci(&html[end..], &close).map_or(html.len(), |p| end + p);
+            skip_to = stop;
+            last = stop;
+        }
+    });
+    if last < html.len() {
+        let tail = &html[last..];
+        // An unterminated tag at the very end ("... <b") is markup, not text.
+        let tail = match tail.find('<') {
+            Some(p)
+                if tail[p + 1..]
+                    .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!') =>
+            {
+                &tail[..p]
+            }
+            _ => tail,
+        };
+        raw.push_str(tail);
     }
-    coalesce_core::normalize::squash_whitespace(&out)
-}
-
-mod ego_tree_edge {
-    pub use ego_tree::iter::Edge::{Close, Open};
+    let decoded = htmlize::unescape(raw.as_str());
+    coalesce_core::normalize::squash_whitespace(&decoded)
 }
 
 /// Elements that never have children, so they never deepen nesting.
@@ -193,8 +199,9 @@ fn depth_gate_with(
     (std::borrow::Cow::Owned(out), true)
 }
 
-/// Calls `f(start, end, lowercase_name, closing, self_closing)` for every tag, skipping
-/// comments, doctypes and the raw text of script/style elements.
+/// Calls `f(start, end, lowercase_name, closing, self_closing)` for every tag and for every
+/// comment (named `!--`, self-closing), skipping doctypes and the raw text of script/style
+/// elements.
 fn for_each_tag(html: &str, mut f: impl FnMut(usize, usize, &str, bool, bool)) {
     let bytes = html.as_bytes();
     let mut i = 0;
@@ -205,6 +212,8 @@ fn for_each_tag(html: &str, mut f: impl FnMut(usize, usize, &str, bool, bool)) {
             i = html[start + 4..]
                 .find("-->")
                 .map_or(bytes.len(), |e| start + 4 + e + 3);
+            // Reported as a void "tag" so text extraction can skip it; it never nests.
+            f(start, i, "!--", false, true);
             continue;
         }
         let after = start + 1;
@@ -307,5 +316,34 @@ mod tests {
         let (clean, _) = clean_html(&deep, None, 512);
         assert!(clean.expect("text remains").contains("inside"));
         assert_eq!(html_to_text(&deep, 512), "inside");
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::html_to_text;
+
+    #[test]
+    fn text_extraction_table() {
+        let cases = [
+            (
+                "<p>Caf&eacute; <b>talk</b></p><script>var x = '<p>';</script><p>Two</p>",
+                "Café talk Two",
+            ),
+            ("a <!-- hidden <b>x</b> --> b", "a b"),
+            ("<style>p { color: red }</style>Shown", "Shown"),
+            ("<noscript><p>no</p></noscript>yes", "yes"),
+            ("1 < 2 &amp;&amp; 3 > 2", "1 < 2 && 3 > 2"),
+            ("Fish &amp chips &copy 2026", "Fish & chips © 2026"),
+            ("<p>one</p><p>two</p>", "one two"),
+            ("half a tag <b", "half a tag"),
+            (
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+                "<script>alert(1)</script>",
+            ),
+        ];
+        for (html, want) in cases {
+            assert_eq!(html_to_text(html, 512), want, "{html}");
+        }
     }
 }
