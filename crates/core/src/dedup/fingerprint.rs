@@ -130,14 +130,14 @@ impl Fingerprint {
     pub fn from_item(item: &DedupItem<'_>) -> Fingerprint {
         let o = item.offering;
         let registration_url = o.registration_url.as_deref().and_then(canonical_url);
+        let page = o.url.as_deref().and_then(canonical_url);
         let mut links: Vec<String> = [
-            o.url.as_deref(),
-            o.registration_url.as_deref(),
-            o.online_url.as_deref(),
+            page.clone(),
+            registration_url.clone(),
+            o.online_url.as_deref().and_then(canonical_url),
         ]
         .into_iter()
         .flatten()
-        .filter_map(canonical_url)
         .filter(|u| is_specific(u))
         .collect();
         links.sort();
@@ -382,6 +382,10 @@ pub fn richness(o: &Offering) -> u32 {
         .as_deref()
         .map(|d| strip_tags(d).trim().chars().count())
         .unwrap_or(0);
+    richness_with(o, desc_len)
+}
+
+fn richness_with(o: &Offering, desc_len: usize) -> u32 {
     let desc_points = u32::try_from((desc_len / 250).min(4)).unwrap_or(4);
     let flags = [
         o.summary.is_some(),

@@ -91,7 +91,17 @@ pub fn score(a: &Fingerprint, b: &Fingerprint, cfg: &DedupConfig) -> Verdict {
         None
     };
     let linked = registration.is_some() || shared.is_some();
-    let description = description_similarity(&a.description, &b.description);
+    // Descriptions cost a sketch merge; most pairs are decided without them.
+    let needs_description = if time_signal.is_some() {
+        title >= cfg.title_with_description
+    } else {
+        title >= cfg.undated_title_with_description || linked
+    };
+    let description = if needs_description {
+        description_similarity(&a.description, &b.description)
+    } else {
+        None
+    };
     let desc = description.unwrap_or(0.0);
 
     let accept = if time_signal.is_some() {
@@ -186,46 +196,29 @@ fn token_similarity(a: &[String], b: &[String]) -> f32 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let (mut i, mut j, mut exact) = (0, 0, 0usize);
-    let mut rest_a: Vec<&str> = Vec::new();
-    let mut rest_b: Vec<&str> = Vec::new();
-    while i < a.len() && j < b.len() {
-        match a[i].cmp(&b[j]) {
-            std::cmp::Ordering::Less => {
-                rest_a.push(&a[i]);
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                rest_b.push(&b[j]);
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                exact += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    rest_a.extend(a[i..].iter().map(String::as_str));
-    rest_b.extend(b[j..].iter().map(String::as_str));
+    let exact = count_common(a, b);
     let (na, nb) = (a.len() as f32, b.len() as f32);
     let blend = |m: f32| 0.5 * (m / na.min(nb)) + 0.5 * (2.0 * m / (na + nb));
-    let upper = exact + rest_a.len().min(rest_b.len());
+    let (ra, rb) = (a.len() - exact, b.len() - exact);
     // Soft matching costs a Jaro-Winkler per word pair; skip it when even a perfect soft match
-    // could not make the pair similar enough to matter.
-    if rest_a.is_empty() || rest_b.is_empty() || blend(upper as f32) < 0.4 {
+    // could not make the pair similar enough to matter. This runs for every pair in a crowded
+    // time block, so it stays allocation-free until then.
+    if ra == 0 || rb == 0 || blend((exact + ra.min(rb)) as f32) < 0.4 {
         return blend(exact as f32);
     }
+    let rest_b: Vec<&String> = b.iter().filter(|y| a.binary_search(y).is_err()).collect();
     let mut used = vec![false; rest_b.len()];
     let mut soft = 0usize;
-    for x in &rest_a {
-        if x.len() < 5 {
-            continue;
-        }
+    for x in a
+        .iter()
+        .filter(|x| x.len() >= 5 && b.binary_search(x).is_err())
+    {
         let best = rest_b
             .iter()
             .enumerate()
-            .filter(|(k, y)| !used[*k] && y.len() >= 5)
+            // Spelling variants share their start; checking it first avoids most Jaro-Winkler
+            // calls between unrelated words.
+            .filter(|(k, y)| !used[*k] && y.len() >= 5 && y.as_bytes()[..3] == x.as_bytes()[..3])
             .map(|(k, y)| (k, strsim::jaro_winkler(x, y)))
             .filter(|(_, s)| *s >= 0.93)
             .max_by(|p, q| p.1.total_cmp(&q.1));
@@ -235,6 +228,22 @@ fn token_similarity(a: &[String], b: &[String]) -> f32 {
         }
     }
     blend((exact + soft) as f32)
+}
+
+fn count_common(a: &[String], b: &[String]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
 }
 
 /// Estimated Jaccard of two bottom-k sketches; `None` when either side has no usable text.
