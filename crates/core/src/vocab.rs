@@ -225,6 +225,42 @@ impl Vocabulary {
         found
     }
 
+    /// Topics and sectors in one pass over the text (the per-item hot path). `who` is extra
+    /// text that only informs sectors: the audience and the organizer ("State Archives").
+    pub fn classify(
+        &self,
+        categories: &[String],
+        text: &str,
+        who: &str,
+    ) -> (Vec<String>, Vec<Sector>) {
+        let mut targets = self.targets(categories, text);
+        if !who.trim().is_empty() {
+            targets.extend(
+                self.targets(&[], who)
+                    .into_iter()
+                    .filter(|t| matches!(t, Target::Sector(_))),
+            );
+        }
+        let mut topic_idx: Vec<usize> = Vec::new();
+        let mut sectors: Vec<Sector> = Vec::new();
+        for t in targets {
+            match t {
+                Target::Topic(i) => topic_idx.push(i),
+                Target::Sector(s) => sectors.push(s),
+            }
+        }
+        topic_idx.sort_unstable();
+        topic_idx.dedup();
+        sectors.sort();
+        sectors.dedup();
+        let topics = topic_idx
+            .into_iter()
+            .filter_map(|i| self.topics.get(i))
+            .map(|t| t.id.clone())
+            .collect();
+        (topics, sectors)
+    }
+
     /// Topic ids for an offering, from its categories (exact folded match) and its text
     /// (phrase match). Order follows the vocabulary, without repeats.
     pub fn topics_for(&self, categories: &[String], text: &str) -> Vec<String> {
@@ -323,6 +359,24 @@ mod tests {
         // "digital" ending one category and "collections" starting the next is no phrase.
         let t = v.topics_for(&["Digital".to_string(), "Collections".to_string()], "");
         assert!(!t.contains(&"digital-collections".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn classify_matches_topics_and_sectors_together() {
+        let v = Vocabulary::builtin();
+        let (topics, sectors) = v.classify(
+            &["Grant Writing".to_string()],
+            "Caring for photographs: preservation basics",
+            "Museum Alliance",
+        );
+        assert_eq!(
+            topics,
+            vec!["preservation".to_string(), "fundraising".to_string()]
+        );
+        assert_eq!(sectors, vec![Sector::Museums]);
+        // Organizer words never become topics ("Leadership Institute" organizes, not teaches).
+        let (topics, _) = v.classify(&[], "Quarterly member update", "Leadership Institute");
+        assert!(topics.is_empty(), "{topics:?}");
     }
 
     #[test]
