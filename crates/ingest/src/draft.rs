@@ -234,7 +234,8 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         safe
     };
     let url = url_field(&d.url, "link", ctx);
-    let registration_url = url_field(&d.registration_url, "registration link", ctx);
+    let registration_url = url_field(&d.registration_url, "registration link", ctx)
+        .or_else(|| registration_link(description_html.as_deref(), &description_plain));
     let online_url = url_field(&d.online_url, "online link", ctx);
     let image_url = url_field(&d.image_url, "image", ctx);
 
@@ -395,6 +396,56 @@ fn defang(o: &mut Offering) {
             opt(f);
         }
     }
+}
+
+static ANCHOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    // Sanitized HTML is regular (ammonia re-serializes it), so a pattern is enough here.
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(r#"(?is)<a\s[^>]*?href="([^"]+)"[^>]*>(.*?)</a>"#)
+        .expect("anchor regex compiles")
+});
+
+static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(
+        r"(?i)\b(?:register|registration|sign up|rsvp)\b[^\n]{0,40}?(https?://[^\s<>\x22]+)",
+    )
+    .expect("registration text regex compiles")
+});
+
+/// Words that mark a link as the way to sign up.
+fn says_register(s: &str) -> bool {
+    let l = s.to_ascii_lowercase();
+    [
+        "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+}
+
+/// The registration link a description offers when the format has no field for it: an anchor
+/// whose text or target says "register" (sanitized HTML, so links are absolute http(s)), else a
+/// URL written right after "Register" in plain text. Dedup leans on this link.
+fn registration_link(html: Option<&str>, text: &str) -> Option<String> {
+    if let Some(html) = html
+        && html.contains("<a")
+    {
+        for cap in ANCHOR.captures_iter(html) {
+            let (href, label) = (&cap[1], &cap[2]);
+            if says_register(label) || says_register(href) {
+                let href = htmlize::unescape(href);
+                if let Some(url) = safe_http_url(&href, None) {
+                    return Some(url);
+                }
+            }
+        }
+    }
+    if text.len() < 20_000 && says_register(text) {
+        let cap = TEXT_URL.captures(text)?;
+        let raw = cap[1].trim_end_matches(['.', ',', ')', ';']);
+        return safe_http_url(raw, None);
+    }
+    None
 }
 
 fn pick_cost(d: &Draft, description: &str) -> Cost {
@@ -628,6 +679,26 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn registration_link_is_found_in_the_description() {
+        let mut a = draft(0, "Copyright basics");
+        a.description_html = Some(r#"<p>Learn more <a href="/about">about us</a>. <a href="/ce/register/2041">Register now</a></p>"#.into());
+        let mut b = draft(1, "Copyright basics");
+        b.description_text = Some("Co-hosted.\n\nRegister with MPLA: https://mpla.example.org/ce/register/2041?utm_source=sra.\nFree.".into());
+        let mut c = draft(2, "Copyright basics");
+        c.description_html = Some(r#"<p><a href="https://example.org/more">More</a></p>"#.into());
+        let (out, _) = run(vec![a, b, c]);
+        assert_eq!(
+            out[0].registration_url.as_deref(),
+            Some("https://ce.example.org/ce/register/2041")
+        );
+        assert_eq!(
+            out[1].registration_url.as_deref(),
+            Some("https://mpla.example.org/ce/register/2041?utm_source=sra")
+        );
+        assert_eq!(out[2].registration_url, None);
     }
 
     #[test]
