@@ -20,7 +20,9 @@ use url::{Host, Url};
 use crate::error::FetchError;
 use crate::hints;
 use crate::policy::AddressPolicy;
-use crate::resolve::{BlockedByResolver, DialFilter, GuardedResolver, ResolveFailed, SystemResolver};
+use crate::resolve::{
+    BlockedByResolver, DialFilter, GuardedResolver, ResolveFailed, SystemResolver,
+};
 
 /// Raw fetch settings, as read from config.
 #[derive(Debug, Clone)]
@@ -230,8 +232,15 @@ impl Fetcher {
                 "application/rss+xml, application/atom+xml, application/feed+json, text/calendar, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
             );
             request = add_validator(request, IF_NONE_MATCH, previous.etag.as_deref());
-            request = add_validator(request, IF_MODIFIED_SINCE, previous.last_modified.as_deref());
-            let response = request.send().await.map_err(|e| classify(&e, self.config.deadline))?;
+            request = add_validator(
+                request,
+                IF_MODIFIED_SINCE,
+                previous.last_modified.as_deref(),
+            );
+            let response = request
+                .send()
+                .await
+                .map_err(|e| classify(&e, self.config.deadline))?;
             self.check_remote(&current, response.remote_addr())?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
@@ -252,7 +261,13 @@ impl Fetcher {
                 continue;
             }
             let mut done = self
-                .finish(response, current.clone(), previous, now, self.config.max_body_bytes)
+                .finish(
+                    response,
+                    current.clone(),
+                    previous,
+                    now,
+                    self.config.max_body_bytes,
+                )
                 .await?;
             done.permanent_redirect = permanent_redirect;
             done.hops = hop;
@@ -276,8 +291,8 @@ impl Fetcher {
         let header = |name| {
             headers
                 .get(name)
-                .and_then(|v: &HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
+                // UTF-8 rather than `to_str` (visible ASCII only): validators go back byte for byte.
+                .and_then(|v: &HeaderValue| String::from_utf8(v.as_bytes().to_vec()).ok())
         };
         let mut validators = Validators {
             etag: header(ETAG),
@@ -309,8 +324,8 @@ impl Fetcher {
             return Ok(done);
         }
         if !status.is_success() {
-            let retry_at = header(RETRY_AFTER)
-                .and_then(|v| hints::retry_after(&v, now, self.config.max_hint));
+            let retry_at =
+                header(RETRY_AFTER).and_then(|v| hints::retry_after(&v, now, self.config.max_hint));
             return Err(FetchError::HttpStatus {
                 status: status.as_u16(),
                 retry_at,
@@ -322,7 +337,11 @@ impl Fetcher {
         }
         let mut body = BytesMut::new();
         // `chunk()` yields decompressed bytes, so the cap bounds what a gzip bomb inflates to.
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e, self.config.deadline))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify(&e, self.config.deadline))?
+        {
             if body.len() as u64 + chunk.len() as u64 > cap {
                 return Err(FetchError::BodyTooLarge { limit: cap });
             }
@@ -448,7 +467,13 @@ impl Fetcher {
                 continue;
             }
             let done = self
-                .finish(response, current, &Validators::default(), now, ROBOTS_MAX_BYTES)
+                .finish(
+                    response,
+                    current,
+                    &Validators::default(),
+                    now,
+                    ROBOTS_MAX_BYTES,
+                )
                 .await?;
             return Ok(done.body);
         }
@@ -517,8 +542,27 @@ fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Whether `e` is a rustls error, possibly inside (nested) io::Errors.
+fn is_tls(mut e: &(dyn std::error::Error + 'static)) -> bool {
+    loop {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => e = inner,
+            None => return false,
+        }
+    }
+}
+
 /// Map reqwest's error to ours, looking through the cause chain for our resolver's verdicts.
 fn classify(e: &reqwest::Error, deadline: Duration) -> FetchError {
+    if e.is_timeout() {
+        return FetchError::Timeout(deadline);
+    }
     let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
     while let Some(s) = source {
         if let Some(b) = s.downcast_ref::<BlockedByResolver>() {
@@ -533,8 +577,19 @@ fn classify(e: &reqwest::Error, deadline: Duration) -> FetchError {
                 reason: r.reason.clone(),
             };
         }
-        if s.downcast_ref::<rustls::Error>().is_some() {
+        // rustls errors usually arrive inside an io::Error, whose `source()` skips them.
+        if is_tls(s) {
             return FetchError::Tls(chain(e));
+        }
+        // The decompression layer reports body failures as decode errors wrapping the real
+        // cause: a deadline or a connection that ended early, not bad compression.
+        if let Some(inner) = s.downcast_ref::<reqwest::Error>() {
+            if inner.is_timeout() {
+                return FetchError::Timeout(deadline);
+            }
+            if inner.is_body() {
+                return FetchError::TruncatedBody(chain(e));
+            }
         }
         source = s.source();
     }
@@ -542,15 +597,12 @@ fn classify(e: &reqwest::Error, deadline: Duration) -> FetchError {
         return FetchError::Timeout(deadline);
     }
     if e.is_connect() {
-        let text = chain(e);
-        // rustls errors arrive wrapped in io::Error, which hides the type from downcasting.
-        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
-            return FetchError::Tls(text);
-        }
-        return FetchError::Connect(text);
+        return FetchError::Connect(chain(e));
     }
     if e.is_decode() {
-        return FetchError::Decode(chain(e));
+        let text = chain(e);
+        tracing::debug!(error = %text, "decode error");
+        return FetchError::Decode(text);
     }
     if e.is_body() {
         return FetchError::TruncatedBody(chain(e));

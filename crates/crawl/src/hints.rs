@@ -21,7 +21,11 @@ pub fn retry_after(value: &str, now: DateTime<Utc>, cap: Duration) -> Option<Dat
 
 /// How long the response may be considered fresh: `max-age` wins over `Expires`; `no-store` and
 /// `no-cache` give no hint. The result is capped so a provider cannot push a feed away for a year.
-pub fn fresh_until(headers: &HeaderMap, now: DateTime<Utc>, cap: Duration) -> Option<DateTime<Utc>> {
+pub fn fresh_until(
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+    cap: Duration,
+) -> Option<DateTime<Utc>> {
     for value in headers.get_all(CACHE_CONTROL) {
         let Ok(value) = value.to_str() else { continue };
         for directive in value.split(',') {
@@ -101,12 +105,27 @@ mod tests {
     #[test]
     fn max_age_wins_over_expires_and_no_cache_gives_no_hint() {
         let mut h = HeaderMap::new();
-        h.insert(EXPIRES, HeaderValue::from_static("Sat, 21 Nov 2026 18:00:00 GMT"));
-        assert_eq!(fresh_until(&h, now(), DAY), Some(now() + TimeDelta::hours(6)));
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=600"));
-        assert_eq!(fresh_until(&h, now(), DAY), Some(now() + TimeDelta::minutes(10)));
+        h.insert(
+            EXPIRES,
+            HeaderValue::from_static("Sat, 21 Nov 2026 18:00:00 GMT"),
+        );
+        assert_eq!(
+            fresh_until(&h, now(), DAY),
+            Some(now() + TimeDelta::hours(6))
+        );
+        h.insert(
+            CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=600"),
+        );
+        assert_eq!(
+            fresh_until(&h, now(), DAY),
+            Some(now() + TimeDelta::minutes(10))
+        );
         h.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=31536000"));
-        assert_eq!(fresh_until(&h, now(), DAY), Some(now() + TimeDelta::days(1)));
+        assert_eq!(
+            fresh_until(&h, now(), DAY),
+            Some(now() + TimeDelta::days(1))
+        );
         h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         assert_eq!(fresh_until(&h, now(), DAY), None);
     }

@@ -429,12 +429,24 @@ mod tests {
         assert!(ok("http://127.0.0.1:8080/feed"));
         assert!(!ok("http://127.0.0.1:8081/feed"));
         assert!(!ok("http://2130706433:8081/"));
-        assert!(ok("http://2130706433:8080/"), "same address, other spelling");
+        assert!(
+            ok("http://2130706433:8080/"),
+            "same address, other spelling"
+        );
         assert!(ok("http://localhost:9000/"));
         assert!(!ok("http://localhost:9001/"));
-        assert!(p.check_resolved("localhost", "127.0.0.1".parse().unwrap()).is_ok());
-        assert!(p.check_resolved("localhost", "10.0.0.1".parse().unwrap()).is_err());
-        assert!(p.check_resolved("evil.test", "127.0.0.1".parse().unwrap()).is_err());
+        assert!(
+            p.check_resolved("localhost", "127.0.0.1".parse().unwrap())
+                .is_ok()
+        );
+        assert!(
+            p.check_resolved("localhost", "10.0.0.1".parse().unwrap())
+                .is_err()
+        );
+        assert!(
+            p.check_resolved("evil.test", "127.0.0.1".parse().unwrap())
+                .is_err()
+        );
         assert!(AddressPolicy::new(["127.0.0.1"]).is_err(), "port required");
     }
 }

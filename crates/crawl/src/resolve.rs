@@ -84,7 +84,16 @@ impl Resolve for GuardedResolver {
         let filter = self.dial_filter.clone();
         let lookup = self.inner.resolve(name);
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = lookup.await?.collect();
+            // Any failure of the inner resolver is a DNS failure, whatever its error type.
+            let addrs: Vec<SocketAddr> = match lookup.await {
+                Ok(addrs) => addrs.collect(),
+                Err(e) => {
+                    return Err(Box::new(ResolveFailed {
+                        host,
+                        reason: e.to_string(),
+                    }) as _);
+                }
+            };
             if addrs.is_empty() {
                 return Err(Box::new(ResolveFailed {
                     host,
