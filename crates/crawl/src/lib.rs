@@ -11,13 +11,19 @@
 //! This crate must never parse feed formats itself (that is `coalesce-ingest`) nor write the
 //! search index. Errors are [`FetchError`] with stable `code()`s.
 
+pub mod discover;
 mod error;
 mod fetch;
+mod gate;
 pub mod hints;
 pub mod policy;
 mod resolve;
+pub mod schedule;
 
+pub use discover::{Discovery, FeedKind, FoundLink, discover};
 pub use error::FetchError;
 pub use fetch::{FetchConfig, FetchResponse, Fetcher, Outcome, Validators, origin};
+pub use gate::{GateClosed, HostGate, HostPermit};
 pub use policy::AddressPolicy;
 pub use resolve::{DialFilter, GuardedResolver, SystemResolver};
+pub use schedule::{Change, ScheduleSpec, SourceStatus};

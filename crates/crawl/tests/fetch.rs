@@ -2,6 +2,8 @@
 //! ../shared/HOSTILE.md). Every fetcher here has a dial filter that refuses any non-loopback
 //! address and a fake resolver, so nothing can leave the machine.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns
+
 mod support;
 
 use std::io::Write;
