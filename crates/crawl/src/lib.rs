@@ -18,6 +18,7 @@ mod gate;
 pub mod hints;
 pub mod policy;
 mod resolve;
+mod run;
 pub mod schedule;
 
 pub use discover::{Discovery, FeedKind, FoundLink, discover};
@@ -25,5 +26,6 @@ pub use error::FetchError;
 pub use fetch::{FetchConfig, FetchResponse, Fetcher, Outcome, Validators, origin};
 pub use gate::{GateClosed, HostGate, HostPermit};
 pub use policy::AddressPolicy;
+pub use run::{Done, Job, fetch_all, host_key};
 pub use resolve::{DialFilter, GuardedResolver, SystemResolver};
 pub use schedule::{Change, ScheduleSpec, SourceStatus};

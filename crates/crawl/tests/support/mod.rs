@@ -41,6 +41,8 @@ pub enum Reply {
     Drip(Vec<u8>, Vec<u8>, Duration),
     /// Accept and say nothing.
     Silent,
+    /// Think for a while, then answer (injected latency).
+    Delayed(Duration, Box<Reply>),
 }
 
 pub fn ok(body: &str) -> Reply {
@@ -68,7 +70,15 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> Fixture {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Fixture::start_on("127.0.0.1", handler).await
+    }
+
+    /// On another loopback address (127.0.0.2 ...), to stand in for another host.
+    pub async fn start_on(
+        ip: &str,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Fixture {
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let accepts = Arc::new(AtomicUsize::new(0));
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -109,13 +119,20 @@ impl Fixture {
     }
 }
 
-async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Request>>>) {
+async fn serve(stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Request>>>) {
+    let (read, mut stream) = stream.into_split();
+    let mut read = tokio::io::BufReader::new(read);
     loop {
-        let Some(request) = read_head(&mut stream).await else {
+        let Some(request) = read_head(&mut read).await else {
             return;
         };
         log.lock().unwrap().push(request.clone());
-        match handler(&request) {
+        let mut reply = handler(&request);
+        while let Reply::Delayed(wait, inner) = reply {
+            tokio::time::sleep(wait).await;
+            reply = *inner;
+        }
+        match reply {
             Reply::Full(code, headers, body) => {
                 let mut head = format!("HTTP/1.1 {code} X\r\n");
                 let has_len = headers
@@ -150,7 +167,7 @@ async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Reque
                     }
                 }
             }
-            Reply::Silent => {
+            Reply::Silent | Reply::Delayed(..) => {
                 tokio::time::sleep(Duration::from_secs(120)).await;
                 return;
             }
@@ -158,7 +175,7 @@ async fn serve(mut stream: TcpStream, handler: Handler, log: Arc<Mutex<Vec<Reque
     }
 }
 
-async fn read_head(stream: &mut TcpStream) -> Option<Request> {
+async fn read_head(stream: &mut (impl tokio::io::AsyncRead + Unpin)) -> Option<Request> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
