@@ -40,12 +40,19 @@ async fn hosts(n: usize, latency: Duration) -> Vec<Fixture> {
     out
 }
 
-async fn crawl(fixtures: &[Fixture], jobs: usize, concurrency: usize, pause: Duration) -> (Duration, usize, usize) {
+async fn crawl(
+    fixtures: &[Fixture],
+    jobs: usize,
+    concurrency: usize,
+    pause: Duration,
+) -> (Duration, usize, usize) {
     let allow: Vec<String> = fixtures.iter().map(Fixture::authority).collect();
     let mut c = config(&allow);
     c.deadline = Duration::from_secs(60);
     let (filter, _) = loopback_only();
-    let fetcher = Arc::new(Fetcher::with_resolver(c, Arc::new(FakeResolver::default()), Some(filter)).unwrap());
+    let fetcher = Arc::new(
+        Fetcher::with_resolver(c, Arc::new(FakeResolver::default()), Some(filter)).unwrap(),
+    );
     let gate = Arc::new(HostGate::new(concurrency, pause));
     let jobs: Vec<Job> = (0..jobs)
         .map(|i| Job {
@@ -81,7 +88,12 @@ fn vm_hwm_mib() -> f64 {
 }
 
 async fn bench() {
-    let (jobs, hosts_n, latency, pause) = (2000usize, 50usize, Duration::from_millis(50), Duration::from_millis(100));
+    let (jobs, hosts_n, latency, pause) = (
+        2000usize,
+        50usize,
+        Duration::from_millis(50),
+        Duration::from_millis(100),
+    );
     let fixtures = hosts(hosts_n, latency).await;
     for concurrency in [32usize, 8] {
         let n = jobs.div_ceil(hosts_n) as u32;

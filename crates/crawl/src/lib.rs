@@ -26,6 +26,6 @@ pub use error::FetchError;
 pub use fetch::{FetchConfig, FetchResponse, Fetcher, Outcome, Validators, origin};
 pub use gate::{GateClosed, HostGate, HostPermit};
 pub use policy::AddressPolicy;
-pub use run::{Done, Job, fetch_all, host_key};
 pub use resolve::{DialFilter, GuardedResolver, SystemResolver};
+pub use run::{Done, Job, fetch_all, host_key};
 pub use schedule::{Change, ScheduleSpec, SourceStatus};
