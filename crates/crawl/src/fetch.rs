@@ -245,14 +245,7 @@ impl Fetcher {
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 let next = redirect_target(&current, response.headers())?;
-                if current.scheme() == "https"
-                    && next.scheme() == "http"
-                    && !self.config.allow_https_downgrade
-                {
-                    return Err(FetchError::RedirectDowngrade {
-                        location: next.to_string(),
-                    });
-                }
+                check_hop(&current, &next, self.config.allow_https_downgrade)?;
                 let permanent = matches!(status.as_u16(), 301 | 308);
                 all_permanent &= permanent;
                 permanent_redirect = all_permanent.then(|| next.clone());
@@ -508,6 +501,18 @@ fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FetchError
     })
 }
 
+/// A redirect may not leave https for plain http (unless allowed): the feed would then travel
+/// unprotected, and a man in the middle could feed us anything. Schemes and hosts of the
+/// target are checked like any URL before the hop is requested.
+pub fn check_hop(from: &Url, to: &Url, allow_downgrade: bool) -> Result<(), FetchError> {
+    if from.scheme() == "https" && to.scheme() == "http" && !allow_downgrade {
+        return Err(FetchError::RedirectDowngrade {
+            location: to.to_string(),
+        });
+    }
+    Ok(())
+}
+
 fn literal_ip(url: &Url) -> Option<std::net::IpAddr> {
     match url.host()? {
         Host::Ipv4(ip) => Some(ip.into()),
@@ -608,4 +613,23 @@ fn classify(e: &reqwest::Error, deadline: Duration) -> FetchError {
         return FetchError::TruncatedBody(chain(e));
     }
     FetchError::Request(chain(e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a10_https_to_http_redirects_are_refused_unless_allowed() {
+        let from = Url::parse("https://a.example/feed").unwrap();
+        let down = Url::parse("http://a.example/feed").unwrap();
+        let up = Url::parse("https://b.example/feed").unwrap();
+        assert_eq!(
+            check_hop(&from, &down, false).unwrap_err().code(),
+            "redirect_downgrade"
+        );
+        assert!(check_hop(&from, &down, true).is_ok());
+        assert!(check_hop(&from, &up, false).is_ok());
+        assert!(check_hop(&down, &from, false).is_ok(), "upgrades are fine");
+    }
 }

@@ -338,6 +338,8 @@ async fn a8_a_redirect_to_a_loopback_port_not_allow_listed_is_refused_before_dia
             "/plain" => format!("http://127.0.0.1:{port}/"),
             "/decimal" => format!("http://2130706433:{port}/"),
             "/mapped" => format!("http://[::ffff:127.0.0.1]:{port}/"),
+            "/file" => "file:///etc/passwd".to_owned(),
+            "/gopher" => format!("gopher://127.0.0.1:{port}/_"),
             _ => format!("http://localhost:{port}/"),
         };
         status(301, &[("location", &target)])
@@ -528,4 +530,53 @@ async fn empty_200_body_is_an_error() {
     let fx = Fixture::start(|_| Reply::Full(200, vec![], vec![])).await;
     let f = fetcher(&[fx.authority()]);
     assert_eq!(code(f.get(&fx.url("/f"), now()).await), "empty_body");
+}
+
+/// A11: proxies from the environment are ignored. The variables are set only for a child
+/// process (running the ignored test below), so this process's environment stays untouched.
+#[tokio::test]
+async fn a11_environment_proxies_are_ignored() {
+    let target = Fixture::start(|_| ok(FEED)).await;
+    let proxy = Fixture::start(|_| status(502, &[])).await;
+    let proxy_url = format!("http://{}", proxy.authority());
+    let exe = std::env::current_exe().unwrap();
+    let target_url = target.url("/feed.xml").to_string();
+    let status = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "a11_child_fetch_with_proxy_env",
+                "--nocapture",
+            ])
+            .env("HTTP_PROXY", &proxy_url)
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("ALL_PROXY", &proxy_url)
+            .env("http_proxy", &proxy_url)
+            .env("COALESCE_A11_TARGET", target_url)
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "child fetch failed");
+    assert_eq!(proxy.accepts(), 0, "the proxy saw no connection");
+    assert_eq!(
+        target.hits("/feed.xml"),
+        1,
+        "the target was reached directly"
+    );
+}
+
+#[tokio::test]
+#[ignore = "run by a11_environment_proxies_are_ignored in a child process"]
+async fn a11_child_fetch_with_proxy_env() {
+    let Ok(target) = std::env::var("COALESCE_A11_TARGET") else {
+        return;
+    };
+    let url = url::Url::parse(&target).unwrap();
+    let authority = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap());
+    let f = fetcher(&[authority]);
+    let r = f.get(&url, now()).await.unwrap();
+    assert_eq!(&r.body[..], FEED.as_bytes());
 }
