@@ -8,6 +8,10 @@
 //!     bound = max(n*L + (n-1)*D, ceil(J/C)*L)
 //! (the busiest host's serial chain, or the global pipe). Then resident memory with 10,000
 //! sources queued at once.
+//!
+//! Measured on the 2-core dev machine (release): C=32, D=100 ms: 6.12 s vs bound 5.90 s
+//! (1.04x, per-host bound); C=8: 13.04 s vs 12.50 s (1.04x, global bound); 10,000 sources:
+//! 1.60 s, peak RSS 41.5 MiB for the whole process including the 50 fixture servers.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 #[path = "../tests/support/mod.rs"]
