@@ -10,6 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use coalesce_ingest::{Kind, ParseHints, Window};
 
+mod net;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "coalesce",
@@ -28,11 +30,15 @@ enum Command {
     /// Warnings go to stderr. Exits 0 when the document was read (even if some items were
     /// skipped), 1 with a one-line error when it could not be read.
     Parse(ParseArgs),
+    /// Fetch a homepage and list the feed and calendar links it offers, and whether it carries
+    /// schema.org events itself.
+    Discover(net::DiscoverArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct ParseArgs {
-    /// The file to read (`-` for standard input).
+    /// The file to read (`-` for standard input), or an http(s) URL to fetch through the
+    /// crawler's guarded client.
     path: PathBuf,
     /// The format; `auto` sniffs it from the content.
     #[arg(long, value_enum, default_value_t = KindArg::Auto)]
@@ -52,6 +58,8 @@ struct ParseArgs {
     /// Print the warnings and a summary as one JSON object on stderr instead of text lines.
     #[arg(long)]
     json_warnings: bool,
+    #[command(flatten)]
+    net: net::NetArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,6 +89,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Parse(args) => run_parse(args),
+        Command::Discover(args) => net::run_discover(args),
     };
     match result {
         Ok(code) => code,
@@ -97,8 +106,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_parse(args: ParseArgs) -> Result<ExitCode> {
-    let bytes = if args.path.as_os_str() == "-" {
+fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
+    let mut content_type = None;
+    let bytes = if let Some(url) = args.path.to_str().filter(|p| net::is_url(p)) {
+        let fetched = net::fetch_once(&args.net, url)?;
+        args.base_url = args.base_url.or(Some(fetched.final_url));
+        content_type = fetched.content_type;
+        fetched.bytes
+    } else if args.path.as_os_str() == "-" {
         let mut buf = Vec::new();
         io::Read::read_to_end(&mut io::stdin(), &mut buf).context("cannot read standard input")?;
         buf
@@ -109,6 +124,7 @@ fn run_parse(args: ParseArgs) -> Result<ExitCode> {
     let mut hints = ParseHints::new(now);
     hints.kind = args.kind.kind();
     hints.base_url = args.base_url;
+    hints.content_type = content_type;
     if let Some(tz) = &args.timezone {
         hints.timezone = Some(coalesce_ingest::tz::resolve(tz).with_context(|| {
             format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")
