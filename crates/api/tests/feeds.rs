@@ -3,6 +3,9 @@
 //! recurring-ical-events + feedparser, and khal. External tools are optional: a test that needs
 //! one prints why it skipped.
 
+// Helpers outside #[test] fns panic on a broken fixture by design, like the tests themselves.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

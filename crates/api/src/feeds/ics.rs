@@ -220,10 +220,10 @@ pub fn write_calendar(
     let mut keep = 0;
     for (e, text) in events.iter().zip(&rendered) {
         let mut cost = text.len();
-        if let Some(tz) = e.zone {
-            if !charged.contains(tz.name()) {
-                cost += zone_cost.get(tz.name()).copied().unwrap_or(0);
-            }
+        if let Some(tz) = e.zone
+            && !charged.contains(tz.name())
+        {
+            cost += zone_cost.get(tz.name()).copied().unwrap_or(0);
         }
         if used + cost > limits.max_bytes {
             break;
@@ -465,10 +465,11 @@ fn render_event(e: &Event<'_, '_>) -> String {
     if let Some(loc) = location_text(entry) {
         text_prop(&mut out, &mut line, "LOCATION", &loc);
     }
-    if let Some(geo) = o.location.as_ref().and_then(|l| l.geo) {
-        if geo.lat.is_finite() && geo.lon.is_finite() {
-            push_folded(&mut out, &format!("GEO:{:.6};{:.6}", geo.lat, geo.lon));
-        }
+    if let Some(geo) = o.location.as_ref().and_then(|l| l.geo)
+        && geo.lat.is_finite()
+        && geo.lon.is_finite()
+    {
+        push_folded(&mut out, &format!("GEO:{:.6};{:.6}", geo.lat, geo.lon));
     }
     let url = o
         .url
