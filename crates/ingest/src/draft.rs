@@ -274,6 +274,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         categories: &d.categories,
         location: location.as_ref(),
         urls: &other_urls,
+        has_online_url: online_url.is_some(),
         has_occurrences: !d.occurrences.is_empty(),
     });
 
@@ -285,11 +286,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let credits = parse_credits(&credits_source);
     let match_text = format!("{title}\n{description_plain}");
     let topics = hints.vocabulary.topics_for(&d.categories, &match_text);
+    // Who organizes says something about who attends ("State Archives", "Museum Alliance").
     let sectors = hints.vocabulary.sectors_for(
         &d.categories,
         &format!(
-            "{match_text}\n{}",
-            d.audience.as_deref().unwrap_or_default()
+            "{match_text}\n{}\n{}",
+            d.audience.as_deref().unwrap_or_default(),
+            d.organizer.as_deref().unwrap_or_default()
         ),
     );
 
@@ -496,4 +499,148 @@ fn escape_into(s: &str, out: &mut String) {
 
 fn truncate(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use coalesce_core::{CreditUnit, KeyKind, Modality, Sector};
+
+    use super::*;
+    use crate::ParseHints;
+
+    fn run(drafts: Vec<Draft>) -> (Vec<Offering>, Vec<crate::Warning>) {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("valid");
+        let mut hints = ParseHints::new(now);
+        hints.base_url = Url::parse("https://ce.example.org/feed.xml").ok();
+        let mut ctx = Ctx::new(&hints);
+        let out = finish_all(drafts, &mut ctx);
+        (out, ctx.warnings)
+    }
+
+    fn draft(index: usize, title: &str) -> Draft {
+        Draft {
+            index,
+            title: Some(title.to_string()),
+            ..Draft::default()
+        }
+    }
+
+    #[test]
+    fn description_yields_cost_credits_topics_and_sectors() {
+        let mut d = draft(0, "Grant Writing for Small Museums");
+        d.description_html =
+            Some("<p>Registration: $25 members / $50 non-members.</p><p>Earn 1.5 CEUs.</p>".into());
+        d.organizer = Some("Regional Archivists Society".into());
+        let (out, _) = run(vec![d]);
+        let o = &out[0];
+        assert_eq!(
+            (o.cost.free, o.cost.min_amount, o.cost.max_amount),
+            (Some(false), Some(25.0), Some(50.0))
+        );
+        assert_eq!(o.credits.len(), 1);
+        assert_eq!(
+            (o.credits[0].amount, o.credits[0].unit),
+            (1.5, CreditUnit::Ceu)
+        );
+        assert!(
+            o.topics.contains(&"fundraising".to_string()),
+            "{:?}",
+            o.topics
+        );
+        assert_eq!(o.sectors, vec![Sector::Archives, Sector::Museums]);
+    }
+
+    #[test]
+    fn numbers_outside_cost_sentences_are_not_prices() {
+        let mut d = draft(0, "Cataloging lab");
+        d.description_text = Some("Meet in Room 25 on the 2nd floor.".into());
+        let (out, _) = run(vec![d]);
+        assert_eq!(out[0].cost.free, None);
+    }
+
+    #[test]
+    fn unsafe_urls_are_dropped_with_a_warning_and_relative_ones_resolved() {
+        let mut d = draft(0, "Copyright basics");
+        d.url = Some("javascript:alert(1)".into());
+        d.registration_url = Some("/register/7".into());
+        let (out, warnings) = run(vec![d]);
+        assert_eq!(out[0].url, None);
+        assert_eq!(
+            out[0].registration_url.as_deref(),
+            Some("https://ce.example.org/register/7")
+        );
+        assert!(warnings.iter().any(|w| w.code == WarningCode::UnsafeUrl));
+    }
+
+    #[test]
+    fn missing_title_is_derived_from_the_summary_with_a_warning() {
+        let d = Draft {
+            index: 3,
+            description_text: Some(
+                "Hands-on session about disaster planning for small archives.".into(),
+            ),
+            ..Draft::default()
+        };
+        let (out, warnings) = run(vec![d]);
+        assert!(
+            out[0].title.starts_with("Hands-on session"),
+            "{}",
+            out[0].title
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.code == WarningCode::MissingTitle && w.item == Some(3))
+        );
+    }
+
+    #[test]
+    fn markup_in_titles_becomes_text_and_script_sequences_are_defanged() {
+        let mut a = draft(0, "<b>Metadata</b> &amp; cataloging");
+        a.title_is_html = true;
+        let b = draft(1, "Why javascript: matters");
+        let (out, _) = run(vec![a, b]);
+        assert_eq!(out[0].title, "Metadata & cataloging");
+        assert_eq!(out[1].title, "Why javascript∶ matters");
+    }
+
+    #[test]
+    fn identical_items_with_one_guid_collapse_and_different_ones_are_rekeyed() {
+        let mut a = draft(0, "Preservation 101");
+        a.guid = Some("g-1".into());
+        a.url = Some("https://ce.example.org/e/1".into());
+        let b = a.clone();
+        let mut c = draft(2, "Leadership lab");
+        c.guid = Some("g-1".into());
+        c.url = Some("https://ce.example.org/e/2".into());
+        let (out, warnings) = run(vec![a, Draft { index: 1, ..b }, c]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].source_key, "g-1");
+        assert_eq!(out[1].source_key, "https://ce.example.org/e/2");
+        assert_eq!(out[1].key_kind, KeyKind::Url);
+        assert_eq!(
+            warnings
+                .iter()
+                .filter(|w| w.code == WarningCode::DuplicateGuid)
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn an_online_link_makes_an_offering_online() {
+        let mut d = draft(0, "Caring for photographs");
+        d.location_text = Some("https://meet.example.org/j/123".into());
+        let (out, _) = run(vec![d]);
+        assert_eq!(
+            out[0].online_url.as_deref(),
+            Some("https://meet.example.org/j/123")
+        );
+        assert_eq!(out[0].modality, Some(Modality::Online));
+        assert_eq!(out[0].location, None);
+    }
 }

@@ -81,8 +81,12 @@ pub struct Limits {
     /// Items (feed entries, VEVENTs, JSON-LD events) turned into offerings; the rest is dropped
     /// with a `too_many_items` warning.
     pub max_items: usize,
-    /// Occurrences kept per offering after recurrence expansion.
+    /// Occurrences kept per offering after recurrence expansion, for a two-year window; longer
+    /// windows allow proportionally more (see [`Limits::occurrences_per_offering`]) so a daily
+    /// series is never cut short while the density stays bounded.
     pub max_occurrences: usize,
+    /// Occurrences across the whole document: bounds memory whatever the mix of events.
+    pub max_total_occurrences: usize,
     /// Longest expansion window accepted, in days.
     pub max_window_days: i64,
     /// Element nesting accepted in HTML (pages and descriptions) before a parser sees it.
@@ -101,12 +105,23 @@ impl Default for Limits {
             max_document_bytes: 32 * 1024 * 1024,
             max_items: 2_000,
             max_occurrences: 1_000,
+            max_total_occurrences: 100_000,
             max_window_days: 20 * 366,
             max_html_depth: 512,
             max_ical_nesting: 8,
             max_ical_components: 10_000,
             max_json_depth: 64,
         }
+    }
+}
+
+impl Limits {
+    /// The per-offering occurrence cap for `window`: `max_occurrences` per 730 days, never less
+    /// than `max_occurrences`.
+    pub fn occurrences_per_offering(&self, window: &Window) -> usize {
+        let days = usize::try_from((window.to - window.from).num_days()).unwrap_or(0);
+        self.max_occurrences
+            .max(self.max_occurrences.saturating_mul(days) / 730)
     }
 }
 
@@ -298,9 +313,33 @@ impl ParseError {
 pub(crate) struct Ctx<'a> {
     pub hints: &'a ParseHints,
     pub warnings: Vec<Warning>,
+    /// Occurrences the rest of the document may still produce (`max_total_occurrences`).
+    pub occurrence_budget: usize,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    pub fn new(hints: &'a ParseHints) -> Ctx<'a> {
+        Ctx {
+            hints,
+            warnings: Vec::new(),
+            occurrence_budget: hints.limits.max_total_occurrences,
+        }
+    }
+
+    /// How many occurrences the next offering may keep: its own cap, within what the document
+    /// has left.
+    pub fn occurrence_cap(&self) -> usize {
+        self.hints
+            .limits
+            .occurrences_per_offering(&self.hints.window)
+            .min(self.occurrence_budget)
+    }
+
+    /// Records that an offering kept `n` occurrences.
+    pub fn spend_occurrences(&mut self, n: usize) {
+        self.occurrence_budget = self.occurrence_budget.saturating_sub(n);
+    }
+
     pub fn warn(&mut self, code: WarningCode, item: Option<usize>, message: impl Into<String>) {
         // One warning per code and item is enough; a flood of identical warnings helps nobody.
         if self.warnings.len() >= 1_000 {
@@ -340,10 +379,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
-    let mut ctx = Ctx {
-        hints,
-        warnings: Vec::new(),
-    };
+    let mut ctx = Ctx::new(hints);
     let decoded = charset::decode(bytes, hints.content_type.as_deref());
     if decoded.lossy {
         ctx.warn(

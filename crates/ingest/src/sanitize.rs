@@ -140,6 +140,21 @@ fn is_void(name: &str) -> bool {
 /// counted the way a browser would not, so this over-estimates depth for sloppy markup; that
 /// only makes the gate stricter, never lets deep input through.
 pub(crate) fn depth_gate(html: &str, max_depth: usize) -> (std::borrow::Cow<'_, str>, bool) {
+    depth_gate_with(html, max_depth, false)
+}
+
+/// [`depth_gate`] for whole pages: `script`, `style` and `title` tags are kept at any depth, so
+/// a JSON-LD block after deep markup still reaches the page parser (as a child of the deepest
+/// kept element; raw-text elements never nest further).
+pub(crate) fn depth_gate_page(html: &str, max_depth: usize) -> (std::borrow::Cow<'_, str>, bool) {
+    depth_gate_with(html, max_depth, true)
+}
+
+fn depth_gate_with(
+    html: &str,
+    max_depth: usize,
+    keep_raw_text: bool,
+) -> (std::borrow::Cow<'_, str>, bool) {
     let mut depth: usize = 0;
     let mut max_seen: usize = 0;
     for_each_tag(html, |_, _, name, closing, self_closing| {
@@ -167,6 +182,7 @@ pub(crate) fn depth_gate(html: &str, max_depth: usize) -> (std::borrow::Cow<'_, 
         } else {
             depth < max_depth
         };
+        let keep = keep || keep_raw_text && matches!(name, "script" | "style" | "title");
         out.push_str(&html[last..start]);
         if keep {
             out.push_str(&html[start..end]);

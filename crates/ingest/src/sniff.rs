@@ -39,10 +39,11 @@ fn from_content(text: &str) -> Option<Kind> {
         }
         &t[..end]
     };
+    // A bare VEVENT (no VCALENDAR wrapper) is still calendar data.
     if head
         .as_bytes()
-        .get(..15)
-        .is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:VCALENDAR"))
+        .get(..7)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"BEGIN:V"))
     {
         return Some(Kind::Ics);
     }
@@ -64,26 +65,45 @@ fn from_content(text: &str) -> Option<Kind> {
         } else if rest.starts_with("<!doctype html") {
             return Some(Kind::Html);
         } else if let Some(r) = rest.strip_prefix("<!") {
-            rest = r.split_once('>').map_or("", |(_, after)| after);
+            // A doctype's internal subset holds `>` of its own declarations.
+            let subset = matches!((r.find('['), r.find('>')), (Some(b), Some(g)) if b < g);
+            rest = match subset {
+                true => r.split_once("]>").map_or("", |(_, after)| after),
+                false => r.split_once('>').map_or("", |(_, after)| after),
+            };
         } else {
             break;
         }
     }
-    let root: String = rest
-        .strip_prefix('<')?
+    let Some(after_lt) = rest.strip_prefix('<') else {
+        // Text before the first tag: a fragment, or junk before a page. Markup-looking
+        // content is HTML; the HTML reader copes with the rest.
+        return looks_like_html(&lower).then_some(Kind::Html);
+    };
+    let root: String = after_lt
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
         .collect();
     let local = root.rsplit(':').next().unwrap_or_default();
     match local {
         "rss" | "rdf" => Some(Kind::Rss),
-        "feed" => Some(Kind::Atom),
+        "feed" | "entry" => Some(Kind::Atom),
         "channel" => Some(Kind::Rss),
         "html" | "head" | "body" | "div" | "meta" | "title" | "script" | "section" | "main"
         | "article" | "dl" | "p" | "table" | "ul" | "span" | "a" | "link" => Some(Kind::Html),
-        _ if lower.contains("<html") || lower.contains("<body") => Some(Kind::Html),
+        _ if looks_like_html(&lower) => Some(Kind::Html),
         _ => None,
     }
+}
+
+/// Common HTML elements anywhere in the (lowercased) head of the document.
+fn looks_like_html(lower: &str) -> bool {
+    [
+        "<html", "<body", "<div", "<dl", "<p>", "<p ", "<table", "<span", "<a href", "<script",
+        "<h1", "<h2", "<ul",
+    ]
+    .iter()
+    .any(|tag| lower.contains(tag))
 }
 
 #[cfg(test)]
@@ -111,6 +131,16 @@ mod tests {
             ),
             (
                 None,
+                "<entry xmlns=\"http://www.w3.org/2005/Atom\">",
+                Some(Kind::Atom),
+            ),
+            (
+                None,
+                "<!DOCTYPE rss [ <!ENTITY id \"x\"> ]>\n<rss version=\"2.0\">",
+                Some(Kind::Rss),
+            ),
+            (
+                None,
                 "{\"version\": \"https://jsonfeed.org/version/1.1\", \"items\": []}",
                 Some(Kind::JsonFeed),
             ),
@@ -127,6 +157,8 @@ mod tests {
                 Some(Kind::Rss),
             ),
             (None, "just some words", None),
+            (None, "BEGIN:VEVENT\r\nSUMMARY:x", Some(Kind::Ics)),
+            (None, "0<dl><dd><dl><dd>", Some(Kind::Html)),
             (None, "{\"a\": 1}", None),
             // Regression (found by proptest): a multibyte character across byte 15.
             (None, "=\n&ééé:Ié€s?", None),

@@ -15,6 +15,8 @@ pub struct ModalityInput<'a> {
     pub location: Option<&'a Location>,
     /// Every URL the item carries (link, online URL, location text that is a URL, ...).
     pub urls: &'a [&'a str],
+    /// The source gave a link to join online (schema.org VirtualLocation, a URL as location).
+    pub has_online_url: bool,
     pub has_occurrences: bool,
 }
 
@@ -102,7 +104,7 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     if self_paced && !input.has_occurrences {
         return Some(Modality::SelfPaced);
     }
-    let meeting_url = input.urls.iter().any(|u| is_meeting_url(u));
+    let meeting_url = input.has_online_url || input.urls.iter().any(|u| is_meeting_url(u));
     let location_online = input.location.is_some_and(location_is_online);
     let online = meeting_url || location_online || ONLINE_WORDS.iter().any(|w| has(w));
     let physical = input.location.is_some_and(location_is_physical);
@@ -292,6 +294,16 @@ mod tests {
                     ..Default::default()
                 },
                 Some(Modality::InPerson),
+            ),
+            (
+                "explicit join link on an unknown platform is online",
+                ModalityInput {
+                    title: "Caring for photographs",
+                    has_online_url: true,
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
             ),
             (
                 "nothing known",

@@ -1,0 +1,328 @@
+//! A tolerant, iterative iCalendar content-line reader.
+//!
+//! The `icalendar` crate's parser is strict (a BOM, a missing END, one garbage line or a lone CR
+//! fail the whole calendar) and recursive (10,000 nested BEGINs abort the process), and the
+//! corpus is full of all of these. Content lines are simple enough to read by hand: this reader
+//! unfolds lines, skips what is not a content line, closes what was left open, and never
+//! recurses, so one broken VEVENT cannot take the others with it.
+
+use crate::ParseError;
+
+/// One property: `NAME;PARAM=VALUE:value`, the value still escaped as written.
+#[derive(Debug, Clone)]
+pub(crate) struct Prop {
+    /// Upper-cased name.
+    pub name: String,
+    /// Parameters with upper-cased names and unquoted values.
+    pub params: Vec<(String, String)>,
+    pub value: String,
+}
+
+impl Prop {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One component; children are indices into [`Tree::components`].
+#[derive(Debug, Clone)]
+pub(crate) struct Component {
+    /// Upper-cased name (VCALENDAR, VEVENT, VTIMEZONE, STANDARD, ...).
+    pub name: String,
+    pub props: Vec<Prop>,
+    pub children: Vec<usize>,
+}
+
+impl Component {
+    pub fn prop(&self, name: &str) -> Option<&Prop> {
+        self.props.iter().find(|p| p.name == name)
+    }
+
+    pub fn props<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Prop> + 'a {
+        self.props.iter().filter(move |p| p.name == name)
+    }
+}
+
+/// Everything read from one document, plus what had to be repaired on the way.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub components: Vec<Component>,
+    /// Lines that were not content lines and were skipped.
+    pub garbage_lines: usize,
+    /// Components closed at the end of the document or by an END of an outer component.
+    pub unclosed: usize,
+    /// END lines that matched no open component.
+    pub stray_ends: usize,
+    /// Properties outside of any component.
+    pub orphan_props: usize,
+    /// Components dropped because the document had more than the limit.
+    pub dropped_components: usize,
+}
+
+/// Reads `text` into a flat component tree. Errors only when BEGIN nesting exceeds `max_depth`.
+pub(crate) fn read(
+    text: &str,
+    max_depth: usize,
+    max_components: usize,
+) -> Result<Tree, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut tree = Tree::default();
+    let mut stack: Vec<usize> = Vec::new();
+    // Components beyond the limit are skipped, with everything inside them.
+    let mut skip_depth = 0usize;
+    for line in unfold(text) {
+        let Some(prop) = parse_line(&line) else {
+            if !line.trim().is_empty() {
+                tree.garbage_lines += 1;
+            }
+            continue;
+        };
+        match prop.name.as_str() {
+            "BEGIN" => {
+                let name = prop.value.trim().to_ascii_uppercase();
+                if !is_name(&name) {
+                    tree.garbage_lines += 1;
+                    continue;
+                }
+                if stack.len() + skip_depth >= max_depth {
+                    return Err(ParseError::TooDeep { limit: max_depth });
+                }
+                if skip_depth > 0 || tree.components.len() >= max_components {
+                    skip_depth += 1;
+                    tree.dropped_components += 1;
+                    continue;
+                }
+                let idx = tree.components.len();
+                let parent = stack.last().copied();
+                tree.components.push(Component {
+                    name,
+                    props: Vec::new(),
+                    children: Vec::new(),
+                });
+                if let Some(p) = parent {
+                    tree.components[p].children.push(idx);
+                }
+                stack.push(idx);
+            }
+            "END" => {
+                if skip_depth > 0 {
+                    skip_depth -= 1;
+                    continue;
+                }
+                let name = prop.value.trim().to_ascii_uppercase();
+                match stack.iter().rposition(|&i| tree.components[i].name == name) {
+                    Some(pos) => {
+                        tree.unclosed += stack.len() - pos - 1;
+                        stack.truncate(pos);
+                    }
+                    None => tree.stray_ends += 1,
+                }
+            }
+            _ => {
+                if skip_depth > 0 {
+                    continue;
+                }
+                match stack.last() {
+                    Some(&top) => tree.components[top].props.push(prop),
+                    None => tree.orphan_props += 1,
+                }
+            }
+        }
+    }
+    tree.unclosed += stack.len();
+    Ok(tree)
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Physical lines joined into logical lines. CRLF, LF and a lone CR all end a line; a line
+/// starting with a space or tab continues the previous one.
+fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
+    let mut physical = text.split(['\n', '\r']).peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let first = physical.next()?;
+            // `\r\n` yields an empty piece between the two; empty lines carry nothing anyway.
+            if first.is_empty() {
+                continue;
+            }
+            let mut line = first.to_string();
+            while let Some(next) = physical.peek() {
+                if next.is_empty() {
+                    // The empty piece between `\r` and `\n`: look past it for a continuation.
+                    physical.next();
+                    continue;
+                }
+                if let Some(rest) = next.strip_prefix([' ', '\t']) {
+                    line.push_str(rest);
+                    physical.next();
+                } else {
+                    break;
+                }
+            }
+            return Some(line);
+        }
+    })
+}
+
+/// `NAME *(";" PARAM) ":" VALUE`, or `None` for a line that is not a content line.
+fn parse_line(line: &str) -> Option<Prop> {
+    let bytes = line.as_bytes();
+    let name_end = bytes.iter().position(|&b| b == b';' || b == b':')?;
+    let name = &line[..name_end];
+    if !is_name(name.trim_end()) {
+        return None;
+    }
+    let name = name.trim_end().to_ascii_uppercase();
+    let mut params = Vec::new();
+    let mut i = name_end;
+    while bytes.get(i) == Some(&b';') {
+        i += 1;
+        let key_end = i + bytes[i..]
+            .iter()
+            .position(|&b| b == b'=' || b == b':' || b == b';')?;
+        let key = line[i..key_end].trim().to_ascii_uppercase();
+        if bytes[key_end] != b'=' {
+            // A parameter without a value (`;X-FOO:`): keep reading; the value may follow.
+            i = key_end;
+            continue;
+        }
+        i = key_end + 1;
+        let mut values: Vec<&str> = Vec::new();
+        loop {
+            if bytes.get(i) == Some(&b'"') {
+                let close = i + 1 + bytes[i + 1..].iter().position(|&b| b == b'"')?;
+                values.push(&line[i + 1..close]);
+                i = close + 1;
+            } else {
+                let end = i + bytes[i..]
+                    .iter()
+                    .position(|&b| b == b',' || b == b';' || b == b':')?;
+                values.push(&line[i..end]);
+                i = end;
+            }
+            if bytes.get(i) == Some(&b',') {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        params.push((key, values.join(",")));
+    }
+    if bytes.get(i) != Some(&b':') {
+        return None;
+    }
+    Some(Prop {
+        name,
+        params,
+        value: line[i + 1..].to_string(),
+    })
+}
+
+/// A TEXT value with its escapes (`\n \N \, \; \\`) resolved.
+pub(crate) fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// Splits a list value (CATEGORIES, EXDATE) on commas that are not escaped.
+pub(crate) fn split_list(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            ',' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Name, parameters and value a line should read as.
+    type Want = (
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+
+    #[test]
+    fn content_lines_table() {
+        let cases: &[(&str, Option<Want>)] = &[
+            ("SUMMARY:Hello", Some(("SUMMARY", &[], "Hello"))),
+            (
+                "dtstart;tzid=Europe/Berlin:20200101T100000",
+                Some(("DTSTART", &[("TZID", "Europe/Berlin")], "20200101T100000")),
+            ),
+            (
+                "ORGANIZER;CN=\"Doe; Jane: PhD\";ROLE=CHAIR:mailto:j@x",
+                Some((
+                    "ORGANIZER",
+                    &[("CN", "Doe; Jane: PhD"), ("ROLE", "CHAIR")],
+                    "mailto:j@x",
+                )),
+            ),
+            ("X-A;P=a,\"b,c\":v", Some(("X-A", &[("P", "a,b,c")], "v"))),
+            ("Sorry, I cannot change this meeting time", None),
+            ("BEG\u{fffd}IN", None),
+            ("NAME;P=\"unterminated:v", None),
+        ];
+        for (line, want) in cases {
+            let got = parse_line(line);
+            match (got, want) {
+                (None, None) => {}
+                (Some(p), Some((name, params, value))) => {
+                    assert_eq!(p.name, *name, "{line}");
+                    let params: Vec<(String, String)> = params
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect();
+                    assert_eq!(p.params, params, "{line}");
+                    assert_eq!(p.value, *value, "{line}");
+                }
+                (got, want) => panic!("{line}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unfolding_joins_continuations_across_line_ending_styles() {
+        let text = "A:one\r\n two\r\nB:x\n\tthree\rC:y";
+        let lines: Vec<String> = unfold(text).collect();
+        assert_eq!(lines, ["A:onetwo", "B:xthree", "C:y"]);
+    }
+
+    #[test]
+    fn unescape_and_split() {
+        assert_eq!(unescape(r"a\, b\; c\\d\ne"), "a, b; c\\d\ne");
+        assert_eq!(split_list(r"a,b\,c,d"), ["a", r"b\,c", "d"]);
+    }
+}
