@@ -509,8 +509,14 @@ fn daily_series(events: usize) -> String {
 fn occurrence_cap_scales_with_the_window_so_a_daily_series_is_complete() {
     let mut h = hints();
     h.window = Window {
-        from: Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().expect("valid"),
-        to: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().expect("valid"),
+        from: Utc
+            .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid"),
+        to: Utc
+            .with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid"),
     };
     let p = parse(daily_series(1).as_bytes(), &h).expect("readable");
     // Every day of 2020-2029: 3,653 sessions, more than the 1,000 allowed in a 2-year window.
@@ -523,8 +529,14 @@ fn a_document_wide_budget_bounds_occurrences_across_events() {
     let mut h = hints();
     h.limits.max_total_occurrences = 1_500;
     h.window = Window {
-        from: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid"),
-        to: Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).single().expect("valid"),
+        from: Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid"),
+        to: Utc
+            .with_ymd_and_hms(2028, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid"),
     };
     let p = parse(daily_series(3).as_bytes(), &h).expect("readable");
     let counts: Vec<usize> = p.offerings.iter().map(|o| o.occurrences.len()).collect();

@@ -328,7 +328,9 @@ mod tests {
     }
 
     fn hash(o: &Offering) -> String {
-        row(OfferingId("x".into()), o).map(|r| r.content_hash).unwrap()
+        row(OfferingId("x".into()), o)
+            .map(|r| r.content_hash)
+            .unwrap()
     }
 
     #[test]
@@ -384,14 +386,7 @@ mod tests {
             .collect();
         let run = |keep: usize| {
             let docs: Vec<Offering> = (0..keep).map(|i| offering(&format!("k{i}"), "t")).collect();
-            plan(
-                SourceId(1),
-                &existing,
-                &docs,
-                &ApplyPolicy::default(),
-                None,
-            )
-            .unwrap()
+            plan(SourceId(1), &existing, &docs, &ApplyPolicy::default(), None).unwrap()
         };
         // 8 of 10 gone is exactly 80%: still healthy.
         assert!(run(2).healthy);

@@ -21,10 +21,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use crate::StoreOptions;
 use crate::error::StoreError;
 use crate::plan::{self, Existing, OccurrenceRow, Plan};
 use crate::types::*;
-use crate::StoreOptions;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -152,7 +152,10 @@ impl SqliteStore {
         provider_from(&row)
     }
 
-    pub(crate) async fn provider_by_name(&self, name: &str) -> Result<Option<Provider>, StoreError> {
+    pub(crate) async fn provider_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<Provider>, StoreError> {
         sqlx::query("SELECT id, name, display_name, created_at FROM providers WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.reader)
@@ -219,14 +222,13 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(secs(now))
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(secs(now))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
         Ok(done > 0)
     }
@@ -588,7 +590,11 @@ impl SqliteStore {
         }
         let mut tx = self.begin().await?;
         let mut touched: Vec<&OfferingId> = affected.iter().collect();
-        touched.extend(clusters.iter().flat_map(|c| c.members.iter().map(|m| &m.offering_id)));
+        touched.extend(
+            clusters
+                .iter()
+                .flat_map(|c| c.members.iter().map(|m| &m.offering_id)),
+        );
 
         // Old state of every offering involved: (cluster, canonical) so only real moves are logged.
         let mut old_ids: HashSet<String> = HashSet::new();
@@ -654,7 +660,10 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| missing_member(e, c, &m.offering_id))?;
-                after.insert(m.offering_id.0.clone(), (c.id.0.clone(), c.canonical.0.clone()));
+                after.insert(
+                    m.offering_id.0.clone(),
+                    (c.id.0.clone(), c.canonical.0.clone()),
+                );
             }
         }
 
@@ -708,11 +717,10 @@ impl SqliteStore {
     }
 
     pub(crate) async fn clusters(&self) -> Result<Vec<Cluster>, StoreError> {
-        let heads = sqlx::query(
-            "SELECT id, canonical_offering_id, explanation FROM clusters ORDER BY id",
-        )
-        .fetch_all(&self.reader)
-        .await?;
+        let heads =
+            sqlx::query("SELECT id, canonical_offering_id, explanation FROM clusters ORDER BY id")
+                .fetch_all(&self.reader)
+                .await?;
         let members = sqlx::query(
             "SELECT cluster_id, offering_id, explanation FROM cluster_members \
              ORDER BY cluster_id, offering_id",
@@ -946,10 +954,19 @@ async fn write_plan(
     let occurrences: Vec<(&OfferingId, usize, &OccurrenceRow)> = plan
         .inserts
         .iter()
-        .flat_map(|r| r.occurrences.iter().enumerate().map(move |(i, o)| (&r.id, i, o)))
+        .flat_map(|r| {
+            r.occurrences
+                .iter()
+                .enumerate()
+                .map(move |(i, o)| (&r.id, i, o))
+        })
         .collect();
     insert_occurrences(tx, &occurrences).await?;
-    changes.extend(plan.inserts.iter().map(|r| (r.id.0.as_str(), ChangeKind::Created)));
+    changes.extend(
+        plan.inserts
+            .iter()
+            .map(|r| (r.id.0.as_str(), ChangeKind::Created)),
+    );
 
     let mut rewritten_occurrences: Vec<(&OfferingId, usize, &OccurrenceRow)> = Vec::new();
     for (r, sequence, restored) in &plan.rewrites {

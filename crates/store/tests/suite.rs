@@ -405,7 +405,10 @@ mod cases {
             assert_eq!((sum.removed, sum.absent), (0, 0));
         }
         let rows = all(s, src).await;
-        assert!(rows.iter().all(|o| o.removed_at.is_none() && o.absent_count == 0));
+        assert!(
+            rows.iter()
+                .all(|o| o.removed_at.is_none() && o.absent_count == 0)
+        );
         let st = s.source(src).await.unwrap().unwrap().status;
         assert_eq!(st.status, "anomaly");
         assert_eq!(st.last_anomaly_code.as_deref(), Some("empty_fetch"));
@@ -505,8 +508,16 @@ mod cases {
         let sum = s.apply(m, &fetched(hostile), t(2)).await.unwrap();
         assert_eq!(sum.new, 3, "own rows, not updates of the other provider's");
         let theirs = all(s, a).await;
-        assert!(theirs.iter().all(|o| o.offering.title.starts_with("Webinar")));
-        assert!(theirs.iter().all(|o| o.sequence == 0 && o.provider == "saa"));
+        assert!(
+            theirs
+                .iter()
+                .all(|o| o.offering.title.starts_with("Webinar"))
+        );
+        assert!(
+            theirs
+                .iter()
+                .all(|o| o.sequence == 0 && o.provider == "saa")
+        );
         let mine = all(s, m).await;
         let ids: HashSet<_> = theirs.iter().chain(&mine).map(|o| o.id.clone()).collect();
         assert_eq!(ids.len(), 6);
@@ -539,7 +550,13 @@ mod cases {
         let s = b.store();
         let src = source(s, "nedcc", "events").await;
         // The first fetch of a source is not capped: a big catalog is not churn.
-        assert_eq!(s.apply(src, &fetched(feed(0..100)), t(1)).await.unwrap().new, 100);
+        assert_eq!(
+            s.apply(src, &fetched(feed(0..100)), t(1))
+                .await
+                .unwrap()
+                .new,
+            100
+        );
         let sum = s.apply(src, &fetched(feed(0..200)), t(2)).await.unwrap();
         assert_eq!(sum.new, 20);
         assert_eq!(
@@ -638,7 +655,10 @@ mod cases {
     pub async fn api_keys_verify_by_digest_and_revoke<B: Backend>() {
         let b = B::open(StoreOptions::default()).await;
         let s = b.store();
-        let p = s.ensure_provider("nedcc", Some("NEDCC"), t(0)).await.unwrap();
+        let p = s
+            .ensure_provider("nedcc", Some("NEDCC"), t(0))
+            .await
+            .unwrap();
         let key = s
             .add_api_key(p.id, "ck_live_secret_1", Some("ci"), t(0))
             .await
@@ -684,15 +704,30 @@ mod cases {
         let c1 = by_key(s, c, "k1").await.id;
         let mark = s.watermark().await.unwrap();
         let first = [cluster("c1", &[&a0, &c0])];
-        assert_eq!(s.replace_clusters(&[a0.clone()], &first, t(2)).await.unwrap(), 2);
-        assert_eq!(by_key(s, a, "k0").await.cluster_id, Some(ClusterId("c1".into())));
+        assert_eq!(
+            s.replace_clusters(&[a0.clone()], &first, t(2))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            by_key(s, a, "k0").await.cluster_id,
+            Some(ClusterId("c1".into()))
+        );
         // The same answer again logs nothing.
-        assert_eq!(s.replace_clusters(&[a0.clone()], &first, t(3)).await.unwrap(), 0);
+        assert_eq!(
+            s.replace_clusters(&[a0.clone()], &first, t(3))
+                .await
+                .unwrap(),
+            0
+        );
         assert_eq!(s.watermark().await.unwrap(), mark + 2);
         // c0 leaves, c1 joins: c0 and c1 move, a0 stays where it was.
         let second = [cluster("c1", &[&a0, &c1])];
         assert_eq!(
-            s.replace_clusters(&[c0.clone()], &second, t(4)).await.unwrap(),
+            s.replace_clusters(&[c0.clone()], &second, t(4))
+                .await
+                .unwrap(),
             2
         );
         let got = s.cluster(&ClusterId("c1".into())).await.unwrap().unwrap();
@@ -724,7 +759,10 @@ mod cases {
             .offerings_starting_between(day, day + Duration::days(1))
             .await
             .unwrap();
-        let keys: Vec<_> = hits.iter().map(|o| o.offering.source_key.as_str()).collect();
+        let keys: Vec<_> = hits
+            .iter()
+            .map(|o| o.offering.source_key.as_str())
+            .collect();
         assert_eq!(keys.len(), 2);
         assert!(!keys.contains(&"k2"));
         let ids: Vec<OfferingId> = hits.iter().map(|o| o.id.clone()).collect();
@@ -747,7 +785,9 @@ mod cases {
             last_modified: Some("Sun, 01 Mar 2026 11:00:00 GMT".into()),
             content_hash: Some("sha256:abc".into()),
         };
-        s.apply(src, &FetchResult::Fetched(snap), t(1)).await.unwrap();
+        s.apply(src, &FetchResult::Fetched(snap), t(1))
+            .await
+            .unwrap();
         s.set_next_due(src, t(3)).await.unwrap();
         let st = s.source(src).await.unwrap().unwrap().status;
         assert_eq!(st.etag.as_deref(), Some("\"v1\""));
