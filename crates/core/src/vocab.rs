@@ -1,6 +1,9 @@
 //! The shared cross-sector vocabulary: topics and sectors, with the words and provider
 //! categories that map to each. Loaded from TOML (`config/topics.toml` is built in).
 
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, MatchKind};
 use serde::Deserialize;
 
 use crate::model::Sector;
@@ -19,6 +22,8 @@ pub enum VocabularyError {
     DuplicateId(String),
     #[error("unknown sector {0:?} (expected archives, libraries or museums)")]
     UnknownSector(String),
+    #[error("cannot build the phrase matcher: {0}")]
+    Matcher(String),
 }
 
 impl VocabularyError {
@@ -28,6 +33,7 @@ impl VocabularyError {
             VocabularyError::BadId(_) => "vocabulary_bad_id",
             VocabularyError::DuplicateId(_) => "vocabulary_duplicate_id",
             VocabularyError::UnknownSector(_) => "vocabulary_unknown_sector",
+            VocabularyError::Matcher(_) => "vocabulary_matcher",
         }
     }
 }
@@ -69,27 +75,30 @@ struct SectorConfig {
 pub struct Topic {
     pub id: String,
     pub label: String,
-    /// Folded phrases that, found in an offering's text, tag it with this topic.
-    words: Vec<String>,
-    /// Folded provider category names that map to this topic.
-    categories: Vec<String>,
     /// Groups of equivalent search terms (used by the search layer).
     pub synonyms: Vec<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
-struct SectorRule {
-    sector: Sector,
-    words: Vec<String>,
-    categories: Vec<String>,
+/// What a matched phrase or category tags an offering with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Topic(usize),
+    Sector(Sector),
 }
 
 /// Validated vocabulary. Matching works on folded text (see [`fold_for_match`]), phrase by
 /// phrase on word boundaries, so "archive" never matches inside "archived" unless listed.
+/// All phrases of all topics and sectors are searched in one pass (Aho-Corasick), so the cost
+/// of tagging an offering does not grow with the size of the vocabulary.
 #[derive(Debug, Clone)]
 pub struct Vocabulary {
     topics: Vec<Topic>,
-    sectors: Vec<SectorRule>,
+    /// Patterns are the folded phrases padded with one space each side; the haystack is padded
+    /// too, so a match is always a whole-word match.
+    phrases: AhoCorasick,
+    phrase_targets: Vec<Vec<Target>>,
+    /// Folded provider category -> what it maps to.
+    categories: HashMap<String, Vec<Target>>,
 }
 
 impl Vocabulary {
@@ -103,6 +112,33 @@ impl Vocabulary {
     pub fn from_toml(text: &str) -> Result<Vocabulary, VocabularyError> {
         let raw: VocabularyConfig = toml::from_str(text)?;
         let mut topics: Vec<Topic> = Vec::with_capacity(raw.topic.len());
+        let mut phrase_index: HashMap<String, usize> = HashMap::new();
+        let mut phrase_targets: Vec<Vec<Target>> = Vec::new();
+        let mut categories: HashMap<String, Vec<Target>> = HashMap::new();
+        let mut add_phrase = |phrase: &str, target: Target| {
+            let folded = fold_for_match(phrase);
+            if folded.is_empty() {
+                return;
+            }
+            let next = phrase_targets.len();
+            let i = *phrase_index.entry(folded).or_insert(next);
+            if i == next {
+                phrase_targets.push(Vec::new());
+            }
+            if !phrase_targets[i].contains(&target) {
+                phrase_targets[i].push(target);
+            }
+        };
+        let mut add_category = |category: &str, target: Target| {
+            let folded = fold_for_match(category);
+            if folded.is_empty() {
+                return;
+            }
+            let targets = categories.entry(folded).or_default();
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        };
         for t in raw.topic {
             let valid_id = !t.id.is_empty()
                 && t.id.split('-').all(|w| {
@@ -116,31 +152,43 @@ impl Vocabulary {
             if topics.iter().any(|x| x.id == t.id) {
                 return Err(VocabularyError::DuplicateId(t.id));
             }
-            let mut words: Vec<String> = t.words.iter().map(|w| fold_for_match(w)).collect();
-            words.push(fold_for_match(&t.label));
-            words.retain(|w| !w.is_empty());
-            words.dedup();
-            let mut categories: Vec<String> =
-                t.categories.iter().map(|c| fold_for_match(c)).collect();
-            categories.push(fold_for_match(&t.label));
+            let target = Target::Topic(topics.len());
+            for w in t.words.iter().chain(std::iter::once(&t.label)) {
+                add_phrase(w, target);
+            }
+            for c in t.categories.iter().chain(std::iter::once(&t.label)) {
+                add_category(c, target);
+            }
             topics.push(Topic {
                 id: t.id,
                 label: t.label,
-                words,
-                categories,
                 synonyms: t.synonyms,
             });
         }
-        let mut sectors = Vec::new();
         for s in raw.sector {
             let sector = Sector::parse(&s.id).ok_or(VocabularyError::UnknownSector(s.id))?;
-            sectors.push(SectorRule {
-                sector,
-                words: s.words.iter().map(|w| fold_for_match(w)).collect(),
-                categories: s.categories.iter().map(|c| fold_for_match(c)).collect(),
-            });
+            for w in &s.words {
+                add_phrase(w, Target::Sector(sector));
+            }
+            for c in &s.categories {
+                add_category(c, Target::Sector(sector));
+            }
         }
-        Ok(Vocabulary { topics, sectors })
+        let mut patterns: Vec<(usize, String)> = phrase_index
+            .into_iter()
+            .map(|(p, i)| (i, format!(" {p} ")))
+            .collect();
+        patterns.sort();
+        let phrases = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(patterns.iter().map(|(_, p)| p))
+            .map_err(|e| VocabularyError::Matcher(e.to_string()))?;
+        Ok(Vocabulary {
+            topics,
+            phrases,
+            phrase_targets,
+            categories,
+        })
     }
 
     pub fn topics(&self) -> &[Topic] {
@@ -151,84 +199,101 @@ impl Vocabulary {
         self.topics.iter().find(|t| t.id == id)
     }
 
+    /// Everything `categories` and `text` map to: categories by exact folded name, and phrases
+    /// found in the text or inside category names.
+    fn targets(&self, categories: &[String], text: &str) -> Vec<Target> {
+        let mut found: Vec<Target> = Vec::new();
+        let mut haystack = String::with_capacity(text.len() + 2);
+        for c in categories {
+            let folded = fold_for_match(c);
+            if let Some(ts) = self.categories.get(&folded) {
+                found.extend_from_slice(ts);
+            }
+            haystack.push(' ');
+            haystack.push_str(&folded);
+            // A separator no phrase contains, so phrases never span two categories.
+            haystack.push_str(" |");
+        }
+        haystack.push(' ');
+        haystack.push_str(&fold_for_match(text));
+        haystack.push(' ');
+        for m in self.phrases.find_overlapping_iter(&haystack) {
+            if let Some(ts) = self.phrase_targets.get(m.pattern().as_usize()) {
+                found.extend_from_slice(ts);
+            }
+        }
+        found
+    }
+
+    /// Topics and sectors in one pass over the text (the per-item hot path). `who` is extra
+    /// text that only informs sectors: the audience and the organizer ("State Archives").
+    pub fn classify(
+        &self,
+        categories: &[String],
+        text: &str,
+        who: &str,
+    ) -> (Vec<String>, Vec<Sector>) {
+        let mut targets = self.targets(categories, text);
+        if !who.trim().is_empty() {
+            targets.extend(
+                self.targets(&[], who)
+                    .into_iter()
+                    .filter(|t| matches!(t, Target::Sector(_))),
+            );
+        }
+        let mut topic_idx: Vec<usize> = Vec::new();
+        let mut sectors: Vec<Sector> = Vec::new();
+        for t in targets {
+            match t {
+                Target::Topic(i) => topic_idx.push(i),
+                Target::Sector(s) => sectors.push(s),
+            }
+        }
+        topic_idx.sort_unstable();
+        topic_idx.dedup();
+        sectors.sort();
+        sectors.dedup();
+        let topics = topic_idx
+            .into_iter()
+            .filter_map(|i| self.topics.get(i))
+            .map(|t| t.id.clone())
+            .collect();
+        (topics, sectors)
+    }
+
     /// Topic ids for an offering, from its categories (exact folded match) and its text
     /// (phrase match). Order follows the vocabulary, without repeats.
     pub fn topics_for(&self, categories: &[String], text: &str) -> Vec<String> {
-        let folded_text = padded(text);
-        let folded_cats: Vec<String> = categories.iter().map(|c| fold_for_match(c)).collect();
-        self.topics
-            .iter()
-            .filter(|t| {
-                folded_cats.iter().any(|c| t.categories.contains(c))
-                    || t.words.iter().any(|w| contains_phrase(&folded_text, w))
-                    || folded_cats.iter().any(|c| {
-                        t.words
-                            .iter()
-                            .any(|w| contains_phrase(&padded_folded(c), w))
-                    })
+        let mut idx: Vec<usize> = self
+            .targets(categories, text)
+            .into_iter()
+            .filter_map(|t| match t {
+                Target::Topic(i) => Some(i),
+                Target::Sector(_) => None,
             })
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        idx.into_iter()
+            .filter_map(|i| self.topics.get(i))
             .map(|t| t.id.clone())
             .collect()
     }
 
     /// Sectors named by an offering's categories or text.
     pub fn sectors_for(&self, categories: &[String], text: &str) -> Vec<Sector> {
-        let folded_text = padded(text);
-        let folded_cats: Vec<String> = categories.iter().map(|c| padded(c)).collect();
         let mut out: Vec<Sector> = self
-            .sectors
-            .iter()
-            .filter(|s| {
-                folded_cats
-                    .iter()
-                    .any(|c| s.categories.iter().any(|x| c.trim() == x))
-                    || s.words.iter().any(|w| {
-                        contains_phrase(&folded_text, w)
-                            || folded_cats.iter().any(|c| contains_phrase(c, w))
-                    })
+            .targets(categories, text)
+            .into_iter()
+            .filter_map(|t| match t {
+                Target::Sector(s) => Some(s),
+                Target::Topic(_) => None,
             })
-            .map(|s| s.sector)
             .collect();
         out.sort();
         out.dedup();
         out
     }
-}
-
-fn padded(text: &str) -> String {
-    padded_folded(&fold_for_match(text))
-}
-
-fn padded_folded(folded: &str) -> String {
-    let mut s = String::with_capacity(folded.len() + 2);
-    s.push(' ');
-    s.push_str(folded);
-    s.push(' ');
-    s
-}
-
-/// `haystack` is folded and padded with spaces; `phrase` is folded.
-fn contains_phrase(haystack: &str, phrase: &str) -> bool {
-    if phrase.is_empty() {
-        return false;
-    }
-    // Search " phrase " without allocating per call: find each occurrence and check edges.
-    let bytes = haystack.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = haystack[from..].find(phrase) {
-        let start = from + pos;
-        let end = start + phrase.len();
-        let before = start.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(end).copied();
-        if before == Some(b' ') && after == Some(b' ') {
-            return true;
-        }
-        from = start + 1;
-        while !haystack.is_char_boundary(from) {
-            from += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -273,15 +338,45 @@ mod tests {
 
     #[test]
     fn phrase_match_respects_word_boundaries() {
-        assert!(contains_phrase(
-            " digital collections today ",
-            "digital collections"
-        ));
-        assert!(!contains_phrase(
-            " predigital collections ",
-            "digital collections"
-        ));
-        assert!(!contains_phrase(" archived ", "archive"));
+        let v = Vocabulary::builtin();
+        assert!(
+            v.topics_for(&[], "Our digital collections today")
+                .contains(&"digital-collections".to_string())
+        );
+        assert!(v.topics_for(&[], "predigital collections").is_empty());
+        assert!(v.sectors_for(&[], "an archived recording").is_empty());
+        // Overlapping phrases are all found ("disaster plan" inside "disaster planning").
+        assert!(
+            v.topics_for(&[], "disaster planning and grant writing")
+                .len()
+                >= 2
+        );
+    }
+
+    #[test]
+    fn phrases_never_span_two_categories() {
+        let v = Vocabulary::builtin();
+        // "digital" ending one category and "collections" starting the next is no phrase.
+        let t = v.topics_for(&["Digital".to_string(), "Collections".to_string()], "");
+        assert!(!t.contains(&"digital-collections".to_string()), "{t:?}");
+    }
+
+    #[test]
+    fn classify_matches_topics_and_sectors_together() {
+        let v = Vocabulary::builtin();
+        let (topics, sectors) = v.classify(
+            &["Grant Writing".to_string()],
+            "Caring for photographs: preservation basics",
+            "Museum Alliance",
+        );
+        assert_eq!(
+            topics,
+            vec!["preservation".to_string(), "fundraising".to_string()]
+        );
+        assert_eq!(sectors, vec![Sector::Museums]);
+        // Organizer words never become topics ("Leadership Institute" organizes, not teaches).
+        let (topics, _) = v.classify(&[], "Quarterly member update", "Leadership Institute");
+        assert!(topics.is_empty(), "{topics:?}");
     }
 
     #[test]

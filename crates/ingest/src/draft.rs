@@ -155,10 +155,15 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let index = Some(d.index);
 
     // Description: sanitized HTML, or the plain text made into paragraphs.
-    let (description_html, cut) = match (&d.description_html, &d.description_text) {
-        (Some(html), _) if !html.trim().is_empty() => clean_html(html, base, max_depth),
-        (_, Some(text)) if !text.trim().is_empty() => (Some(text_to_html(text)), false),
-        _ => (None, false),
+    let (description_html, html_text, cut) = match (&d.description_html, &d.description_text) {
+        (Some(html), _) if !html.trim().is_empty() => {
+            let c = clean_html(html, base, max_depth);
+            (c.html, c.text, c.cut)
+        }
+        (_, Some(text)) if !text.trim().is_empty() => {
+            (Some(text_to_html(text)), String::new(), false)
+        }
+        _ => (None, String::new(), false),
     };
     if cut {
         ctx.warn(
@@ -167,12 +172,9 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
             format!("description nested deeper than {max_depth} levels was flattened"),
         );
     }
-    let description_plain = match (&description_html, &d.description_text) {
-        (_, Some(text)) if !text.trim().is_empty() => {
-            coalesce_core::normalize::squash_whitespace(text)
-        }
-        (Some(html), _) => html_to_text(html, max_depth),
-        _ => String::new(),
+    let description_plain = match &d.description_text {
+        Some(text) if !text.trim().is_empty() => coalesce_core::normalize::squash_whitespace(text),
+        _ => html_text,
     };
     let summary_source = d
         .summary
@@ -285,16 +287,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .unwrap_or_else(|| format!("{title}\n{description_plain}"));
     let credits = parse_credits(&credits_source);
     let match_text = format!("{title}\n{description_plain}");
-    let topics = hints.vocabulary.topics_for(&d.categories, &match_text);
     // Who organizes says something about who attends ("State Archives", "Museum Alliance").
-    let sectors = hints.vocabulary.sectors_for(
-        &d.categories,
-        &format!(
-            "{match_text}\n{}\n{}",
-            d.audience.as_deref().unwrap_or_default(),
-            d.organizer.as_deref().unwrap_or_default()
-        ),
+    let who = format!(
+        "{}\n{}",
+        d.audience.as_deref().unwrap_or_default(),
+        d.organizer.as_deref().unwrap_or_default()
     );
+    let (topics, sectors) = hints.vocabulary.classify(&d.categories, &match_text, &who);
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);

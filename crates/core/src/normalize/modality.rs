@@ -1,5 +1,9 @@
 //! How an offering is attended: online, in person, hybrid, or self-paced.
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use crate::model::{Location, Modality};
 use crate::normalize::text::fold_for_match;
 
@@ -79,6 +83,58 @@ const SELF_PACED_WORDS: &[&str] = &[
 
 const IN_PERSON_WORDS: &[&str] = &["in person", "on site", "onsite", "face to face"];
 
+const HYBRID_WORDS: &[&str] = &["hybrid", "in person and online", "in person or online"];
+
+/// Which word lists a folded, space-padded text mentions. One Aho-Corasick pass over all lists:
+/// this runs for every item of every feed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Signals {
+    online: bool,
+    self_paced: bool,
+    in_person: bool,
+    hybrid: bool,
+}
+
+static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
+    let lists: [(&[&str], u8); 4] = [
+        (ONLINE_WORDS, 0),
+        (SELF_PACED_WORDS, 1),
+        (IN_PERSON_WORDS, 2),
+        (HYBRID_WORDS, 3),
+    ];
+    let mut patterns = Vec::new();
+    let mut kinds = Vec::new();
+    for (words, kind) in lists {
+        for w in words {
+            patterns.push(format!(" {w} "));
+            kinds.push(kind);
+        }
+    }
+    #[allow(clippy::expect_used)]
+    let ac = AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .build(&patterns)
+        .expect("modality word lists build a matcher");
+    (ac, kinds)
+});
+
+impl Signals {
+    fn of(padded_folded: &str) -> Signals {
+        let (ac, kinds) = &*SIGNAL_WORDS;
+        let mut s = Signals::default();
+        for m in ac.find_overlapping_iter(padded_folded) {
+            match kinds.get(m.pattern().as_usize()) {
+                Some(0) => s.online = true,
+                Some(1) => s.self_paced = true,
+                Some(2) => s.in_person = true,
+                Some(3) => s.hybrid = true,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
 /// Decides the modality. Declared attendance wins; then explicit "hybrid"; then self-paced
 /// wording for undated items; then online signals versus a physical place.
 pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
@@ -95,20 +151,20 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
         hay.push_str(&fold_for_match(c));
     }
     hay.push(' ');
-    let has = |w: &str| hay.contains(&format!(" {w} "));
+    let found = Signals::of(&hay);
 
-    if has("hybrid") || has("in person and online") || has("in person or online") {
+    if found.hybrid {
         return Some(Modality::Hybrid);
     }
-    let self_paced = SELF_PACED_WORDS.iter().any(|w| has(w));
+    let self_paced = found.self_paced;
     if self_paced && !input.has_occurrences {
         return Some(Modality::SelfPaced);
     }
     let meeting_url = input.has_online_url || input.urls.iter().any(|u| is_meeting_url(u));
     let location_online = input.location.is_some_and(location_is_online);
-    let online = meeting_url || location_online || ONLINE_WORDS.iter().any(|w| has(w));
+    let online = meeting_url || location_online || found.online;
     let physical = input.location.is_some_and(location_is_physical);
-    let in_person_words = IN_PERSON_WORDS.iter().any(|w| has(w));
+    let in_person_words = found.in_person;
     match (online, physical || in_person_words) {
         // A place plus a join link or "in person" plus "online" is both at once.
         (true, true) if meeting_url || location_online || in_person_words => Some(Modality::Hybrid),

@@ -1,0 +1,374 @@
+//! Dedup against the labeled fixture (`fixtures/dedup/labeled.json`) and the behaviours it must
+//! never get wrong. Run `cargo test -p coalesce-core --test dedup -- --nocapture` for the figures.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::DateTime;
+use coalesce_core::dedup::{
+    CanonicalReason, Cluster, DedupConfig, DedupIndex, DedupItem, Fingerprint, Signal, cluster,
+};
+use coalesce_core::{Cost, KeyKind, Occurrence, Offering, Status};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Fixture {
+    providers: Vec<Provider>,
+    offerings: Vec<Labeled>,
+}
+
+#[derive(Deserialize)]
+struct Provider {
+    id: String,
+    domains: Vec<String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Labeled {
+    id: String,
+    provider: String,
+    source: String,
+    group: String,
+    title: String,
+    starts: Vec<String>,
+    all_day: bool,
+    timezone: Option<String>,
+    url: Option<String>,
+    registration_url: Option<String>,
+    online_url: Option<String>,
+    description: String,
+}
+
+fn load() -> Fixture {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/dedup/labeled.json"
+    );
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+fn offering(l: &Labeled) -> Offering {
+    Offering {
+        source_key: l.id.clone(),
+        key_kind: KeyKind::Guid,
+        title: l.title.clone(),
+        summary: None,
+        description_html: Some(format!("<p>{}</p>", l.description)),
+        language: Some("en".into()),
+        occurrences: l
+            .starts
+            .iter()
+            .map(|s| Occurrence {
+                start: DateTime::parse_from_rfc3339(s).expect("fixture start is RFC 3339"),
+                end: None,
+                all_day: l.all_day,
+                cancelled: false,
+            })
+            .collect(),
+        recurring: false,
+        timezone: l.timezone.clone(),
+        modality: None,
+        location: None,
+        online_url: l.online_url.clone(),
+        url: l.url.clone(),
+        registration_url: l.registration_url.clone(),
+        image_url: None,
+        cost: Cost::default(),
+        credits: vec![],
+        sectors: vec![],
+        audience_level: None,
+        topics: vec![],
+        categories: vec![],
+        organizer: None,
+        status: Status::Scheduled,
+        source_sequence: 0,
+        updated_at: None,
+        published_at: None,
+    }
+}
+
+fn fingerprints(fx: &Fixture, items: &[Labeled]) -> Vec<Fingerprint> {
+    let domains: BTreeMap<&str, &[String]> = fx
+        .providers
+        .iter()
+        .map(|p| (p.id.as_str(), p.domains.as_slice()))
+        .collect();
+    items
+        .iter()
+        .map(|l| {
+            let o = offering(l);
+            Fingerprint::from_item(&DedupItem {
+                id: &l.id,
+                source_id: &l.source,
+                provider: &l.provider,
+                provider_domains: domains.get(l.provider.as_str()).copied().unwrap_or(&[]),
+                offering: &o,
+            })
+        })
+        .collect()
+}
+
+fn run(items: &[Labeled]) -> Vec<Cluster> {
+    let fx = load();
+    cluster(fingerprints(&fx, items), &DedupConfig::default()).expect("valid input")
+}
+
+fn by_id(ids: &[&str]) -> Vec<Labeled> {
+    let fx = load();
+    ids.iter()
+        .map(|id| {
+            fx.offerings
+                .iter()
+                .find(|o| o.id == *id)
+                .cloned()
+                .expect("id in fixture")
+        })
+        .collect()
+}
+
+fn pairs_of<'a>(groups: impl Iterator<Item = Vec<&'a str>>) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for g in groups {
+        for (i, a) in g.iter().enumerate() {
+            for b in &g[i + 1..] {
+                let (x, y) = if a < b { (a, b) } else { (b, a) };
+                out.insert((x.to_string(), y.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn labeled_fixture_reaches_precision_and_recall_targets() {
+    let fx = load();
+    let clusters = run(&fx.offerings);
+    let mut truth: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for o in &fx.offerings {
+        truth
+            .entry(o.group.as_str())
+            .or_default()
+            .push(o.id.as_str());
+    }
+    let dup_groups = truth.values().filter(|g| g.len() > 1).count();
+    let providers: BTreeSet<&str> = fx.offerings.iter().map(|o| o.provider.as_str()).collect();
+    assert!(dup_groups >= 15 && providers.len() >= 4);
+    let expected = pairs_of(truth.values().cloned());
+    let predicted = pairs_of(
+        clusters
+            .iter()
+            .map(|c| c.members.iter().map(|m| m.id.as_str()).collect()),
+    );
+    let tp = expected.intersection(&predicted).count() as f64;
+    let precision = if predicted.is_empty() {
+        1.0
+    } else {
+        tp / predicted.len() as f64
+    };
+    let recall = tp / expected.len() as f64;
+    let f1 = 2.0 * precision * recall / (precision + recall);
+    println!(
+        "dedup fixture: {} offerings, {} duplicate groups, {} true pairs, {} predicted pairs",
+        fx.offerings.len(),
+        dup_groups,
+        expected.len(),
+        predicted.len()
+    );
+    println!("precision {precision:.3}  recall {recall:.3}  F1 {f1:.3}");
+    for missed in expected.difference(&predicted) {
+        println!("  missed: {missed:?}");
+    }
+    for wrong in predicted.difference(&expected) {
+        println!("  wrong:  {wrong:?}");
+    }
+    assert!(precision >= 0.97, "precision {precision:.3}");
+    assert!(f1 >= 0.95, "F1 {f1:.3}");
+}
+
+#[test]
+fn series_dates_are_never_merged() {
+    let clusters = run(&by_id(&[
+        "mla-n1a", "klc-n1b", "sca-n2a", "rsi-n2b", "wsl-n2c",
+    ]));
+    assert!(clusters.is_empty(), "{clusters:#?}");
+}
+
+#[test]
+fn same_day_sessions_are_never_merged() {
+    // Same title at two hours of one day, and three concurrent sessions of one summit that share
+    // a registration page.
+    let clusters = run(&by_id(&[
+        "wsl-n3a", "mla-n3b", "mma-n4a", "sca-n4b", "klc-n4c", "klc-n7a", "rsi-n7b",
+    ]));
+    assert!(clusters.is_empty(), "{clusters:#?}");
+}
+
+#[test]
+fn tracking_parameters_are_ignored_in_registration_urls() {
+    // klc-07 rewrote the title; only the registration page (with mc_cid added) ties it to mma-07.
+    let clusters = run(&by_id(&["mma-07", "klc-07"]));
+    assert_eq!(clusters.len(), 1);
+    let klc = clusters[0]
+        .members
+        .iter()
+        .find(|m| m.id == "klc-07")
+        .expect("member");
+    assert!(
+        klc.signals
+            .iter()
+            .any(|s| matches!(s, Signal::RegistrationUrl { url }
+            if url == "https://museumalliance.example.org/learn/volunteers-small-museums")),
+        "{:?}",
+        klc.signals
+    );
+}
+
+#[test]
+fn zone_shifted_duplicate_is_merged() {
+    // 2 pm EDT, 11 am PDT and 18:00 UTC are one instant.
+    let clusters = run(&by_id(&["sca-01", "mma-01", "wsl-01"]));
+    assert_eq!(clusters.len(), 1);
+    assert_eq!(clusters[0].members.len(), 3);
+    for m in &clusters[0].members {
+        assert!(
+            m.signals
+                .iter()
+                .any(|s| matches!(s, Signal::StartInstant { delta_seconds: 0 })),
+            "{m:?}"
+        );
+    }
+}
+
+#[test]
+fn same_wall_clock_in_another_zone_is_not_merged() {
+    // 10 am Eastern and 10 am Central are an hour apart: two roundtables, not a zone mistake.
+    let clusters = run(&by_id(&["mla-n8a", "klc-n8b"]));
+    assert!(clusters.is_empty(), "{clusters:#?}");
+}
+
+#[test]
+fn canonical_member_is_the_originator() {
+    // mma's record is richer (co-marketing preamble) but sca hosts the registration page.
+    let clusters = run(&by_id(&["mma-01", "wsl-01", "sca-01"]));
+    assert_eq!(clusters[0].canonical, "sca-01");
+    assert_eq!(
+        clusters[0].canonical_reason,
+        CanonicalReason::Originator {
+            host: "archivists.example.org".into()
+        }
+    );
+}
+
+#[test]
+fn canonical_member_falls_back_to_the_richest_record() {
+    // No registration URL anywhere: nobody can be told to be the originator.
+    let mut items = by_id(&["mla-08", "wsl-08"]);
+    for i in &mut items {
+        i.registration_url = None;
+    }
+    items[0]
+        .description
+        .push_str(&" More detail for learners.".repeat(20));
+    let clusters = run(&items);
+    assert_eq!(clusters[0].canonical, "mla-08");
+    assert!(matches!(
+        clusters[0].canonical_reason,
+        CanonicalReason::Richest { .. }
+    ));
+}
+
+#[test]
+fn explanation_lists_signals() {
+    let clusters = run(&by_id(&["sca-06", "mla-06"]));
+    let c = &clusters[0];
+    for m in &c.members {
+        assert!(!m.signals.is_empty());
+        assert!(
+            m.signals
+                .iter()
+                .any(|s| matches!(s, Signal::Title { similarity } if *similarity > 0.8))
+        );
+        assert!(
+            m.signals
+                .iter()
+                .any(|s| matches!(s, Signal::RegistrationUrl { .. }))
+        );
+        assert!(
+            m.signals
+                .iter()
+                .any(|s| matches!(s, Signal::Description { .. }))
+        );
+    }
+    let text = c.explain();
+    assert!(text.contains("same start"), "{text}");
+    assert!(text.contains("same registration URL"), "{text}");
+    assert!(text.contains("originator"), "{text}");
+}
+
+#[test]
+fn items_of_one_source_are_never_merged() {
+    let mut items = by_id(&["sca-10", "klc-10"]);
+    items[1].source = items[0].source.clone();
+    assert!(run(&items).is_empty());
+}
+
+#[test]
+fn chain_of_close_starts_cannot_join_conflicting_ends() {
+    // A at 18:00, B at 18:10, C at 18:20 (UTC): A~B and B~C are within the 15-minute tolerance,
+    // A and C are not, so union-find alone would wrongly put A with C.
+    let mut items = by_id(&["sca-10", "klc-10", "mla-10"]);
+    items[1].starts = vec!["2026-11-12T18:10:00Z".into()];
+    items[2].starts = vec!["2026-11-12T18:20:00Z".into()];
+    let clusters = run(&items);
+    for c in &clusters {
+        let ids: Vec<&str> = c.members.iter().map(|m| m.id.as_str()).collect();
+        assert!(
+            !(ids.contains(&"sca-10") && ids.contains(&"mla-10")),
+            "{ids:?}"
+        );
+    }
+    assert_eq!(
+        clusters.len(),
+        1,
+        "the strongest pair still forms a cluster"
+    );
+}
+
+#[test]
+fn incremental_apply_matches_a_full_recompute() {
+    let fx = load();
+    let all = fingerprints(&fx, &fx.offerings);
+    // Start from half the records, then add the rest, change one title, remove two.
+    let (first, rest): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|f| f.id < "m".into());
+    let mut index = DedupIndex::build(first, DedupConfig::default()).expect("build");
+    index.apply(rest, &[]).expect("apply");
+    let mut changed = all
+        .iter()
+        .find(|f| f.id == "wsl-11")
+        .cloned()
+        .expect("wsl-11");
+    changed.title = coalesce_core::dedup::title_key("Budgeting for Branch Managers");
+    let delta = index
+        .apply(vec![changed.clone()], &["sca-04".into(), "klc-13".into()])
+        .expect("apply");
+    assert!(delta.removed.contains(&"klc-13".to_string()), "{delta:?}");
+
+    let mut expected_input: Vec<Fingerprint> = all
+        .into_iter()
+        .filter(|f| !["sca-04", "klc-13", "wsl-11"].contains(&f.id.as_str()))
+        .collect();
+    expected_input.push(changed);
+    let expected = cluster(expected_input, &DedupConfig::default()).expect("cluster");
+    let got: Vec<Cluster> = index.clusters().cloned().collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn invalid_config_is_rejected_with_a_code() {
+    let cfg = DedupConfig {
+        title_accept: 1.5,
+        ..DedupConfig::default()
+    };
+    let err = DedupIndex::new(cfg).expect_err("must fail");
+    assert_eq!(err.code(), "invalid_dedup_config");
+}
