@@ -10,10 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
+use coalesce_core::dedup::{self, DedupConfig, DedupItem, Fingerprint};
 use coalesce_ingest::{ParseError, ParseHints, Parsed};
 use coalesce_store::{
-    ClusterId, FetchFailure, FetchResult, NewSource, OfferingFilter, OfferingId, Snapshot, Store,
-    StoreOptions, StoredOffering,
+    Cluster, ClusterId, ClusterMember, FetchFailure, FetchResult, NewSource, OfferingFilter,
+    OfferingId, Snapshot, SourceId, Store, StoreOptions, StoredOffering,
 };
 use sha2::{Digest, Sha256};
 
@@ -184,6 +185,11 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
             .apply(source, &result, now)
             .await
             .context("cannot apply the import")?;
+        let moved = if summary.changed.is_empty() {
+            0
+        } else {
+            recluster(&store, now).await?
+        };
         store.close().await;
 
         if args.json {
@@ -213,6 +219,9 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
                     ));
                 }
                 println!("{line}");
+                if moved > 0 {
+                    println!("duplicate clusters: {moved} offerings joined, left or moved");
+                }
             }
             if summary.duplicate_keys > 0 {
                 eprintln!(
@@ -230,6 +239,78 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
             None => Ok(ExitCode::SUCCESS),
         }
     })
+}
+
+/// Recomputes every duplicate cluster from the live offerings and stores the result. A one-shot
+/// process has no dedup state to update incrementally, and clustering the whole catalog is well
+/// under the 2 s budget at 100k offerings; the long-running crawler keeps a `DedupIndex` instead.
+async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
+    let live = store
+        .offerings(&OfferingFilter::default())
+        .await
+        .context("cannot read offerings for dedup")?;
+    // A provider publishing from its own site is the likely originator of what it hosts.
+    let domains: BTreeMap<SourceId, Vec<String>> = store
+        .sources()
+        .await?
+        .into_iter()
+        .map(|s| {
+            let host = url::Url::parse(&s.url)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .and_then(|u| u.host_str().map(str::to_string));
+            (s.id, host.into_iter().collect())
+        })
+        .collect();
+    let no_domains = Vec::new();
+    let fingerprints: Vec<Fingerprint> = live
+        .iter()
+        .map(|o| {
+            let source_id = o.source_id.to_string();
+            Fingerprint::from_item(&DedupItem {
+                id: &o.id.0,
+                source_id: &source_id,
+                provider: &o.provider,
+                provider_domains: domains.get(&o.source_id).unwrap_or(&no_domains),
+                offering: &o.offering,
+            })
+        })
+        .collect();
+    let found = dedup::cluster(fingerprints, &DedupConfig::default())
+        .context("cannot compute duplicate clusters")?;
+    let clusters: Vec<Cluster> = found.iter().map(to_store_cluster).collect();
+    let mut affected: Vec<OfferingId> = live.iter().map(|o| o.id.clone()).collect();
+    // Clusters holding offerings that are no longer live must go too.
+    for c in store.clusters().await? {
+        affected.extend(c.members.into_iter().map(|m| m.offering_id));
+    }
+    store
+        .replace_clusters(&affected, &clusters, now)
+        .await
+        .context("cannot store duplicate clusters")
+}
+
+fn to_store_cluster(c: &dedup::Cluster) -> Cluster {
+    Cluster {
+        id: ClusterId(c.id.clone()),
+        canonical: OfferingId(c.canonical.clone()),
+        members: c
+            .members
+            .iter()
+            .map(|m| ClusterMember {
+                offering_id: OfferingId(m.id.clone()),
+                explanation: serde_json::json!({
+                    "provider": m.provider,
+                    "matched": m.matched,
+                    "signals": m.signals,
+                }),
+            })
+            .collect(),
+        explanation: serde_json::json!({
+            "canonical_reason": c.canonical_reason,
+            "text": c.explain(),
+        }),
+    }
 }
 
 fn file_url(path: &Path) -> String {
@@ -275,7 +356,7 @@ pub fn run_offerings(cmd: OfferingsCommand) -> Result<ExitCode> {
                 }
             }
         } else {
-            let clusters: BTreeMap<ClusterId, coalesce_store::Cluster> = store
+            let clusters: BTreeMap<ClusterId, Cluster> = store
                 .clusters()
                 .await
                 .context("cannot read clusters")?
@@ -405,7 +486,6 @@ pub fn run_clusters(cmd: ClustersCommand) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         println!("cluster {} ({} members)", c.id, c.members.len());
-        println!("why: {}", c.explanation);
         for m in &c.members {
             let mark = if m.offering_id == c.canonical {
                 "canonical"
@@ -416,7 +496,21 @@ pub fn run_clusters(cmd: ClustersCommand) -> Result<ExitCode> {
                 Some(o) => println!("- {mark}: {}", line(o)),
                 None => println!("- {mark}: {} (no longer in the store)", m.offering_id),
             }
-            println!("    joined because: {}", m.explanation);
+        }
+        // Dedup writes its own readable explanation; fall back to the raw signals otherwise.
+        match c.explanation.get("text").and_then(|t| t.as_str()) {
+            Some(text) => {
+                println!("why:");
+                for l in text.lines() {
+                    println!("  {l}");
+                }
+            }
+            None => {
+                println!("why: {}", c.explanation);
+                for m in &c.members {
+                    println!("  {} joined because: {}", m.offering_id, m.explanation);
+                }
+            }
         }
         Ok(ExitCode::SUCCESS)
     })

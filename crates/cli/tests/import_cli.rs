@@ -162,3 +162,65 @@ fn explaining_an_unknown_cluster_is_a_one_line_error() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("no cluster or offering with id c404"), "{err}");
 }
+
+#[test]
+fn comarketed_webinar_from_two_providers_is_one_cluster_with_reasons() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    for (file, provider) in [
+        ("import/comarketed_originator.ics", "atc"),
+        ("import/comarketed_partner.ics", "midwest"),
+    ] {
+        stdout(&coalesce(
+            &data,
+            &[
+                "import",
+                &fixture(file),
+                "--provider",
+                provider,
+                "--now",
+                "2026-03-01",
+            ],
+        ));
+    }
+    let grouped = stdout(&coalesce(&data, &["offerings", "list", "--cluster"]));
+    // Four records, the co-marketed one shown once; the series' two dates stay apart.
+    assert_eq!(
+        grouped.lines().filter(|l| !l.starts_with(' ')).count(),
+        3,
+        "{grouped}"
+    );
+    let also = grouped
+        .lines()
+        .find(|l| l.contains("also offered by: midwest"))
+        .expect("one cluster");
+    let id = also
+        .rsplit("[cluster ")
+        .next()
+        .and_then(|s| s.strip_suffix(']'))
+        .expect("cluster id");
+    let why = stdout(&coalesce(&data, &["clusters", "explain", id]));
+    assert!(why.contains("same start"), "{why}");
+    assert!(why.contains("title"), "{why}");
+    assert!(
+        why.contains("archivaltraining.example/events/email-archiving"),
+        "{why}"
+    );
+    // Importing both again changes nothing, clusters included.
+    let again = stdout(&coalesce(
+        &data,
+        &[
+            "import",
+            &fixture("import/comarketed_partner.ics"),
+            "--provider",
+            "midwest",
+            "--now",
+            "2026-03-02",
+        ],
+    ));
+    assert!(again.contains("0 new, 0 updated, 2 unchanged"), "{again}");
+    assert_eq!(
+        stdout(&coalesce(&data, &["offerings", "list", "--cluster"])),
+        grouped
+    );
+}
