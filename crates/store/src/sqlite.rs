@@ -826,10 +826,11 @@ fn stored_from(row: &SqliteRow) -> Result<StoredOffering, StoreError> {
     let mut last_seen: i64 = row.try_get(9)?;
     // Unchanged items are not rewritten on every fetch (that would rewrite the whole source each
     // poll); a live item not counted absent was in the last healthy fetch, so it was seen then.
-    if removed_at.is_none() && absent_count == 0 {
-        if let Some(healthy) = row.try_get::<Option<i64>, _>(13)? {
-            last_seen = last_seen.max(healthy);
-        }
+    if removed_at.is_none()
+        && absent_count == 0
+        && let Some(healthy) = row.try_get::<Option<i64>, _>(13)?
+    {
+        last_seen = last_seen.max(healthy);
     }
     Ok(StoredOffering {
         id,

@@ -1,6 +1,9 @@
 //! The store suite: every case is a generic fn over [`Backend`], instantiated once per backend by
 //! `suite!`. PostgreSQL joins with one more `suite!` line and a `Backend` impl.
 
+// Test code: a failed unwrap is a failed test, which is what we want.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -705,7 +708,7 @@ mod cases {
         let mark = s.watermark().await.unwrap();
         let first = [cluster("c1", &[&a0, &c0])];
         assert_eq!(
-            s.replace_clusters(&[a0.clone()], &first, t(2))
+            s.replace_clusters(std::slice::from_ref(&a0), &first, t(2))
                 .await
                 .unwrap(),
             2
@@ -716,7 +719,7 @@ mod cases {
         );
         // The same answer again logs nothing.
         assert_eq!(
-            s.replace_clusters(&[a0.clone()], &first, t(3))
+            s.replace_clusters(std::slice::from_ref(&a0), &first, t(3))
                 .await
                 .unwrap(),
             0
@@ -725,7 +728,7 @@ mod cases {
         // c0 leaves, c1 joins: c0 and c1 move, a0 stays where it was.
         let second = [cluster("c1", &[&a0, &c1])];
         assert_eq!(
-            s.replace_clusters(&[c0.clone()], &second, t(4))
+            s.replace_clusters(std::slice::from_ref(&c0), &second, t(4))
                 .await
                 .unwrap(),
             2
@@ -740,7 +743,9 @@ mod cases {
         assert_eq!(by_key(s, c, "k0").await.cluster_id, None);
         assert_eq!(s.clusters().await.unwrap().len(), 1);
         // Dissolving: no clusters for the affected offerings.
-        s.replace_clusters(&[a0.clone()], &[], t(5)).await.unwrap();
+        s.replace_clusters(std::slice::from_ref(&a0), &[], t(5))
+            .await
+            .unwrap();
         assert!(s.clusters().await.unwrap().is_empty());
         let bad = [cluster("c9", &[&a0, &OfferingId("nope".into())])];
         let err = s.replace_clusters(&[], &bad, t(6)).await.unwrap_err();
