@@ -1,6 +1,8 @@
 //! The `coalesce` binary: configuration, wiring and subcommands. Logic lives in the library
 //! crates; this file only adapts the command line to them.
 
+mod catalog;
+
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +35,17 @@ enum Command {
     /// Fetch a homepage and list the feed and calendar links it offers, and whether it carries
     /// schema.org events itself.
     Discover(net::DiscoverArgs),
+    /// Load a local feed, calendar or page as a provider's source into the store.
+    ///
+    /// The same steps as a crawl: parse, then apply in one transaction. Importing the same file
+    /// again changes nothing; a shrunken or empty file removes nothing.
+    Import(catalog::ImportArgs),
+    /// Inspect the offerings in the store.
+    #[command(subcommand)]
+    Offerings(catalog::OfferingsCommand),
+    /// Inspect duplicate clusters.
+    #[command(subcommand)]
+    Clusters(catalog::ClustersCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,6 +103,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Parse(args) => run_parse(args),
         Command::Discover(args) => net::run_discover(args),
+        Command::Import(args) => catalog::run_import(args),
+        Command::Offerings(cmd) => catalog::run_offerings(cmd),
+        Command::Clusters(cmd) => catalog::run_clusters(cmd),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,257 @@
+//! coalesce-store: the system of record.
+//!
+//! [`Store`] is the one interface every other crate uses: providers and their hashed API keys,
+//! sources with their fetch state, offerings with their occurrences and lifecycle, duplicate
+//! clusters, and the change log the search index follows. Backends sit behind it as variants
+//! (embedded SQLite today; PostgreSQL joins as one more variant with its own migrations), so
+//! callers never name a backend type and one test suite (`tests/suite.rs`) runs against each.
+//!
+//! [`Store::apply`] is the heart: one fetch result for one source, written in one transaction,
+//! by rules decided without a database in `plan` (unchanged items write nothing, edits bump
+//! `sequence`, removal only after K healthy absences, failed/empty/shrunken fetches remove
+//! nothing and record an anomaly, keys scoped by source).
+//!
+//! Never here: HTTP, parsing, tantivy. Instants cross the interface as `DateTime<Utc>` and are
+//! stored as unix seconds; nothing reads the clock (`now` is always passed in).
+
+mod error;
+mod plan;
+mod sqlite;
+mod types;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+pub use error::StoreError;
+pub use types::*;
+
+/// How a store is opened. `policy` is the apply policy every `apply` uses.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub policy: ApplyPolicy,
+    /// How long SQLite waits for another process's lock before giving up.
+    pub busy_timeout: Duration,
+    /// How long a write waits for its turn behind other writers of this process.
+    pub write_queue_timeout: Duration,
+    pub read_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            policy: ApplyPolicy::default(),
+            busy_timeout: Duration::from_secs(10),
+            write_queue_timeout: Duration::from_secs(120),
+            read_connections: 4,
+        }
+    }
+}
+
+/// The store. Cheap to clone (pools inside); share one per process.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+}
+
+/// Dispatches one call to the backend; each new backend adds one arm here.
+macro_rules! dispatch {
+    ($self:ident, $b:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($b) => $call,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file at `path` and brings its schema up to date.
+    pub async fn open_sqlite(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        let s = sqlite::SqliteStore::open(path, &options).await?;
+        Ok(Store {
+            backend: Backend::Sqlite(s),
+        })
+    }
+
+    /// Opens `coalesce.db` inside the data folder, creating the folder if needed.
+    pub async fn open_data_dir(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+            path: dir.display().to_string(),
+            source: sqlx::Error::Io(e),
+        })?;
+        Store::open_sqlite(&dir.join("coalesce.db"), options).await
+    }
+
+    /// Waits for every connection to close; call before the process exits.
+    pub async fn close(&self) {
+        dispatch!(self, b => b.close().await)
+    }
+
+    /// Bounds the write-ahead log (SQLite); a no-op where there is none.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        dispatch!(self, b => b.checkpoint().await)
+    }
+
+    // ---- providers and API keys
+
+    /// Creates the provider or returns the existing one of that name.
+    pub async fn ensure_provider(
+        &self,
+        name: &str,
+        display_name: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Provider, StoreError> {
+        dispatch!(self, b => b.ensure_provider(name, display_name, now).await)
+    }
+
+    pub async fn provider_by_name(&self, name: &str) -> Result<Option<Provider>, StoreError> {
+        dispatch!(self, b => b.provider_by_name(name).await)
+    }
+
+    pub async fn providers(&self) -> Result<Vec<Provider>, StoreError> {
+        dispatch!(self, b => b.providers().await)
+    }
+
+    /// Stores the SHA-256 digest of `secret` (never the secret) for `provider`.
+    pub async fn add_api_key(
+        &self,
+        provider: ProviderId,
+        secret: &str,
+        label: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKeyId, StoreError> {
+        dispatch!(self, b => b.add_api_key(provider, secret, label, now).await)
+    }
+
+    /// The provider a presented key belongs to, if it is known and not revoked.
+    pub async fn verify_api_key(&self, secret: &str) -> Result<Option<ProviderId>, StoreError> {
+        dispatch!(self, b => b.verify_api_key(secret).await)
+    }
+
+    pub async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.revoke_api_key(id, now).await)
+    }
+
+    // ---- sources
+
+    /// Registers a source, or updates the one with the same provider and name.
+    pub async fn upsert_source(
+        &self,
+        source: &NewSource,
+        now: DateTime<Utc>,
+    ) -> Result<SourceId, StoreError> {
+        dispatch!(self, b => b.upsert_source(source, now).await)
+    }
+
+    pub async fn source(&self, id: SourceId) -> Result<Option<Source>, StoreError> {
+        dispatch!(self, b => b.source(id).await)
+    }
+
+    pub async fn source_by_name(
+        &self,
+        provider: ProviderId,
+        name: &str,
+    ) -> Result<Option<Source>, StoreError> {
+        dispatch!(self, b => b.source_by_name(provider, name).await)
+    }
+
+    pub async fn sources(&self) -> Result<Vec<Source>, StoreError> {
+        dispatch!(self, b => b.sources().await)
+    }
+
+    pub async fn set_next_due(&self, id: SourceId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        dispatch!(self, b => b.set_next_due(id, at).await)
+    }
+
+    /// Enabled sources due at `now` (never-scheduled first, then the most overdue).
+    pub async fn due_sources(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SourceId>, StoreError> {
+        dispatch!(self, b => b.due_sources(now, limit).await)
+    }
+
+    // ---- apply
+
+    /// Writes one fetch result of `source` in one transaction. See the crate docs for the rules.
+    pub async fn apply(
+        &self,
+        source: SourceId,
+        result: &FetchResult,
+        now: DateTime<Utc>,
+    ) -> Result<ApplySummary, StoreError> {
+        dispatch!(self, b => b.apply(source, result, now).await)
+    }
+
+    // ---- offerings and the change log
+
+    pub async fn offering(&self, id: &OfferingId) -> Result<Option<StoredOffering>, StoreError> {
+        dispatch!(self, b => b.offering(id).await)
+    }
+
+    pub async fn offerings(
+        &self,
+        filter: &OfferingFilter,
+    ) -> Result<Vec<StoredOffering>, StoreError> {
+        dispatch!(self, b => b.offerings(filter).await)
+    }
+
+    pub async fn offerings_by_ids(
+        &self,
+        ids: &[OfferingId],
+    ) -> Result<Vec<StoredOffering>, StoreError> {
+        dispatch!(self, b => b.offerings_by_ids(ids).await)
+    }
+
+    /// Live offerings with an occurrence starting in `[from, to)`: the candidates of the dedup
+    /// blocks a change touches.
+    pub async fn offerings_starting_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<StoredOffering>, StoreError> {
+        dispatch!(self, b => b.offerings_starting_between(from, to).await)
+    }
+
+    /// The highest change sequence number (0 when the log is empty).
+    pub async fn watermark(&self) -> Result<i64, StoreError> {
+        dispatch!(self, b => b.watermark().await)
+    }
+
+    /// Changes with `seq > after`, in order, at most `limit`.
+    pub async fn changes_since(&self, after: i64, limit: u32) -> Result<Vec<Change>, StoreError> {
+        dispatch!(self, b => b.changes_since(after, limit).await)
+    }
+
+    // ---- clusters
+
+    /// Replaces every cluster that contains one of `affected` (or one of the new clusters'
+    /// members) with `clusters`, in one transaction; logs a `clustered` change for each offering
+    /// whose cluster or canonical member actually changed. Returns how many were logged.
+    pub async fn replace_clusters(
+        &self,
+        affected: &[OfferingId],
+        clusters: &[Cluster],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, b => b.replace_clusters(affected, clusters, now).await)
+    }
+
+    pub async fn cluster(&self, id: &ClusterId) -> Result<Option<Cluster>, StoreError> {
+        dispatch!(self, b => b.cluster(id).await)
+    }
+
+    pub async fn clusters(&self) -> Result<Vec<Cluster>, StoreError> {
+        dispatch!(self, b => b.clusters().await)
+    }
+}
