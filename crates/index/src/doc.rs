@@ -80,6 +80,7 @@ pub(crate) struct Fields {
     pub description: tantivy::schema::Field,
     pub provider_text: tantivy::schema::Field,
     pub location_text: tantivy::schema::Field,
+    pub words: tantivy::schema::Field,
     pub topic: tantivy::schema::Field,
     pub sector: tantivy::schema::Field,
     pub modality: tantivy::schema::Field,
@@ -109,6 +110,7 @@ impl Fields {
             description: get(f::DESCRIPTION)?,
             provider_text: get(f::PROVIDER_TEXT)?,
             location_text: get(f::LOCATION_TEXT)?,
+            words: get(f::WORDS)?,
             topic: get(f::TOPIC)?,
             sector: get(f::SECTOR)?,
             modality: get(f::MODALITY)?,
@@ -131,6 +133,7 @@ impl Fields {
             f::DESCRIPTION => self.description,
             f::PROVIDER_TEXT => self.provider_text,
             f::LOCATION_TEXT => self.location_text,
+            f::WORDS => self.words,
             _ => return None,
         })
     }
@@ -142,8 +145,10 @@ impl Fields {
         doc.add_text(self.id, &d.id);
         doc.add_u64(self.key, key_of(&d.id));
         doc.add_text(self.title, &o.title);
+        doc.add_text(self.words, &o.title);
         if let Some(s) = &o.summary {
             doc.add_text(self.summary, s);
+            doc.add_text(self.words, s);
         }
         if let Some(h) = &o.description_html {
             doc.add_text(self.description, html_to_text(h));

@@ -11,7 +11,9 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::doc::{Fields, IndexDoc};
 use crate::query::Synonyms;
-use crate::schema::{self as f, ANALYZER, SCHEMA_VERSION, analyzer, build_schema};
+use crate::schema::{
+    self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, plain_analyzer,
+};
 use crate::IndexError;
 
 /// Validated settings of an index handle.
@@ -78,6 +80,7 @@ pub struct CatalogIndex {
     writer: Mutex<IndexWriter>,
     pub(crate) fields: Fields,
     pub(crate) analyzer: TextAnalyzer,
+    pub(crate) plain_analyzer: TextAnalyzer,
     pub(crate) synonyms: Synonyms,
     pub(crate) config: IndexConfig,
     path: Option<PathBuf>,
@@ -101,6 +104,20 @@ impl CatalogIndex {
     /// Opens an existing index. Fails with `index_unavailable` when it is missing, damaged or
     /// of another schema version, and `index_locked` when another writer holds it.
     pub fn open(path: &Path, config: IndexConfig) -> Result<CatalogIndex, IndexError> {
+        // tantivy can panic (not error) on some truncated files; a damaged index must become a
+        // rebuild, never a dead process.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            CatalogIndex::open_checked(path, config)
+        }))
+        .unwrap_or_else(|_| {
+            Err(IndexError::Unavailable(format!(
+                "index at {} is damaged",
+                path.display()
+            )))
+        })
+    }
+
+    fn open_checked(path: &Path, config: IndexConfig) -> Result<CatalogIndex, IndexError> {
         let index = Index::open_in_dir(path)?;
         let payload = read_payload(&index)?;
         if payload.map(|p| p.schema_version) != Some(SCHEMA_VERSION)
@@ -115,7 +132,14 @@ impl CatalogIndex {
         // Touch every segment's stores so damage shows now, not in the middle of a search.
         let searcher = idx.reader.searcher();
         for seg in searcher.segment_readers() {
-            seg.fast_fields().u64(f::KEY)?;
+            let ff = seg.fast_fields();
+            let keys = ff.u64(f::KEY)?;
+            let occ = ff.u64(f::OCC)?;
+            if seg.max_doc() > 0 {
+                let last = seg.max_doc() - 1;
+                let _ = keys.first(last);
+                let _ = occ.values_for_doc(last).count();
+            }
             seg.get_store_reader(0)
                 .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
         }
@@ -204,6 +228,7 @@ impl CatalogIndex {
         path: Option<PathBuf>,
     ) -> Result<CatalogIndex, IndexError> {
         index.tokenizers().register(ANALYZER, analyzer());
+        index.tokenizers().register(PLAIN_ANALYZER, plain_analyzer());
         let fields = Fields::new(&index.schema())?;
         let writer: IndexWriter = if config.writer_threads == 0 {
             index.writer(config.writer_memory_bytes)?
@@ -223,6 +248,7 @@ impl CatalogIndex {
             writer: Mutex::new(writer),
             fields,
             analyzer: analyzer(),
+            plain_analyzer: plain_analyzer(),
             config,
             path,
         })

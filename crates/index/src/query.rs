@@ -19,7 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use crate::IndexError;
 use crate::doc::Fields;
-use crate::schema::{FUZZY_FIELDS, TEXT_FIELDS};
+use crate::schema::{FUZZY_FIELD, TEXT_FIELDS};
 
 pub const MAX_QUERY_CHARS: usize = 256;
 pub const MAX_DEPTH: usize = 8;
@@ -326,6 +326,7 @@ pub(crate) struct Builder<'a> {
     pub searcher: &'a Searcher,
     pub fields: &'a Fields,
     pub analyzer: TextAnalyzer,
+    pub plain: TextAnalyzer,
     pub synonyms: &'a Synonyms,
     pub fuzzy_left: usize,
     /// Analyzed term -> weight, for the snippet generator.
@@ -467,17 +468,22 @@ impl Builder<'_> {
             4..=7 => 1,
             _ => 2,
         };
-        if !known && distance > 0 && self.fuzzy_left > 0 {
-            self.fuzzy_left -= 1;
-            for (name, boost) in FUZZY_FIELDS {
-                let Some(field) = self.fields.by_name(name) else {
-                    continue;
-                };
-                let term = Term::from_field_text(field, t);
-                let q = FuzzyTermQuery::new(term, distance, true);
+        if !known
+            && distance > 0
+            && self.fuzzy_left > 0
+            && let Some(field) = self.fields.by_name(FUZZY_FIELD.0)
+        {
+            let mut plain = Vec::new();
+            let mut stream = self.plain.token_stream(w);
+            while let Some(tok) = stream.next() {
+                plain.push(tok.text.clone());
+            }
+            if let [word] = plain.as_slice() {
+                self.fuzzy_left -= 1;
+                let q = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
                 clauses.push((
                     Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(q), boost * FUZZY_BOOST)),
+                    Box::new(BoostQuery::new(Box::new(q), FUZZY_FIELD.1 * FUZZY_BOOST)),
                 ));
             }
         }

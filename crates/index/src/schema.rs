@@ -14,6 +14,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// English analyzer: lowercase, accents folded, Porter-style stemming.
 pub const ANALYZER: &str = "coalesce_en";
+/// The same without stemming, for typo matching: a typo often breaks the suffix the stemmer
+/// needs ("preservaton" stems to itself, far from "preserv"), so fuzzy terms compare words.
+pub const PLAIN_ANALYZER: &str = "coalesce_plain";
 
 /// Offering id (raw, exact): upsert/delete key.
 pub const ID: &str = "id";
@@ -26,6 +29,8 @@ pub const DESCRIPTION: &str = "description";
 /// Provider names of the offering and of every cluster member, so a search names any of them.
 pub const PROVIDER_TEXT: &str = "provider_text";
 pub const LOCATION_TEXT: &str = "location_text";
+/// Title and summary words, unstemmed: the field typo tolerance searches.
+pub const WORDS: &str = "words";
 /// Raw keyword fields (indexed for filters, fast for facet counts).
 pub const TOPIC: &str = "topic";
 pub const SECTOR: &str = "sector";
@@ -57,9 +62,9 @@ pub const TEXT_FIELDS: [(&str, f32); 5] = [
     (LOCATION_TEXT, 0.75),
 ];
 
-/// Fields that get typo tolerance: the short, descriptive ones. Description is left out because
+/// The field that gets typo tolerance: title and summary words. Description is left out because
 /// its term dictionary is the largest and a fuzzy walk there costs the most.
-pub const FUZZY_FIELDS: [(&str, f32); 2] = [(TITLE, 3.0), (SUMMARY, 1.5)];
+pub const FUZZY_FIELD: (&str, f32) = (WORDS, 2.0);
 
 pub fn build_schema() -> Schema {
     let mut b = Schema::builder();
@@ -73,6 +78,14 @@ pub fn build_schema() -> Schema {
     for (name, _) in TEXT_FIELDS {
         b.add_text_field(name, text.clone());
     }
+    b.add_text_field(
+        WORDS,
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(PLAIN_ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
     for name in [TOPIC, SECTOR, MODALITY, PROVIDER, STATUS, COST, CREDIT] {
         b.add_text_field(name, STRING | FAST);
     }
@@ -90,6 +103,14 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+pub fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
         .build()
 }
 

@@ -556,6 +556,7 @@ impl CatalogIndex {
             searcher: &searcher,
             fields: fl,
             analyzer: self.analyzer.clone(),
+            plain: self.plain_analyzer.clone(),
             synonyms: &self.synonyms,
             fuzzy_left: query::MAX_FUZZY_WORDS,
             highlight: BTreeMap::new(),
