@@ -123,7 +123,12 @@ mod tests {
 
     #[test]
     fn round_trip_and_tamper() {
-        let p = Position { sort: 2, primary: 7, key: 9, query_hash: 11 };
+        let p = Position {
+            sort: 2,
+            primary: 7,
+            key: 9,
+            query_hash: 11,
+        };
         let c = encode(&p, b"k");
         assert_eq!(decode(&c, b"k").unwrap(), p);
         assert_eq!(decode(&c, b"other").unwrap_err().code(), "invalid_cursor");
@@ -132,6 +137,9 @@ mod tests {
         let t = String::from_utf8(t).unwrap();
         assert_eq!(decode(&t, b"k").unwrap_err().code(), "invalid_cursor");
         assert_eq!(decode("zz", b"k").unwrap_err().code(), "invalid_cursor");
-        assert_eq!(decode(&"é".repeat(42), b"k").unwrap_err().code(), "invalid_cursor");
+        assert_eq!(
+            decode(&"é".repeat(42), b"k").unwrap_err().code(),
+            "invalid_cursor"
+        );
     }
 }

@@ -139,7 +139,7 @@ impl Fields {
     }
 
     /// Builds the tantivy document for `d`.
-    pub fn to_document(&self, d: &IndexDoc) -> Result<TantivyDocument, IndexError> {
+    pub fn document(&self, d: &IndexDoc) -> Result<TantivyDocument, IndexError> {
         let o = &d.offering;
         let mut doc = TantivyDocument::default();
         doc.add_text(self.id, &d.id);

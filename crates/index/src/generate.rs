@@ -62,24 +62,224 @@ struct TopicWords {
 }
 
 const TOPICS: &[TopicWords] = &[
-    TopicWords { id: "digital-collections", phrases: &["Digitization Workflows", "Building Digital Collections", "IIIF for Beginners", "Omeka Exhibits", "Digital Asset Management", "Scanning Standards for Photographs", "Digital Humanities Projects", "Choosing a DAMS"], extra: &["scanning", "metadata for digital objects", "file formats", "online exhibits", "CONTENTdm", "Islandora"] },
-    TopicWords { id: "disaster-preparedness", phrases: &["Disaster Planning", "Emergency Preparedness for Cultural Heritage", "Salvaging Water-Damaged Collections", "Integrated Pest Management", "Risk Assessment for Small Institutions", "Business Continuity"], extra: &["flood response", "mold", "salvage priorities", "pocket response plans", "insurance"] },
-    TopicWords { id: "advocacy", phrases: &["Library Advocacy", "Telling Your Story to Lawmakers", "Advocacy Toolkit", "Storytelling for Impact", "Legislative Day Prep"], extra: &["stakeholders", "public policy", "library funding", "talking points"] },
-    TopicWords { id: "project-management", phrases: &["Project Management Basics", "Agile for Libraries", "Managing Grant-Funded Projects", "Kanban for Small Teams", "Project Planning"], extra: &["work plans", "Gantt charts", "scope", "scrum"] },
-    TopicWords { id: "accessibility-inclusion", phrases: &["Accessible Programming", "Universal Design in Exhibits", "WCAG for Web Content", "Serving Neurodivergent Patrons", "Inclusive Cataloging", "Equity in Hiring"], extra: &["accessibility", "inclusion", "disability", "DEI", "belonging"] },
-    TopicWords { id: "workforce-development", phrases: &["Supervising Staff", "Mentoring New Professionals", "Career Development", "Onboarding That Works", "Job Search Strategies"], extra: &["careers", "recruitment", "retention", "upskilling"] },
-    TopicWords { id: "early-learning", phrases: &["Storytime Skills", "Early Literacy", "STEM for Preschoolers", "Family Engagement", "Baby Lapsit Programs"], extra: &["early childhood", "play", "literacy", "caregivers"] },
-    TopicWords { id: "member-engagement", phrases: &["Volunteer Management", "Building Membership", "Community Engagement", "Friends Groups", "Member Programs"], extra: &["volunteers", "outreach", "community partners"] },
-    TopicWords { id: "open-government", phrases: &["Public Records Basics", "Open Data for Archivists", "Records Retention Schedules", "Government Documents", "Electronic Records Management"], extra: &["records management", "FOIA", "retention", "transparency"] },
-    TopicWords { id: "online-training", phrases: &["Designing Online Training", "Teaching Online", "Instructional Design", "Engaging Virtual Audiences", "Running Great Webinars"], extra: &["e-learning", "training", "online learning"] },
-    TopicWords { id: "preservation", phrases: &["Preservation Basics", "Collections Care", "Caring for Photographs", "Book Repair", "Environmental Monitoring", "Preventive Conservation", "Housing and Storage"], extra: &["conservation", "preservation", "storage", "handling", "relative humidity"] },
-    TopicWords { id: "metadata-cataloging", phrases: &["Cataloging Basics", "RDA Essentials", "Linked Data for Catalogers", "Metadata Standards", "Authority Control", "Archival Description with DACS", "Dublin Core"], extra: &["metadata", "cataloging", "BIBFRAME", "MARC", "finding aids"] },
-    TopicWords { id: "leadership", phrases: &["Leading Through Change", "Leadership Institute", "Strategic Planning", "Managing Difficult Conversations", "Board Relations"], extra: &["leadership", "strategy", "management", "governance"] },
-    TopicWords { id: "fundraising", phrases: &["Grant Writing", "Fundraising for Small Museums", "Annual Giving", "Writing Winning Proposals", "Capital Campaigns"], extra: &["grants", "donors", "fundraising", "development"] },
-    TopicWords { id: "copyright", phrases: &["Copyright Basics", "Fair Use in Practice", "Orphan Works", "Licensing Digital Content", "Copyright for Digitization"], extra: &["copyright", "fair use", "permissions", "licensing"] },
+    TopicWords {
+        id: "digital-collections",
+        phrases: &[
+            "Digitization Workflows",
+            "Building Digital Collections",
+            "IIIF for Beginners",
+            "Omeka Exhibits",
+            "Digital Asset Management",
+            "Scanning Standards for Photographs",
+            "Digital Humanities Projects",
+            "Choosing a DAMS",
+        ],
+        extra: &[
+            "scanning",
+            "metadata for digital objects",
+            "file formats",
+            "online exhibits",
+            "CONTENTdm",
+            "Islandora",
+        ],
+    },
+    TopicWords {
+        id: "disaster-preparedness",
+        phrases: &[
+            "Disaster Planning",
+            "Emergency Preparedness for Cultural Heritage",
+            "Salvaging Water-Damaged Collections",
+            "Integrated Pest Management",
+            "Risk Assessment for Small Institutions",
+            "Business Continuity",
+        ],
+        extra: &[
+            "flood response",
+            "mold",
+            "salvage priorities",
+            "pocket response plans",
+            "insurance",
+        ],
+    },
+    TopicWords {
+        id: "advocacy",
+        phrases: &[
+            "Library Advocacy",
+            "Telling Your Story to Lawmakers",
+            "Advocacy Toolkit",
+            "Storytelling for Impact",
+            "Legislative Day Prep",
+        ],
+        extra: &[
+            "stakeholders",
+            "public policy",
+            "library funding",
+            "talking points",
+        ],
+    },
+    TopicWords {
+        id: "project-management",
+        phrases: &[
+            "Project Management Basics",
+            "Agile for Libraries",
+            "Managing Grant-Funded Projects",
+            "Kanban for Small Teams",
+            "Project Planning",
+        ],
+        extra: &["work plans", "Gantt charts", "scope", "scrum"],
+    },
+    TopicWords {
+        id: "accessibility-inclusion",
+        phrases: &[
+            "Accessible Programming",
+            "Universal Design in Exhibits",
+            "WCAG for Web Content",
+            "Serving Neurodivergent Patrons",
+            "Inclusive Cataloging",
+            "Equity in Hiring",
+        ],
+        extra: &[
+            "accessibility",
+            "inclusion",
+            "disability",
+            "DEI",
+            "belonging",
+        ],
+    },
+    TopicWords {
+        id: "workforce-development",
+        phrases: &[
+            "Supervising Staff",
+            "Mentoring New Professionals",
+            "Career Development",
+            "Onboarding That Works",
+            "Job Search Strategies",
+        ],
+        extra: &["careers", "recruitment", "retention", "upskilling"],
+    },
+    TopicWords {
+        id: "early-learning",
+        phrases: &[
+            "Storytime Skills",
+            "Early Literacy",
+            "STEM for Preschoolers",
+            "Family Engagement",
+            "Baby Lapsit Programs",
+        ],
+        extra: &["early childhood", "play", "literacy", "caregivers"],
+    },
+    TopicWords {
+        id: "member-engagement",
+        phrases: &[
+            "Volunteer Management",
+            "Building Membership",
+            "Community Engagement",
+            "Friends Groups",
+            "Member Programs",
+        ],
+        extra: &["volunteers", "outreach", "community partners"],
+    },
+    TopicWords {
+        id: "open-government",
+        phrases: &[
+            "Public Records Basics",
+            "Open Data for Archivists",
+            "Records Retention Schedules",
+            "Government Documents",
+            "Electronic Records Management",
+        ],
+        extra: &["records management", "FOIA", "retention", "transparency"],
+    },
+    TopicWords {
+        id: "online-training",
+        phrases: &[
+            "Designing Online Training",
+            "Teaching Online",
+            "Instructional Design",
+            "Engaging Virtual Audiences",
+            "Running Great Webinars",
+        ],
+        extra: &["e-learning", "training", "online learning"],
+    },
+    TopicWords {
+        id: "preservation",
+        phrases: &[
+            "Preservation Basics",
+            "Collections Care",
+            "Caring for Photographs",
+            "Book Repair",
+            "Environmental Monitoring",
+            "Preventive Conservation",
+            "Housing and Storage",
+        ],
+        extra: &[
+            "conservation",
+            "preservation",
+            "storage",
+            "handling",
+            "relative humidity",
+        ],
+    },
+    TopicWords {
+        id: "metadata-cataloging",
+        phrases: &[
+            "Cataloging Basics",
+            "RDA Essentials",
+            "Linked Data for Catalogers",
+            "Metadata Standards",
+            "Authority Control",
+            "Archival Description with DACS",
+            "Dublin Core",
+        ],
+        extra: &["metadata", "cataloging", "BIBFRAME", "MARC", "finding aids"],
+    },
+    TopicWords {
+        id: "leadership",
+        phrases: &[
+            "Leading Through Change",
+            "Leadership Institute",
+            "Strategic Planning",
+            "Managing Difficult Conversations",
+            "Board Relations",
+        ],
+        extra: &["leadership", "strategy", "management", "governance"],
+    },
+    TopicWords {
+        id: "fundraising",
+        phrases: &[
+            "Grant Writing",
+            "Fundraising for Small Museums",
+            "Annual Giving",
+            "Writing Winning Proposals",
+            "Capital Campaigns",
+        ],
+        extra: &["grants", "donors", "fundraising", "development"],
+    },
+    TopicWords {
+        id: "copyright",
+        phrases: &[
+            "Copyright Basics",
+            "Fair Use in Practice",
+            "Orphan Works",
+            "Licensing Digital Content",
+            "Copyright for Digitization",
+        ],
+        extra: &["copyright", "fair use", "permissions", "licensing"],
+    },
 ];
 
-const FORMATS: &[&str] = &["Webinar", "Workshop", "Course", "Bootcamp", "Roundtable", "Masterclass", "Lunch & Learn", "Institute", "Office Hours", "Symposium"];
+const FORMATS: &[&str] = &[
+    "Webinar",
+    "Workshop",
+    "Course",
+    "Bootcamp",
+    "Roundtable",
+    "Masterclass",
+    "Lunch & Learn",
+    "Institute",
+    "Office Hours",
+    "Symposium",
+];
 const AUDIENCES: &[(&str, Option<Sector>)] = &[
     ("Small Museums", Some(Sector::Museums)),
     ("Public Librarians", Some(Sector::Libraries)),
@@ -97,31 +297,83 @@ const AUDIENCES: &[(&str, Option<Sector>)] = &[
 ];
 const LEVELS: &[&str] = &["beginner", "intermediate", "advanced", "all levels"];
 const STATES: &[(&str, &str, &str, i32)] = &[
-    ("Ohio", "OH", "Columbus", -5), ("Texas", "TX", "Austin", -6), ("California", "CA", "Sacramento", -8),
-    ("New York", "NY", "Albany", -5), ("Illinois", "IL", "Springfield", -6), ("Colorado", "CO", "Denver", -7),
-    ("Washington", "WA", "Olympia", -8), ("Georgia", "GA", "Atlanta", -5), ("Minnesota", "MN", "Saint Paul", -6),
-    ("Arizona", "AZ", "Phoenix", -7), ("Massachusetts", "MA", "Boston", -5), ("Oregon", "OR", "Salem", -8),
-    ("Michigan", "MI", "Lansing", -5), ("Wisconsin", "WI", "Madison", -6), ("Virginia", "VA", "Richmond", -5),
-    ("Utah", "UT", "Salt Lake City", -7), ("Iowa", "IA", "Des Moines", -6), ("Maine", "ME", "Augusta", -5),
+    ("Ohio", "OH", "Columbus", -5),
+    ("Texas", "TX", "Austin", -6),
+    ("California", "CA", "Sacramento", -8),
+    ("New York", "NY", "Albany", -5),
+    ("Illinois", "IL", "Springfield", -6),
+    ("Colorado", "CO", "Denver", -7),
+    ("Washington", "WA", "Olympia", -8),
+    ("Georgia", "GA", "Atlanta", -5),
+    ("Minnesota", "MN", "Saint Paul", -6),
+    ("Arizona", "AZ", "Phoenix", -7),
+    ("Massachusetts", "MA", "Boston", -5),
+    ("Oregon", "OR", "Salem", -8),
+    ("Michigan", "MI", "Lansing", -5),
+    ("Wisconsin", "WI", "Madison", -6),
+    ("Virginia", "VA", "Richmond", -5),
+    ("Utah", "UT", "Salt Lake City", -7),
+    ("Iowa", "IA", "Des Moines", -6),
+    ("Maine", "ME", "Augusta", -5),
 ];
-const REGIONS: &[&str] = &["Northeast", "Midwest", "Mountain Plains", "Pacific Northwest", "Southeast", "Great Lakes", "New England", "Mid-Atlantic", "Southwest", "Upper Midwest"];
+const REGIONS: &[&str] = &[
+    "Northeast",
+    "Midwest",
+    "Mountain Plains",
+    "Pacific Northwest",
+    "Southeast",
+    "Great Lakes",
+    "New England",
+    "Mid-Atlantic",
+    "Southwest",
+    "Upper Midwest",
+];
 const PROVIDER_KINDS: &[(&str, &[Sector])] = &[
     ("{state} State Library", &[Sector::Libraries]),
     ("{state} Library Association", &[Sector::Libraries]),
     ("{state} Association of Museums", &[Sector::Museums]),
-    ("{state} Historical Records Advisory Board", &[Sector::Archives]),
+    (
+        "{state} Historical Records Advisory Board",
+        &[Sector::Archives],
+    ),
     ("{region} Archivists Roundtable", &[Sector::Archives]),
     ("{region} Library System", &[Sector::Libraries]),
     ("{region} Museum Association", &[Sector::Museums]),
-    ("{region} Conservation Center", &[Sector::Archives, Sector::Libraries, Sector::Museums]),
-    ("University of {state} Libraries", &[Sector::Libraries, Sector::Archives]),
+    (
+        "{region} Conservation Center",
+        &[Sector::Archives, Sector::Libraries, Sector::Museums],
+    ),
+    (
+        "University of {state} Libraries",
+        &[Sector::Libraries, Sector::Archives],
+    ),
     ("{city} Public Library", &[Sector::Libraries]),
-    ("{state} Historical Society", &[Sector::Museums, Sector::Archives]),
+    (
+        "{state} Historical Society",
+        &[Sector::Museums, Sector::Archives],
+    ),
     ("{region} Library Cooperative", &[Sector::Libraries]),
-    ("{state} Humanities Council", &[Sector::Museums, Sector::Libraries]),
-    ("{region} Digital Library Network", &[Sector::Libraries, Sector::Archives, Sector::Museums]),
+    (
+        "{state} Humanities Council",
+        &[Sector::Museums, Sector::Libraries],
+    ),
+    (
+        "{region} Digital Library Network",
+        &[Sector::Libraries, Sector::Archives, Sector::Museums],
+    ),
 ];
-const SUBTITLES: &[&str] = &["A Practical Introduction", "Tools and Techniques", "What You Need to Know", "Lessons from the Field", "Getting Started", "Case Studies", "Beyond the Basics", "A Hands-On Session", "Building Capacity", "Planning for the Future"];
+const SUBTITLES: &[&str] = &[
+    "A Practical Introduction",
+    "Tools and Techniques",
+    "What You Need to Know",
+    "Lessons from the Field",
+    "Getting Started",
+    "Case Studies",
+    "Beyond the Basics",
+    "A Hands-On Session",
+    "Building Capacity",
+    "Planning for the Future",
+];
 const SENTENCES: &[&str] = &[
     "This {format} introduces {topic} for {audience}, with examples you can apply right away.",
     "Participants will learn practical approaches to {extra} and leave with a checklist.",
@@ -228,7 +480,7 @@ fn make_group(
             .replace("{format}", &format.to_lowercase())
             .replace("{topic}", &phrase.to_lowercase())
             .replace("{audience}", &audience.to_lowercase())
-            .replace("{extra}", *rng.pick(topic.extra))
+            .replace("{extra}", rng.pick::<&str>(topic.extra))
     };
     let summary = format!("{} {}", sentence(rng), sentence(rng));
     let mut desc = String::new();
@@ -330,7 +582,10 @@ fn make_group(
                 min_amount: Some(member),
                 max_amount: Some(member * 2.0),
                 currency: Some("USD".into()),
-                text: Some(format!("${member:.0} members / ${:.0} non-members", member * 2.0)),
+                text: Some(format!(
+                    "${member:.0} members / ${:.0} non-members",
+                    member * 2.0
+                )),
             }
         }
         _ => Cost::default(),

@@ -9,12 +9,12 @@ use tantivy::schema::Schema;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use crate::IndexError;
 use crate::doc::{Fields, IndexDoc};
 use crate::query::Synonyms;
 use crate::schema::{
     self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, plain_analyzer,
 };
-use crate::IndexError;
 
 /// Validated settings of an index handle.
 #[derive(Debug, Clone)]
@@ -62,7 +62,10 @@ pub enum Opened {
     /// An existing index with this watermark: catch up from there.
     Existing { watermark: u64 },
     /// Rebuilt from the documents given (missing, damaged or of another schema version).
-    Rebuilt { documents: u64, reason: RebuildReason },
+    Rebuilt {
+        documents: u64,
+        reason: RebuildReason,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +231,9 @@ impl CatalogIndex {
         path: Option<PathBuf>,
     ) -> Result<CatalogIndex, IndexError> {
         index.tokenizers().register(ANALYZER, analyzer());
-        index.tokenizers().register(PLAIN_ANALYZER, plain_analyzer());
+        index
+            .tokenizers()
+            .register(PLAIN_ANALYZER, plain_analyzer());
         let fields = Fields::new(&index.schema())?;
         let writer: IndexWriter = if config.writer_threads == 0 {
             index.writer(config.writer_memory_bytes)?
@@ -261,14 +266,14 @@ impl CatalogIndex {
     }
 
     fn add(&self, d: &IndexDoc) -> Result<(), IndexError> {
-        let doc = self.fields.to_document(d)?;
+        let doc = self.fields.document(d)?;
         self.writer()?.add_document(doc)?;
         Ok(())
     }
 
     /// Replaces the document with `d.id` (or adds it). Visible after [`Self::commit`].
     pub fn upsert(&self, d: &IndexDoc) -> Result<(), IndexError> {
-        let doc: TantivyDocument = self.fields.to_document(d)?;
+        let doc: TantivyDocument = self.fields.document(d)?;
         let w = self.writer()?;
         w.delete_term(Term::from_field_text(self.fields.id, &d.id));
         w.add_document(doc)?;
@@ -351,6 +356,19 @@ impl CatalogIndex {
             .map_err(|_| IndexError::Unavailable("index writer lock poisoned".into()))?;
         writer.wait_merging_threads()?;
         Ok(())
+    }
+
+    /// The tantivy document `d` becomes (for the raw-tantivy baseline of the benchmark).
+    pub fn tantivy_document(&self, d: &IndexDoc) -> Result<TantivyDocument, IndexError> {
+        self.fields.document(d)
+    }
+
+    /// Registers this crate's analyzers on a bare tantivy index of [`build_schema`].
+    pub fn register_analyzers(index: &Index) {
+        index.tokenizers().register(ANALYZER, analyzer());
+        index
+            .tokenizers()
+            .register(PLAIN_ANALYZER, plain_analyzer());
     }
 
     /// The schema, for tools that build documents themselves (the raw-tantivy benchmark).

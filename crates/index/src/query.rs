@@ -40,7 +40,10 @@ pub enum Node {
     And(Vec<Node>),
     Or(Vec<Node>),
     /// A run of words that matched a synonym phrase: the words as typed, and the group.
-    Synonym { typed: Vec<String>, group: usize },
+    Synonym {
+        typed: Vec<String>,
+        group: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -402,20 +405,25 @@ impl Builder<'_> {
                             all.push((Occur::Must, q));
                         }
                     }
-                    (!all.is_empty())
-                        .then(|| Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
+                    (!all.is_empty()).then(|| Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
                 };
                 if let Some(q) = typed_q {
                     clauses.push((Occur::Should, q));
                 }
                 let typed_folded: Vec<String> = typed.iter().map(|w| fold_word(w)).collect();
-                let alts = self.synonyms.groups.get(*group).cloned().unwrap_or_default();
+                let alts = self
+                    .synonyms
+                    .groups
+                    .get(*group)
+                    .cloned()
+                    .unwrap_or_default();
                 for alt in alts.iter().filter(|a| **a != typed_folded) {
                     if let Some(q) = self.phrase(&alt.join(" "), true) {
                         clauses.push((Occur::Should, Box::new(BoostQuery::new(q, SYNONYM_BOOST))));
                     }
                 }
-                (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+                (!clauses.is_empty())
+                    .then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
             }
         })
     }
@@ -537,7 +545,10 @@ mod tests {
             ("   ", None),
             ("a", Some(w("a"))),
             ("a b", Some(Node::And(vec![w("a"), w("b")]))),
-            ("a OR b c", Some(Node::And(vec![Node::Or(vec![w("a"), w("b")]), w("c")]))),
+            (
+                "a OR b c",
+                Some(Node::And(vec![Node::Or(vec![w("a"), w("b")]), w("c")])),
+            ),
             ("-a", Some(Node::Not(Box::new(w("a"))))),
             ("e-learning", Some(w("e-learning"))),
             (
@@ -574,13 +585,23 @@ mod tests {
             vec!["continuing education".into(), "training".into()],
             vec!["cataloging".into(), "metadata".into()],
         ]);
-        let n = s.expand(parse("Continuing Education for cataloging").unwrap().unwrap());
+        let n = s.expand(
+            parse("Continuing Education for cataloging")
+                .unwrap()
+                .unwrap(),
+        );
         assert_eq!(
             n,
             Node::And(vec![
-                Node::Synonym { typed: vec!["Continuing".into(), "Education".into()], group: 0 },
+                Node::Synonym {
+                    typed: vec!["Continuing".into(), "Education".into()],
+                    group: 0
+                },
                 w("for"),
-                Node::Synonym { typed: vec!["cataloging".into()], group: 1 },
+                Node::Synonym {
+                    typed: vec!["cataloging".into()],
+                    group: 1
+                },
             ])
         );
     }

@@ -568,7 +568,10 @@ impl CatalogIndex {
         let highlight = std::mem::take(&mut builder.highlight);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let has_text = text_query.is_some();
-        clauses.push((Occur::Must, text_query.unwrap_or_else(|| Box::new(AllQuery))));
+        clauses.push((
+            Occur::Must,
+            text_query.unwrap_or_else(|| Box::new(AllQuery)),
+        ));
         clauses.push((
             Occur::Must,
             Box::new(ConstScoreQuery::new(
@@ -653,12 +656,7 @@ impl CatalogIndex {
 
         let snippets = if has_text && !highlight.is_empty() {
             Some((
-                SnippetGenerator::new(
-                    highlight.clone(),
-                    self.analyzer.clone(),
-                    fl.summary,
-                    200,
-                ),
+                SnippetGenerator::new(highlight.clone(), self.analyzer.clone(), fl.summary, 200),
                 SnippetGenerator::new(highlight, self.analyzer.clone(), fl.description, 200),
             ))
         } else {
@@ -790,7 +788,10 @@ fn render_hit(
         .filter(|x| !x.cancelled)
         .filter(|x| {
             let s = to_minutes(x.start.with_timezone(&Utc));
-            let e = x.end.map_or(s, |e| to_minutes(e.with_timezone(&Utc))).max(s);
+            let e = x
+                .end
+                .map_or(s, |e| to_minutes(e.with_timezone(&Utc)))
+                .max(s);
             e >= from_min && s < to_min
         })
         .min_by_key(|x| x.start)

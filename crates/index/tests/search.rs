@@ -2,6 +2,9 @@
 //! collapse, bounds, cursors, the upcoming window, persistence. All hermetic: fixed `now`,
 //! RAM or temp-dir indexes.
 
+// Helpers outside #[test] fns unwrap too: a failing setup is a failing test.
+#![allow(clippy::unwrap_used)]
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use coalesce_core::{Cost, KeyKind, Modality, Occurrence, Offering, Sector, Status, Vocabulary};
 use coalesce_index::generate::{GenerateSpec, generate};
@@ -45,7 +48,11 @@ fn offering(title: &str, summary: &str, days: Option<i64>) -> Offering {
         occurrences,
         recurring: false,
         timezone: None,
-        modality: Some(if days.is_some() { Modality::Online } else { Modality::SelfPaced }),
+        modality: Some(if days.is_some() {
+            Modality::Online
+        } else {
+            Modality::SelfPaced
+        }),
         location: None,
         online_url: None,
         url: None,
@@ -93,14 +100,24 @@ fn q(text: &str) -> SearchRequest {
 }
 
 fn ids(idx: &CatalogIndex, r: &SearchRequest) -> Vec<String> {
-    idx.search(r).unwrap().hits.into_iter().map(|h| h.id).collect()
+    idx.search(r)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
 }
 
 #[test]
 fn title_match_outranks_description_match() {
     let mut a = offering("Budgeting basics", "A session on many things.", Some(3));
-    a.description_html = Some("<p>We also touch on <b>preservation</b> of bound volumes.</p>".into());
-    let b = offering("Preservation of bound volumes", "A session on many things.", Some(10));
+    a.description_html =
+        Some("<p>We also touch on <b>preservation</b> of bound volumes.</p>".into());
+    let b = offering(
+        "Preservation of bound volumes",
+        "A session on many things.",
+        Some(10),
+    );
     let idx = index_of(&[doc("a", a), doc("b", b)]);
     assert_eq!(ids(&idx, &q("preservation")), vec!["b", "a"]);
 }
@@ -108,7 +125,10 @@ fn title_match_outranks_description_match() {
 #[test]
 fn misspelled_presevation_finds_preservation() {
     let idx = index_of(&[
-        doc("p", offering("Preservation basics", "Care of paper.", Some(3))),
+        doc(
+            "p",
+            offering("Preservation basics", "Care of paper.", Some(3)),
+        ),
         doc("x", offering("Grant writing", "Money.", Some(3))),
     ]);
     assert_eq!(ids(&idx, &q("presevation")), vec!["p"]);
@@ -124,7 +144,10 @@ fn misspelled_presevation_finds_preservation() {
 #[test]
 fn synonyms_cross_the_sectors_vocabularies() {
     let idx = index_of(&[
-        doc("ce", offering("Continuing education for archivists", "x", Some(3))),
+        doc(
+            "ce",
+            offering("Continuing education for archivists", "x", Some(3)),
+        ),
         doc("meta", offering("Metadata standards", "x", Some(3))),
         doc("pres", offering("Preservation planning", "x", Some(3))),
         doc("other", offering("Grant writing", "x", Some(3))),
@@ -137,7 +160,10 @@ fn synonyms_cross_the_sectors_vocabularies() {
 #[test]
 fn phrases_exclusion_and_or() {
     let idx = index_of(&[
-        doc("a", offering("Digital collections for museums", "x", Some(3))),
+        doc(
+            "a",
+            offering("Digital collections for museums", "x", Some(3)),
+        ),
         doc("b", offering("Collections of digital art", "x", Some(4))),
         doc("c", offering("Copyright basics", "x", Some(5))),
     ]);
@@ -158,7 +184,11 @@ fn phrases_exclusion_and_or() {
 fn snippets_mark_the_matched_words() {
     let idx = index_of(&[doc(
         "a",
-        offering("Caring for photographs", "Learn preservation of prints & negatives.", Some(3)),
+        offering(
+            "Caring for photographs",
+            "Learn preservation of prints & negatives.",
+            Some(3),
+        ),
     )]);
     let res = idx.search(&q("preservation")).unwrap();
     let sn = res.hits[0].snippet.clone().unwrap();
@@ -195,14 +225,25 @@ fn a_series_sorts_by_its_next_session_in_the_window() {
     let first = series.occurrences[0].clone();
     for w in 1..=4 {
         let s = first.start + Duration::weeks(w);
-        series.occurrences.push(Occurrence { start: s, end: Some(s + Duration::hours(1)), all_day: false, cancelled: false });
+        series.occurrences.push(Occurrence {
+            start: s,
+            end: Some(s + Duration::hours(1)),
+            all_day: false,
+            cancelled: false,
+        });
     }
     // Sessions at -14, -7, 0, +7, +14 days; "now" is inside the 0-day session's hour? no: it
     // starts exactly now, so it is the next one.
     let idx = index_of(&[doc("s", series), doc("x", offering("Other", "x", Some(3)))]);
     let res = idx.search(&SearchRequest::new(now())).unwrap();
-    assert_eq!(res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), vec!["s", "x"]);
-    assert_eq!(res.hits[0].next_occurrence.as_ref().unwrap().start, now().fixed_offset());
+    assert_eq!(
+        res.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+        vec!["s", "x"]
+    );
+    assert_eq!(
+        res.hits[0].next_occurrence.as_ref().unwrap().start,
+        now().fixed_offset()
+    );
     assert_eq!(res.facets.month[0].value, "2026-03");
 }
 
@@ -227,7 +268,10 @@ fn collapse_shows_a_cluster_once() {
     let res = idx.search(&q("disaster planning")).unwrap();
     assert_eq!(res.total, 1);
     assert_eq!(res.hits[0].id, "c1");
-    assert_eq!(res.hits[0].also_offered_by[0].provider_name, "Midwest Museum Association");
+    assert_eq!(
+        res.hits[0].also_offered_by[0].provider_name,
+        "Midwest Museum Association"
+    );
     // The co-marketer's name and id find the cluster too.
     assert_eq!(ids(&idx, &q("midwest")), vec!["c1"]);
     let mut r = SearchRequest::new(now());
@@ -238,7 +282,12 @@ fn collapse_shows_a_cluster_once() {
 }
 
 fn catalog(n: usize) -> (CatalogIndex, Vec<IndexDoc>) {
-    let docs: Vec<IndexDoc> = generate(&GenerateSpec { offerings: n, seed: 42, now: now() }).collect();
+    let docs: Vec<IndexDoc> = generate(&GenerateSpec {
+        offerings: n,
+        seed: 42,
+        now: now(),
+    })
+    .collect();
     (index_of(&docs), docs)
 }
 
@@ -252,22 +301,43 @@ fn facet_counts_equal_the_filtered_totals() {
     for fc in &res.facets.topic {
         let mut r = base.clone();
         r.topics = vec![fc.value.clone()];
-        assert_eq!(idx.search(&r).unwrap().total, fc.count, "topic {}", fc.value);
+        assert_eq!(
+            idx.search(&r).unwrap().total,
+            fc.count,
+            "topic {}",
+            fc.value
+        );
     }
     for fc in &res.facets.modality {
         let mut r = base.clone();
-        r.modalities = vec![serde_json::from_value(serde_json::Value::String(fc.value.clone())).unwrap()];
-        assert_eq!(idx.search(&r).unwrap().total, fc.count, "modality {}", fc.value);
+        r.modalities =
+            vec![serde_json::from_value(serde_json::Value::String(fc.value.clone())).unwrap()];
+        assert_eq!(
+            idx.search(&r).unwrap().total,
+            fc.count,
+            "modality {}",
+            fc.value
+        );
     }
     for fc in &res.facets.sector {
         let mut r = base.clone();
         r.sectors = vec![Sector::parse(&fc.value).unwrap()];
-        assert_eq!(idx.search(&r).unwrap().total, fc.count, "sector {}", fc.value);
+        assert_eq!(
+            idx.search(&r).unwrap().total,
+            fc.count,
+            "sector {}",
+            fc.value
+        );
     }
     for fc in res.facets.provider.iter().take(5) {
         let mut r = base.clone();
         r.providers = vec![fc.value.clone()];
-        assert_eq!(idx.search(&r).unwrap().total, fc.count, "provider {}", fc.value);
+        assert_eq!(
+            idx.search(&r).unwrap().total,
+            fc.count,
+            "provider {}",
+            fc.value
+        );
     }
     // Months partition the dated hits.
     let mut dated = base.clone();
@@ -319,7 +389,11 @@ fn cursor_paging_visits_every_hit_once_while_offerings_change() {
         let mut early = offering("Early bird", "x", Some(0));
         early.occurrences[0].start = now().fixed_offset();
         idx.upsert(&doc(&format!("early-{page}"), early)).unwrap();
-        idx.upsert(&doc(&format!("late-{page}"), offering("Far ahead", "x", Some(3000)))).unwrap();
+        idx.upsert(&doc(
+            &format!("late-{page}"),
+            offering("Far ahead", "x", Some(3000)),
+        ))
+        .unwrap();
         idx.commit(page).unwrap();
         match res.next_cursor {
             Some(c) => r.cursor = Some(c),
@@ -331,7 +405,10 @@ fn cursor_paging_visits_every_hit_once_while_offerings_change() {
     assert!(!seen.iter().any(|s| s.starts_with("early-")));
     assert!(seen.iter().any(|s| s.starts_with("late-")));
     let original: Vec<&String> = seen.iter().filter(|s| s.starts_with("off-")).collect();
-    let want: Vec<&String> = expected.iter().filter(|id| !deleted.contains(*id)).collect();
+    let want: Vec<&String> = expected
+        .iter()
+        .filter(|id| !deleted.contains(*id))
+        .collect();
     assert_eq!(original, want, "every unchanged hit exactly once, in order");
     assert!(!deleted.is_empty());
 }
@@ -377,25 +454,52 @@ fn deep_query_is_a_clean_error_on_a_small_stack() {
                 "*".to_string(),
                 "\u{0}\u{0}".to_string(),
             ] {
-                codes.push(idx.search(&q(&text)).map(|_| "ok").unwrap_or_else(|e| e.code()));
+                codes.push(
+                    idx.search(&q(&text))
+                        .map(|_| "ok")
+                        .unwrap_or_else(|e| e.code()),
+                );
             }
             codes
         })
         .unwrap();
     let codes = handle.join().unwrap();
-    assert_eq!(codes, vec!["invalid_query", "invalid_query", "invalid_query", "ok", "ok", "ok", "ok"]);
+    assert_eq!(
+        codes,
+        vec![
+            "invalid_query",
+            "invalid_query",
+            "invalid_query",
+            "ok",
+            "ok",
+            "ok",
+            "ok"
+        ]
+    );
 }
 
 #[test]
 fn sync_applies_events_and_keeps_the_watermark_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
-    let docs = vec![doc("a", offering("Alpha", "x", Some(1))), doc("b", offering("Beta", "x", Some(2)))];
+    let docs = vec![
+        doc("a", offering("Alpha", "x", Some(1))),
+        doc("b", offering("Beta", "x", Some(2))),
+    ];
     let (idx, opened) =
         CatalogIndex::open_or_rebuild(&path, config(), || Ok((docs.clone(), 10))).unwrap();
-    assert_eq!(opened, Opened::Rebuilt { documents: 2, reason: RebuildReason::Missing });
+    assert_eq!(
+        opened,
+        Opened::Rebuilt {
+            documents: 2,
+            reason: RebuildReason::Missing
+        }
+    );
     // A second writer on the same directory is refused, not corrupting.
-    assert_eq!(CatalogIndex::open(&path, config()).unwrap_err().code(), "index_locked");
+    assert_eq!(
+        CatalogIndex::open(&path, config()).unwrap_err().code(),
+        "index_locked"
+    );
     idx.apply(&ChangeBatch {
         events: vec![
             ChangeEvent::Delete { id: "a".into() },
@@ -406,7 +510,10 @@ fn sync_applies_events_and_keeps_the_watermark_across_restarts() {
     .unwrap();
     drop(idx);
     let (idx, opened) =
-        CatalogIndex::open_or_rebuild(&path, config(), || -> Result<(Vec<IndexDoc>, u64), _> { panic!("must not rebuild") }).unwrap();
+        CatalogIndex::open_or_rebuild(&path, config(), || -> Result<(Vec<IndexDoc>, u64), _> {
+            panic!("must not rebuild")
+        })
+        .unwrap();
     assert_eq!(opened, Opened::Existing { watermark: 12 });
     assert_eq!(ids(&idx, &SearchRequest::new(now())), vec!["b", "c"]);
     drop(idx);
@@ -419,6 +526,12 @@ fn sync_applies_events_and_keeps_the_watermark_across_restarts() {
     }
     let (idx, opened) =
         CatalogIndex::open_or_rebuild(&path, config(), || Ok((docs.clone(), 20))).unwrap();
-    assert_eq!(opened, Opened::Rebuilt { documents: 2, reason: RebuildReason::Damaged });
+    assert_eq!(
+        opened,
+        Opened::Rebuilt {
+            documents: 2,
+            reason: RebuildReason::Damaged
+        }
+    );
     assert_eq!(idx.watermark().unwrap(), Some(20));
 }
