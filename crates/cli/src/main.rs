@@ -46,6 +46,25 @@ enum Command {
     /// Inspect duplicate clusters.
     #[command(subcommand)]
     Clusters(catalog::ClustersCommand),
+    /// Write a synthetic catalog of CE/PD offerings as JSON Lines (one index document per line:
+    /// store id, provider, duplicate cluster and the offering), for benches and load tests.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// How many offerings (co-marketed duplicates included).
+    #[arg(long)]
+    offerings: usize,
+    /// The file to write (standard output when absent).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The same seed and --now give the same catalog.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Dates are spread around this day (YYYY-MM-DD or RFC 3339); default today.
+    #[arg(long)]
+    now: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +125,7 @@ fn main() -> ExitCode {
         Command::Import(args) => catalog::run_import(args),
         Command::Offerings(cmd) => catalog::run_offerings(cmd),
         Command::Clusters(cmd) => catalog::run_clusters(cmd),
+        Command::Generate(args) => run_generate(args),
     };
     match result {
         Ok(code) => code,
@@ -193,6 +213,35 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
             parsed.warnings.len()
         );
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_generate(args: GenerateArgs) -> Result<ExitCode> {
+    let now = match args.now.as_deref() {
+        Some(s) => parse_instant(s)?,
+        // Midnight of today, so two runs on one day agree.
+        None => Utc::now()
+            .date_naive()
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc(),
+    };
+    let spec = coalesce_index::generate::GenerateSpec {
+        offerings: args.offerings,
+        seed: args.seed,
+        now,
+    };
+    let sink: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        ),
+        None => Box::new(io::stdout().lock()),
+    };
+    let mut out = BufWriter::new(sink);
+    for d in coalesce_index::generate::generate(&spec) {
+        serde_json::to_writer(&mut out, &d)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().context("cannot write the catalog")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,843 @@
+//! Search: request and response types, filters, one collector that does window checks, facet
+//! counts, totals and the search_after page in a single pass, and hit rendering.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use coalesce_core::{Cost, Credit, CreditUnit, Modality, Occurrence, Sector, Status};
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
+
+use crate::cursor::{self, Position};
+use crate::doc::{AlsoOfferedBy, IndexDoc, credit_unit_str, status_str};
+use crate::query::{self, Builder};
+use crate::schema as f;
+use crate::{CatalogIndex, IndexError};
+
+/// Hits per page when the request does not say.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Hits per page at most: larger requests are clamped, not refused (HOSTILE D3).
+pub const MAX_LIMIT: usize = 100;
+/// Values listed per facet.
+pub const FACET_LIMIT: usize = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    /// Best match first (ties by start); the default when there is query text.
+    Relevance,
+    /// Soonest upcoming session first, on-demand offerings last; the default without text.
+    Start,
+    /// Most recently updated first.
+    Updated,
+}
+
+impl SortOrder {
+    pub fn parse(s: &str) -> Option<SortOrder> {
+        match s {
+            "relevance" => Some(SortOrder::Relevance),
+            "start" => Some(SortOrder::Start),
+            "updated" => Some(SortOrder::Updated),
+            _ => None,
+        }
+    }
+
+    fn tag(self) -> u8 {
+        match self {
+            SortOrder::Relevance => 1,
+            SortOrder::Start => 2,
+            SortOrder::Updated => 3,
+        }
+    }
+}
+
+/// `credits=`: any credits at all, or a named unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditsFilter {
+    Any,
+    Unit(CreditUnit),
+}
+
+impl CreditsFilter {
+    /// `true`/`any`, or a unit name (`ceu`, `contact_hours`, `credit_hours`, `pdu`,
+    /// `ce_credits`, `aca_credits`).
+    pub fn parse(s: &str) -> Option<CreditsFilter> {
+        use CreditUnit as C;
+        Some(match s {
+            "true" | "any" => CreditsFilter::Any,
+            "ceu" => CreditsFilter::Unit(C::Ceu),
+            "contact_hours" => CreditsFilter::Unit(C::ContactHours),
+            "credit_hours" => CreditsFilter::Unit(C::CreditHours),
+            "pdu" => CreditsFilter::Unit(C::Pdu),
+            "ce_credits" => CreditsFilter::Unit(C::CeCredits),
+            "aca_credits" => CreditsFilter::Unit(C::AcaCredits),
+            _ => return None,
+        })
+    }
+
+    fn term(self) -> &'static str {
+        match self {
+            CreditsFilter::Any => "any",
+            CreditsFilter::Unit(u) => credit_unit_str(u),
+        }
+    }
+}
+
+/// One search. Values inside one filter are alternatives (OR); different filters all apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Query text: words, "phrases", -exclusion, OR, parentheses.
+    pub q: Option<String>,
+    pub topics: Vec<String>,
+    pub sectors: Vec<Sector>,
+    pub modalities: Vec<Modality>,
+    pub providers: Vec<String>,
+    /// Sessions ending at or after this instant; `None` means `now` (upcoming only).
+    pub from: Option<DateTime<Utc>>,
+    /// Sessions starting before this instant.
+    pub to: Option<DateTime<Utc>>,
+    pub free: Option<bool>,
+    pub credits: Option<CreditsFilter>,
+    pub statuses: Vec<Status>,
+    /// Undated (on-demand, self-paced) offerings are listed unless this is false.
+    pub include_on_demand: bool,
+    /// `None`: relevance with query text, else start.
+    pub sort: Option<SortOrder>,
+    pub cursor: Option<String>,
+    /// 0 means [`DEFAULT_LIMIT`]; clamped to [`MAX_LIMIT`].
+    pub limit: usize,
+    /// The clock, passed in so searches are reproducible.
+    pub now: DateTime<Utc>,
+}
+
+impl SearchRequest {
+    pub fn new(now: DateTime<Utc>) -> SearchRequest {
+        SearchRequest {
+            q: None,
+            topics: Vec::new(),
+            sectors: Vec::new(),
+            modalities: Vec::new(),
+            providers: Vec::new(),
+            from: None,
+            to: None,
+            free: None,
+            credits: None,
+            statuses: Vec::new(),
+            include_on_demand: true,
+            sort: None,
+            cursor: None,
+            limit: DEFAULT_LIMIT,
+            now,
+        }
+    }
+
+    /// Binds a cursor to its query: everything but the clock, the cursor and the limit.
+    fn fingerprint(&self, sort: SortOrder) -> u64 {
+        let text = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            self.q.as_deref().map(str::trim),
+            self.topics,
+            self.sectors,
+            self.modalities,
+            self.providers,
+            self.from.map(|t| t.timestamp()),
+            self.to.map(|t| t.timestamp()),
+            self.free,
+            self.credits,
+            self.statuses,
+            self.include_on_demand,
+            sort,
+        );
+        f::key_of(&text)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// Hits of the whole result (not the page), one per duplicate cluster.
+    pub total: u64,
+    pub hits: Vec<SearchHit>,
+    pub facets: Facets,
+    /// Present when more hits follow.
+    pub next_cursor: Option<String>,
+    pub sort: SortOrder,
+    pub took_ms: u64,
+}
+
+/// Facet counts over the whole filtered result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facets {
+    pub topic: Vec<FacetCount>,
+    pub sector: Vec<FacetCount>,
+    pub modality: Vec<FacetCount>,
+    pub provider: Vec<FacetCount>,
+    /// `YYYY-MM` (UTC) of the first session in the window; on-demand offerings are not counted.
+    pub month: Vec<FacetCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// A hit as the API renders it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub title: String,
+    pub snippet: Option<Snippet>,
+    /// The first session in the window (upcoming by default); `None` for on-demand.
+    pub next_occurrence: Option<Occurrence>,
+    pub occurrence_count: usize,
+    pub timezone: Option<String>,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub modality: Option<Modality>,
+    pub cost: Cost,
+    pub credits: Vec<Credit>,
+    pub topics: Vec<String>,
+    pub sectors: Vec<Sector>,
+    pub status: Status,
+    pub url: Option<String>,
+    pub registration_url: Option<String>,
+    pub cluster_id: Option<String>,
+    pub also_offered_by: Vec<AlsoOfferedBy>,
+    /// Relevance score when sorted by relevance.
+    pub score: Option<f32>,
+}
+
+/// A fragment of the summary or description with the matched words marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    /// `summary` or `description`.
+    pub field: String,
+    pub text: String,
+    /// Byte ranges of `text` to highlight.
+    pub highlights: Vec<(usize, usize)>,
+    /// `text` HTML-escaped with `<mark>` around the highlights.
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    primary: u64,
+    key: u64,
+    addr: DocAddress,
+    score: Score,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        (self.primary, self.key).cmp(&(o.primary, o.key))
+    }
+}
+
+/// Maps a score so that a higher score gives a smaller primary (ascending order everywhere).
+fn score_primary(s: Score) -> u64 {
+    let bits = s.to_bits();
+    let ordered = if bits & 0x8000_0000 != 0 {
+        !bits
+    } else {
+        bits | 0x8000_0000
+    };
+    u64::from(u32::MAX - ordered)
+}
+
+struct PageCollector {
+    sort: SortOrder,
+    from_min: u64,
+    to_min: u64,
+    include_on_demand: bool,
+    after: Option<(u64, u64)>,
+    limit: usize,
+    deadline: Instant,
+}
+
+const FACET_FIELDS: [&str; 4] = [f::TOPIC, f::SECTOR, f::MODALITY, f::PROVIDER];
+
+struct PageSegment {
+    seg: SegmentOrdinal,
+    sort: SortOrder,
+    from_min: u64,
+    to_min: u64,
+    include_on_demand: bool,
+    after: Option<(u64, u64)>,
+    limit: usize,
+    deadline: Instant,
+    key: Column<u64>,
+    occ: Column<u64>,
+    updated: Column<i64>,
+    facet_cols: Vec<Option<StrColumn>>,
+    facet_counts: Vec<Vec<u64>>,
+    months: HashMap<u32, u64>,
+    heap: BinaryHeap<Entry>,
+    total: u64,
+    remaining: u64,
+    seen: u64,
+    timed_out: bool,
+}
+
+struct SegFruit {
+    total: u64,
+    remaining: u64,
+    top: Vec<Entry>,
+    facets: Vec<Vec<(String, u64)>>,
+    months: HashMap<u32, u64>,
+    timed_out: bool,
+}
+
+impl Collector for PageCollector {
+    type Fruit = SegFruits;
+    type Child = PageSegment;
+
+    fn for_segment(
+        &self,
+        seg: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<PageSegment> {
+        let ff = reader.fast_fields();
+        let mut facet_cols = Vec::new();
+        let mut facet_counts = Vec::new();
+        for name in FACET_FIELDS {
+            let col = ff.str(name)?;
+            facet_counts.push(vec![0u64; col.as_ref().map_or(0, |c| c.num_terms())]);
+            facet_cols.push(col);
+        }
+        Ok(PageSegment {
+            seg,
+            sort: self.sort,
+            from_min: self.from_min,
+            to_min: self.to_min,
+            include_on_demand: self.include_on_demand,
+            after: self.after,
+            limit: self.limit,
+            deadline: self.deadline,
+            key: ff.u64(f::KEY)?,
+            occ: ff.u64(f::OCC)?,
+            updated: ff.i64(f::UPDATED)?,
+            facet_cols,
+            facet_counts,
+            months: HashMap::new(),
+            heap: BinaryHeap::with_capacity(self.limit + 1),
+            total: 0,
+            remaining: 0,
+            seen: 0,
+            timed_out: false,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.sort == SortOrder::Relevance
+    }
+
+    fn merge_fruits(&self, fruits: Vec<SegFruit>) -> tantivy::Result<SegFruits> {
+        Ok(SegFruits(fruits))
+    }
+}
+
+/// Tantivy's `Fruit` needs `Send + 'static`; the merge itself happens in `search`.
+struct SegFruits(Vec<SegFruit>);
+
+impl SegmentCollector for PageSegment {
+    type Fruit = SegFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.timed_out {
+            return;
+        }
+        self.seen += 1;
+        // Checking the clock costs ~20 ns; every 4096 docs keeps it out of the profile while
+        // bounding the overrun to well under a millisecond.
+        if self.seen.is_multiple_of(4096) && Instant::now() > self.deadline {
+            self.timed_out = true;
+            return;
+        }
+        // The first session that overlaps the window [from, to).
+        let mut first: Option<u64> = None;
+        let mut dated = false;
+        for v in self.occ.values_for_doc(doc) {
+            dated = true;
+            let start = v >> 32;
+            let end = v & 0xffff_ffff;
+            if end >= self.from_min && start < self.to_min && first.is_none_or(|x| start < x) {
+                first = Some(start);
+            }
+        }
+        if dated && first.is_none() {
+            return;
+        }
+        if !dated && !self.include_on_demand {
+            return;
+        }
+        self.total += 1;
+        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter_mut()) {
+            if let Some(col) = col {
+                for ord in col.term_ords(doc) {
+                    if let Some(c) = counts.get_mut(ord as usize) {
+                        *c += 1;
+                    }
+                }
+            }
+        }
+        if let Some(start) = first {
+            *self.months.entry(month_of_minutes(start)).or_insert(0) += 1;
+        }
+        let primary = match self.sort {
+            SortOrder::Relevance => score_primary(score),
+            SortOrder::Start => first.unwrap_or(u64::MAX),
+            SortOrder::Updated => {
+                let u = self.updated.first(doc).unwrap_or(0);
+                // Newest first: invert the order-preserving map of i64 to u64.
+                !((u as u64) ^ (1 << 63))
+            }
+        };
+        let key = self.key.first(doc).unwrap_or(0);
+        if let Some(after) = self.after
+            && (primary, key) <= after
+        {
+            return;
+        }
+        self.remaining += 1;
+        let e = Entry {
+            primary,
+            key,
+            addr: DocAddress::new(self.seg, doc),
+            score,
+        };
+        if self.heap.len() < self.limit {
+            self.heap.push(e);
+        } else if let Some(top) = self.heap.peek()
+            && e < *top
+        {
+            self.heap.pop();
+            self.heap.push(e);
+        }
+    }
+
+    fn harvest(self) -> SegFruit {
+        let mut facets = Vec::with_capacity(self.facet_cols.len());
+        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter()) {
+            let mut out = Vec::new();
+            if let Some(col) = col {
+                let ords: Vec<u64> = (0..counts.len() as u64)
+                    .filter(|o| counts[*o as usize] > 0)
+                    .collect();
+                let mut names = Vec::with_capacity(ords.len());
+                // One sequential walk of the dictionary instead of a lookup per value.
+                let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |b| {
+                    names.push(String::from_utf8_lossy(b).into_owned())
+                });
+                for (o, name) in ords.iter().zip(names) {
+                    out.push((name, counts[*o as usize]));
+                }
+            }
+            facets.push(out);
+        }
+        SegFruit {
+            total: self.total,
+            remaining: self.remaining,
+            top: self.heap.into_vec(),
+            facets,
+            months: self.months,
+            timed_out: self.timed_out,
+        }
+    }
+}
+
+/// Year * 12 + month index, from minutes since the epoch (civil-from-days, Hinnant).
+fn month_of_minutes(min: u64) -> u32 {
+    let days = (min / 1440) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    (y * 12 + (m - 1)) as u32
+}
+
+fn to_minutes(t: DateTime<Utc>) -> u64 {
+    t.timestamp().div_euclid(60).clamp(0, u32::MAX as i64) as u64
+}
+
+fn filter_terms(field: Field, values: &[&str]) -> Option<Box<dyn Query>> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = values
+        .iter()
+        .map(|v| {
+            (
+                Occur::Should,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(field, v),
+                    IndexRecordOption::Basic,
+                )) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    let q: Box<dyn Query> = if clauses.len() == 1 {
+        clauses.pop().map(|(_, q)| q)?
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    };
+    // Filters decide membership, never the score.
+    Some(Box::new(ConstScoreQuery::new(q, 0.0)))
+}
+
+impl CatalogIndex {
+    /// Runs one search. See [`SearchRequest`] for the defaults.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse, IndexError> {
+        let started = Instant::now();
+        let deadline = started + self.config.deadline;
+        let text = req.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let ast = match text {
+            Some(t) => query::parse(t)?.map(|n| self.synonyms.expand(n)),
+            None => None,
+        };
+        let sort = req.sort.unwrap_or(if ast.is_some() {
+            SortOrder::Relevance
+        } else {
+            SortOrder::Start
+        });
+        let from = req.from.unwrap_or(req.now);
+        if let Some(to) = req.to
+            && to <= from
+        {
+            return Err(IndexError::InvalidQuery(format!(
+                "to ({}) must be after from ({})",
+                to.to_rfc3339(),
+                from.to_rfc3339()
+            )));
+        }
+        let limit = match req.limit {
+            0 => DEFAULT_LIMIT,
+            n => n.min(MAX_LIMIT),
+        };
+        let fingerprint = req.fingerprint(sort);
+        let after = match &req.cursor {
+            None => None,
+            Some(c) => {
+                let p = cursor::decode(c, &self.config.cursor_key)?;
+                if p.sort != sort.tag() || p.query_hash != fingerprint {
+                    return Err(IndexError::InvalidCursor(
+                        "cursor belongs to another query".to_string(),
+                    ));
+                }
+                Some((p.primary, p.key))
+            }
+        };
+
+        let searcher = self.reader.searcher();
+        let fl = &self.fields;
+        let mut builder = Builder {
+            searcher: &searcher,
+            fields: fl,
+            analyzer: self.analyzer.clone(),
+            plain: self.plain_analyzer.clone(),
+            synonyms: &self.synonyms,
+            fuzzy_left: query::MAX_FUZZY_WORDS,
+            highlight: BTreeMap::new(),
+        };
+        let text_query = match &ast {
+            Some(n) => builder.build(n)?,
+            None => None,
+        };
+        let highlight = std::mem::take(&mut builder.highlight);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let has_text = text_query.is_some();
+        clauses.push((
+            Occur::Must,
+            text_query.unwrap_or_else(|| Box::new(AllQuery)),
+        ));
+        clauses.push((
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(fl.listed, 1),
+                    IndexRecordOption::Basic,
+                )),
+                0.0,
+            )),
+        ));
+        let sectors: Vec<&str> = req.sectors.iter().map(|s| s.as_str()).collect();
+        let modalities: Vec<&str> = req.modalities.iter().map(|m| m.as_str()).collect();
+        let topics: Vec<&str> = req.topics.iter().map(String::as_str).collect();
+        let providers: Vec<&str> = req.providers.iter().map(String::as_str).collect();
+        let statuses: Vec<&str> = req.statuses.iter().map(|s| status_str(*s)).collect();
+        let cost: Vec<&str> = match req.free {
+            Some(true) => vec!["free"],
+            Some(false) => vec!["paid"],
+            None => vec![],
+        };
+        let credits: Vec<&str> = req.credits.map(|c| c.term()).into_iter().collect();
+        for (field, values) in [
+            (fl.topic, &topics),
+            (fl.sector, &sectors),
+            (fl.modality, &modalities),
+            (fl.provider, &providers),
+            (fl.status, &statuses),
+            (fl.cost, &cost),
+            (fl.credit, &credits),
+        ] {
+            if let Some(q) = filter_terms(field, values) {
+                clauses.push((Occur::Must, q));
+            }
+        }
+        let full = BooleanQuery::new(clauses);
+        let collector = PageCollector {
+            sort,
+            from_min: to_minutes(from),
+            to_min: req.to.map_or(u64::MAX, to_minutes),
+            include_on_demand: req.include_on_demand,
+            after,
+            limit,
+            deadline,
+        };
+        let SegFruits(fruits) = searcher.search(&full, &collector)?;
+
+        let mut total = 0;
+        let mut remaining = 0;
+        let mut top: Vec<Entry> = Vec::new();
+        let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+        let mut months: HashMap<u32, u64> = HashMap::new();
+        for fr in fruits {
+            if fr.timed_out {
+                return Err(IndexError::Timeout(self.config.deadline.as_millis() as u64));
+            }
+            total += fr.total;
+            remaining += fr.remaining;
+            top.extend(fr.top);
+            for (map, values) in facet_maps.iter_mut().zip(fr.facets) {
+                for (v, c) in values {
+                    *map.entry(v).or_insert(0) += c;
+                }
+            }
+            for (m, c) in fr.months {
+                *months.entry(m).or_insert(0) += c;
+            }
+        }
+        top.sort();
+        top.truncate(limit);
+        let next_cursor = match top.last() {
+            Some(last) if remaining > limit as u64 => Some(cursor::encode(
+                &Position {
+                    sort: sort.tag(),
+                    primary: last.primary,
+                    key: last.key,
+                    query_hash: fingerprint,
+                },
+                &self.config.cursor_key,
+            )),
+            _ => None,
+        };
+
+        let snippets = if has_text && !highlight.is_empty() {
+            Some((
+                SnippetGenerator::new(highlight.clone(), self.analyzer.clone(), fl.summary, 200),
+                SnippetGenerator::new(highlight, self.analyzer.clone(), fl.description, 200),
+            ))
+        } else {
+            None
+        };
+        let mut hits = Vec::with_capacity(top.len());
+        for e in &top {
+            let stored: TantivyDocument = searcher.doc(e.addr)?;
+            let bytes = tantivy::schema::document::Value::as_bytes(
+                &stored
+                    .get_first(fl.doc)
+                    .ok_or_else(|| IndexError::Unavailable("stored document missing".into()))?,
+            )
+            .ok_or_else(|| IndexError::Unavailable("stored document is not bytes".into()))?
+            .to_vec();
+            let d: IndexDoc =
+                serde_json::from_slice(&bytes).map_err(|e| IndexError::BadDocument {
+                    id: String::new(),
+                    reason: e.to_string(),
+                })?;
+            let snippet = snippets
+                .as_ref()
+                .and_then(|(sum, desc)| render_snippet(&d, sum, desc));
+            hits.push(render_hit(d, from, req.to, snippet, sort, e.score));
+        }
+
+        let facets = Facets {
+            topic: top_counts(std::mem::take(&mut facet_maps[0])),
+            sector: top_counts(std::mem::take(&mut facet_maps[1])),
+            modality: top_counts(std::mem::take(&mut facet_maps[2])),
+            provider: top_counts(std::mem::take(&mut facet_maps[3])),
+            month: {
+                let mut v: Vec<(u32, u64)> = months.into_iter().collect();
+                v.sort();
+                v.into_iter()
+                    .map(|(m, count)| FacetCount {
+                        value: format!("{:04}-{:02}", m / 12, m % 12 + 1),
+                        count,
+                    })
+                    .collect()
+            },
+        };
+        Ok(SearchResponse {
+            total,
+            hits,
+            facets,
+            next_cursor,
+            sort,
+            took_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+/// Most frequent first, ties by value, at most [`FACET_LIMIT`].
+fn top_counts(map: HashMap<String, u64>) -> Vec<FacetCount> {
+    let mut v: Vec<FacetCount> = map
+        .into_iter()
+        .map(|(value, count)| FacetCount { value, count })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    v.truncate(FACET_LIMIT);
+    v
+}
+
+fn render_snippet(
+    d: &IndexDoc,
+    summary: &SnippetGenerator,
+    description: &SnippetGenerator,
+) -> Option<Snippet> {
+    let make = |field: &str, s: tantivy::snippet::Snippet| -> Option<Snippet> {
+        if s.highlighted().is_empty() {
+            return None;
+        }
+        let text = s.fragment().to_string();
+        let highlights: Vec<(usize, usize)> =
+            s.highlighted().iter().map(|r| (r.start, r.end)).collect();
+        let mut html = String::with_capacity(text.len() + 16 * highlights.len());
+        let mut at = 0;
+        for (a, b) in &highlights {
+            html.push_str(&escape(text.get(at..*a).unwrap_or("")));
+            html.push_str("<mark>");
+            html.push_str(&escape(text.get(*a..*b).unwrap_or("")));
+            html.push_str("</mark>");
+            at = *b;
+        }
+        html.push_str(&escape(text.get(at..).unwrap_or("")));
+        Some(Snippet {
+            field: field.to_string(),
+            text,
+            highlights,
+            html,
+        })
+    };
+    if let Some(s) = &d.offering.summary
+        && let Some(sn) = make(f::SUMMARY, summary.snippet(s))
+    {
+        return Some(sn);
+    }
+    let desc = d
+        .offering
+        .description_html
+        .as_deref()
+        .map(crate::doc::html_to_text)?;
+    make(f::DESCRIPTION, description.snippet(&desc))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn render_hit(
+    d: IndexDoc,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    snippet: Option<Snippet>,
+    sort: SortOrder,
+    score: Score,
+) -> SearchHit {
+    let o = d.offering;
+    let from_min = to_minutes(from);
+    let to_min = to.map_or(u64::MAX, to_minutes);
+    // The same rule as the collector, on minutes, so the shown session is the one sorted by.
+    let next_occurrence = o
+        .occurrences
+        .iter()
+        .filter(|x| !x.cancelled)
+        .filter(|x| {
+            let s = to_minutes(x.start.with_timezone(&Utc));
+            let e = x
+                .end
+                .map_or(s, |e| to_minutes(e.with_timezone(&Utc)))
+                .max(s);
+            e >= from_min && s < to_min
+        })
+        .min_by_key(|x| x.start)
+        .cloned();
+    SearchHit {
+        id: d.id,
+        title: o.title,
+        snippet,
+        next_occurrence,
+        occurrence_count: o.occurrences.len(),
+        timezone: o.timezone,
+        provider_id: d.provider_id,
+        provider_name: d.provider_name,
+        modality: o.modality,
+        cost: o.cost,
+        credits: o.credits,
+        topics: o.topics,
+        sectors: o.sectors,
+        status: o.status,
+        url: o.url,
+        registration_url: o.registration_url,
+        cluster_id: d.cluster_id,
+        also_offered_by: d.also_offered_by,
+        score: (sort == SortOrder::Relevance).then_some(score),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn months_from_minutes() {
+        // 2026-03-01T00:00Z
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
+        assert_eq!(month_of_minutes(to_minutes(t)), 2026 * 12 + 2);
+        let t = Utc.with_ymd_and_hms(2026, 2, 28, 23, 59, 0).unwrap();
+        assert_eq!(month_of_minutes(to_minutes(t)), 2026 * 12 + 1);
+        let t = Utc.with_ymd_and_hms(2025, 12, 31, 12, 0, 0).unwrap();
+        assert_eq!(month_of_minutes(to_minutes(t)), 2025 * 12 + 11);
+    }
+
+    #[test]
+    fn score_order_is_descending() {
+        assert!(score_primary(2.0) < score_primary(1.0));
+        assert!(score_primary(0.0) < score_primary(-1.0));
+    }
+}
