@@ -4,19 +4,49 @@
 /// non-alphanumeric characters into one space. Used for vocabulary matching and title similarity.
 pub fn fold_for_match(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// Appends [`fold_for_match`]`(text)` to `out`, so callers can fold several texts into one
+/// buffer without an allocation each.
+///
+/// Bytes are walked directly and ASCII is handled without decoding a `char`: this runs over
+/// the title and description of every item of every feed, and nearly all of it is ASCII.
+pub fn fold_into(text: &str, out: &mut String) {
+    let start = out.len();
+    out.reserve(text.len());
     let mut pending_space = false;
-    for ch in text.chars() {
-        let mapped = fold_char(ch);
-        match mapped {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            i += 1;
+            if b.is_ascii_alphanumeric() {
+                if pending_space && out.len() > start {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(char::from(b.to_ascii_lowercase()));
+            } else {
+                pending_space = true;
+            }
+            continue;
+        }
+        let Some(ch) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += ch.len_utf8();
+        match fold_char(ch) {
             Some(c) => {
-                if pending_space && !out.is_empty() {
+                if pending_space && out.len() > start {
                     out.push(' ');
                 }
                 pending_space = false;
                 out.push(c);
             }
             None if ch.is_alphanumeric() => {
-                if pending_space && !out.is_empty() {
+                if pending_space && out.len() > start {
                     out.push(' ');
                 }
                 pending_space = false;
@@ -27,7 +57,6 @@ pub fn fold_for_match(text: &str) -> String {
             None => pending_space = true,
         }
     }
-    out
 }
 
 fn fold_char(ch: char) -> Option<char> {
@@ -51,20 +80,52 @@ fn fold_char(ch: char) -> Option<char> {
 /// Collapses every run of whitespace (including newlines and NBSP) into one space and trims.
 pub fn squash_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    // Words are copied whole; only non-ASCII bytes need a `char` decoded to know whether they
+    // are whitespace (NBSP, U+2028, ...). Called for nearly every text field of every item.
+    let bytes = text.as_bytes();
+    let mut word_start: Option<usize> = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (is_space, len) = if b.is_ascii() {
+            // `char::is_whitespace` for ASCII: space and \t \n \x0B \x0C \r.
+            (b == b' ' || (b'\t'..=b'\r').contains(&b), 1)
+        } else {
+            match text.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) => (c.is_whitespace(), c.len_utf8()),
+                None => break,
+            }
+        };
+        if is_space {
+            if let Some(s) = word_start.take() {
+                push_word(&mut out, &text[s..i]);
+            }
+        } else if word_start.is_none() {
+            word_start = Some(i);
         }
-        out.push_str(word);
+        i += len;
+    }
+    if let Some(s) = word_start {
+        push_word(&mut out, &text[s..]);
     }
     out
 }
 
+fn push_word(out: &mut String, word: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(word);
+}
+
 /// Removes control characters that have no place in text fields (keeps tab and newline).
 pub fn strip_controls(text: &str) -> String {
+    // Almost no text has any: copy it whole rather than char by char.
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_string();
+    }
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect()
@@ -122,13 +183,19 @@ static SCRIPTY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
         .expect("scripty regex compiles")
 });
 
+/// Every alternative of [`SCRIPTY`] needs a `<`, `:` or `=`; most titles, summaries and names
+/// have none, and a byte scan is far cheaper than starting the regex on each of them.
+fn might_be_scripty(text: &str) -> bool {
+    text.bytes().any(|b| matches!(b, b'<' | b':' | b'='))
+}
+
 /// Defence in depth for plain-text fields: even though every consumer must escape text,
 /// a title such as `&lt;script&gt;` decodes to `<script>` and would be live markup in any page
 /// or widget that forgets to. Such sequences are rare in real offerings and always hostile, so
 /// the one character that makes them executable is swapped for a look-alike (`<` → `‹`,
 /// `:` → `∶`, `=` → `＝`); the rest of the text is untouched.
 pub fn defang_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if !SCRIPTY.is_match(text) {
+    if !might_be_scripty(text) || !SCRIPTY.is_match(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let out = SCRIPTY.replace_all(text, |caps: &regex::Captures<'_>| {
@@ -150,7 +217,7 @@ pub fn defang_text(text: &str) -> std::borrow::Cow<'_, str> {
 /// spell `javascript:` or `onload=`; those characters become numeric references, which render
 /// identically.
 pub fn defang_html(html: &str) -> std::borrow::Cow<'_, str> {
-    if !SCRIPTY.is_match(html) {
+    if !might_be_scripty(html) || !SCRIPTY.is_match(html) {
         return std::borrow::Cow::Borrowed(html);
     }
     let out = SCRIPTY.replace_all(html, |caps: &regex::Captures<'_>| {
