@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::model::Sector;
@@ -179,9 +179,19 @@ impl Vocabulary {
             .map(|(p, i)| (i, format!(" {p} ")))
             .collect();
         patterns.sort();
-        let phrases = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(patterns.iter().map(|(_, p)| p))
+        // Every pattern starts with a space, so a prefilter only stops at every space, and the
+        // automaton walks every byte of every item's text: a DFA without a prefilter does that
+        // several times faster than the NFA the builder would pick for this many patterns.
+        // Should a huge vocabulary not fit a DFA, the builder's own choice still works.
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .kind(kind)
+                .build(patterns.iter().map(|(_, p)| p))
+        };
+        let phrases = build(Some(AhoCorasickKind::DFA))
+            .or_else(|_| build(None))
             .map_err(|e| VocabularyError::Matcher(e.to_string()))?;
         Ok(Vocabulary {
             topics,

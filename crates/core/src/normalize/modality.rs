@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::model::{Location, Modality};
 use crate::normalize::text::{fold_for_match, fold_into};
@@ -114,8 +114,12 @@ static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
         }
     }
     #[allow(clippy::expect_used)]
+    // A DFA without prefilter: every pattern starts with a space, so a prefilter would only
+    // stop at every space; the automaton walks every byte of the text anyway.
     let ac = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
+        .prefilter(false)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&patterns)
         .expect("modality word lists build a matcher");
     (ac, kinds)
