@@ -298,10 +298,19 @@ fn on_handler_before(head: &str) -> bool {
     found && count >= 3
 }
 
+/// `needle` is lowercase ASCII letters. Looks for its first letter in either case before
+/// comparing the rest, so most bytes cost one comparison.
 fn contains_ascii_ci(hay: &str, needle: &[u8]) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let bytes = hay.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b | 0x20 == first
+            && bytes
+                .get(i + 1..i + 1 + rest.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    })
 }
 
 /// Defence in depth for plain-text fields: even though every consumer must escape text,

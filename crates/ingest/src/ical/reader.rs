@@ -142,7 +142,7 @@ fn is_name(s: &str) -> bool {
 
 /// Physical lines joined into logical lines. CRLF, LF and a lone CR all end a line; a line
 /// starting with a space or tab continues the previous one.
-fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
+fn unfold(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     let mut physical = text.split(['\n', '\r']).peekable();
     std::iter::from_fn(move || {
         loop {
@@ -151,7 +151,8 @@ fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
             if first.is_empty() {
                 continue;
             }
-            let mut line = first.to_string();
+            // Most lines are not folded: lend them out, copy only to join continuations.
+            let mut line = std::borrow::Cow::Borrowed(first);
             while let Some(next) = physical.peek() {
                 if next.is_empty() {
                     // The empty piece between `\r` and `\n`: look past it for a continuation.
@@ -159,7 +160,7 @@ fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
                     continue;
                 }
                 if let Some(rest) = next.strip_prefix([' ', '\t']) {
-                    line.push_str(rest);
+                    line.to_mut().push_str(rest);
                     physical.next();
                 } else {
                     break;
@@ -226,8 +227,13 @@ fn parse_line(line: &str) -> Option<Prop> {
 
 /// A TEXT value with its escapes (`\n \N \, \; \\`) resolved.
 pub(crate) fn unescape(s: &str) -> String {
+    // Most values have no escape at all, or a few: copy whole stretches up to each backslash.
+    let Some(first) = s.find('\\') else {
+        return s.to_string();
+    };
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
+    out.push_str(&s[..first]);
+    let mut chars = s[first..].chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
