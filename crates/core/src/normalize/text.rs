@@ -22,19 +22,12 @@ pub fn fold_into(text: &str, out: &mut String) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b.is_ascii_alphanumeric() {
-            // A whole ASCII word at once, lowercased in place.
-            let end = bytes[i..]
-                .iter()
-                .position(|c| !c.is_ascii_alphanumeric())
-                .map_or(bytes.len(), |n| i + n);
             if pending_space && buf.len() > start {
                 buf.push(b' ');
             }
             pending_space = false;
-            let at = buf.len();
-            buf.extend_from_slice(&bytes[i..end]);
-            buf[at..].make_ascii_lowercase();
-            i = end;
+            buf.push(b.to_ascii_lowercase());
+            i += 1;
             continue;
         }
         if b.is_ascii() {
