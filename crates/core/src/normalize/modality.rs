@@ -189,6 +189,17 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     }
 }
 
+/// [`MEETING_HOSTS`] as (entry, domain, path after the domain).
+static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str)>> = LazyLock::new(|| {
+    MEETING_HOSTS
+        .iter()
+        .map(|h| {
+            let (domain, path) = h.split_once('/').unwrap_or((h, ""));
+            (*h, domain, path)
+        })
+        .collect()
+});
+
 /// True when `url` points at a known meeting or webinar platform.
 pub fn is_meeting_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
@@ -200,18 +211,19 @@ pub fn is_meeting_url(url: &str) -> bool {
     };
     let host = rest.split('/').next().unwrap_or_default();
     // Runs for every URL of every item: compare in place rather than formatting
-    // ".domain" and "/path" strings per host.
-    MEETING_HOSTS.iter().any(|h| {
-        let (domain, path_part) = h.split_once('/').unwrap_or((h, ""));
+    // ".domain" and "/path" strings per host, with each entry split once.
+    MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part)| {
         let host_ok = host == domain
             || host
                 .strip_suffix(domain)
                 .is_some_and(|head| head.ends_with('.'));
-        let path_ok = path_part.is_empty()
-            || rest
-                .match_indices('/')
-                .any(|(at, _)| rest[at + 1..].starts_with(path_part));
-        (host_ok && path_ok) || (!h.contains('.') && rest.contains(h))
+        let path_ok = || {
+            path_part.is_empty()
+                || rest
+                    .match_indices('/')
+                    .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+        };
+        (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
     })
 }
 
