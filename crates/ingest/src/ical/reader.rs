@@ -73,7 +73,7 @@ pub(crate) fn read(
     let mut stack: Vec<usize> = Vec::new();
     // Components beyond the limit are skipped, with everything inside them.
     let mut skip_depth = 0usize;
-    for line in unfold(text) {
+    for line in unfold_lines(text) {
         let Some(prop) = parse_line(&line) else {
             if !line.trim().is_empty() {
                 tree.garbage_lines += 1;
@@ -140,9 +140,16 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// [`unfold_lines`] as owned strings.
+#[cfg(test)]
+fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
+    unfold_lines(text).map(std::borrow::Cow::into_owned)
+}
+
 /// Physical lines joined into logical lines. CRLF, LF and a lone CR all end a line; a line
-/// starting with a space or tab continues the previous one.
-fn unfold(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+/// starting with a space or tab continues the previous one. Lines are lent out unless they had
+/// to be joined: most are not folded, and copying each was a visible cost.
+fn unfold_lines(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     let mut physical = text.split(['\n', '\r']).peekable();
     std::iter::from_fn(move || {
         loop {
@@ -151,7 +158,6 @@ fn unfold(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
             if first.is_empty() {
                 continue;
             }
-            // Most lines are not folded: lend them out, copy only to join continuations.
             let mut line = std::borrow::Cow::Borrowed(first);
             while let Some(next) = physical.peek() {
                 if next.is_empty() {
