@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::normalize::{
-    ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, infer_modality,
-    parse_cost_text, parse_credits, safe_http_url, summarize,
+    ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
+    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize,
 };
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
@@ -270,10 +270,23 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .chain(url.as_deref())
         .chain(registration_url.as_deref())
         .collect();
+    // Modality and topics both match on the folded title and description: fold them once.
+    let mut folded_title_text = String::with_capacity(title.len() + description_plain.len() + 1);
+    fold_into(&title, &mut folded_title_text);
+    if !folded_title_text.is_empty() {
+        // `fold_for_match("{title}\n{text}")`: a newline folds to one space between the two.
+        folded_title_text.push(' ');
+    }
+    let title_len = folded_title_text.len();
+    fold_into(&description_plain, &mut folded_title_text);
+    if folded_title_text.len() == title_len {
+        folded_title_text.truncate(title_len.saturating_sub(1));
+    }
     let modality = infer_modality(&ModalityInput {
         declared: d.declared_modality,
         title: &title,
         text: &description_plain,
+        folded_title_text: Some(&folded_title_text),
         categories: &d.categories,
         location: location.as_ref(),
         urls: &other_urls,
@@ -287,20 +300,27 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .clone()
         .unwrap_or_else(|| format!("{title}\n{description_plain}"));
     let credits = parse_credits(&credits_source);
-    let match_text = format!("{title}\n{description_plain}");
     // Who organizes says something about who attends ("State Archives", "Museum Alliance").
     let who = format!(
         "{}\n{}",
         d.audience.as_deref().unwrap_or_default(),
         d.organizer.as_deref().unwrap_or_default()
     );
-    let (topics, sectors) = hints.vocabulary.classify(&d.categories, &match_text, &who);
+    let (topics, sectors) =
+        hints
+            .vocabulary
+            .classify_folded(&d.categories, &folded_title_text, &who);
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
     occurrences.dedup_by(|a, b| a.start == b.start && a.end == b.end);
 
-    let first_start = occurrences.first().map(|o| o.start.to_rfc3339());
+    // The first start only matters to a content hash, i.e. without a GUID; formatting it for
+    // every item was a measurable share of finishing one.
+    let has_guid = d.guid.as_deref().is_some_and(|g| !g.trim().is_empty());
+    let first_start = (!has_guid)
+        .then(|| occurrences.first().map(|o| o.start.to_rfc3339()))
+        .flatten();
     let (source_key, key_kind) = source_key(&IdentityInput {
         guid: d.guid.as_deref(),
         url: url.as_deref(),
@@ -471,8 +491,15 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let mut cost_sentences = String::new();
+    // Lowercased once for the whole text. ASCII lowercasing keeps byte offsets, so each
+    // sentence of `lower_all` lines up with the original; for these ASCII words (and € £) it
+    // finds what Unicode lowercasing would: the only non-ASCII letters that lowercase to ASCII
+    // are the Kelvin sign (k, in no word) and İ (i plus a combining dot, which no word has).
+    let lower_all = description.to_ascii_lowercase();
+    let mut at = 0;
     for sentence in description.split(['.', '\n', '|']) {
-        let lower = sentence.to_lowercase();
+        let lower = &lower_all[at..at + sentence.len()];
+        at += sentence.len() + 1;
         if [
             "cost",
             "fee",

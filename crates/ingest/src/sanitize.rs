@@ -5,7 +5,6 @@
 //! cut before either sees it.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
 use ammonia::{Builder, UrlRelative};
 use url::Url;
@@ -51,34 +50,36 @@ thread_local! {
     });
 }
 
-static BLOCK_TAGS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    HashSet::from([
-        "p",
-        "div",
-        "br",
-        "li",
-        "ul",
-        "ol",
-        "tr",
-        "table",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "section",
-        "article",
-        "blockquote",
-        "dd",
-        "dt",
-        "dl",
-        "hr",
-        "header",
-        "footer",
-        "pre",
-    ])
-});
+/// Elements that separate words when markup is turned into text. A `match` rather than a
+/// hashed set: this is asked for every tag of every description.
+fn is_block_tag(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "br"
+            | "li"
+            | "ul"
+            | "ol"
+            | "tr"
+            | "table"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "article"
+            | "blockquote"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "hr"
+            | "header"
+            | "footer"
+            | "pre"
+    )
+}
 
 /// Plain text of an HTML fragment: tags removed, entities decoded, script/style contents
 /// dropped, block elements separated by spaces, whitespace squashed.
@@ -99,7 +100,7 @@ pub(crate) fn html_to_text(html: &str, _max_depth: usize) -> String {
             return;
         }
         raw.push_str(&html[last..start]);
-        if BLOCK_TAGS.contains(name) {
+        if is_block_tag(name) {
             raw.push(' ');
         }
         last = end;
@@ -242,7 +243,9 @@ fn for_each_tag(html: &str, mut f: impl FnMut(usize, usize, &str, bool, bool)) {
         };
         let end = name_start + gt + 1;
         name_buf.clear();
-        name_buf.push_str(&html[name_start..name_start + name_len].to_ascii_lowercase());
+        // Lowercased in place: a temporary String per tag was a visible cost.
+        name_buf.push_str(&html[name_start..name_start + name_len]);
+        name_buf.make_ascii_lowercase();
         let self_closing = bytes[end - 2] == b'/';
         f(start, end, &name_buf, closing, self_closing);
         i = end;

@@ -51,7 +51,11 @@ pub fn parse_cost_text(text: &str) -> Cost {
     }
     let mut amounts: Vec<f64> = Vec::new();
     let mut currency: Option<String> = None;
-    for cap in MONEY.captures_iter(&text) {
+    // An amount needs an ASCII digit (other `\d` digits never parse as a number), and most
+    // sentences that mention cost have none ("Free for members"): skip the regex for them.
+    let has_digit = text.bytes().any(|b| b.is_ascii_digit());
+    let captures = has_digit.then(|| MONEY.captures_iter(&text));
+    for cap in captures.into_iter().flatten() {
         let amount = cap
             .name("a1")
             .or_else(|| cap.name("a2"))
@@ -95,12 +99,33 @@ pub fn parse_cost_text(text: &str) -> Cost {
             currency = code.map(str::to_string);
         }
     }
-    let folded = format!(" {} ", fold_for_match(&text));
+    let folded = fold_for_match(&text);
     let says_free = FREE_WORDS
         .iter()
         .filter(|w| **w != "0")
-        .any(|w| folded.contains(&format!(" {w} ")));
+        .any(|w| contains_words(&folded, w));
     build(amounts, currency, says_free, Some(text))
+}
+
+/// Whether the folded `phrase` occurs in the folded `text` on word boundaries: the same as
+/// searching `" {phrase} "` in `" {text} "`, without building either string.
+fn contains_words(text: &str, phrase: &str) -> bool {
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find(phrase)) {
+        let at = from + found;
+        let end = at + phrase.len();
+        if (at == 0 || text[..at].ends_with(' '))
+            && (end == text.len() || text[end..].starts_with(' '))
+        {
+            return true;
+        }
+        // Try the next start; `phrase` is ASCII, so `at + 1` is a char boundary or past one.
+        from = at + 1;
+        while from < text.len() && !text.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
 }
 
 /// Combines schema.org offers (each possibly "Free" or a number) into one cost.

@@ -2,10 +2,10 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::model::{Location, Modality};
-use crate::normalize::text::fold_for_match;
+use crate::normalize::text::{fold_for_match, fold_into};
 
 /// Everything the modality rule looks at.
 #[derive(Debug, Default, Clone, Copy)]
@@ -15,6 +15,9 @@ pub struct ModalityInput<'a> {
     pub title: &'a str,
     /// Plain text of the description.
     pub text: &'a str,
+    /// `fold_for_match` of the title and text joined by a newline, when the caller already
+    /// has it (the finishing stage folds once for modality and topics); folded here otherwise.
+    pub folded_title_text: Option<&'a str>,
     pub categories: &'a [String],
     pub location: Option<&'a Location>,
     /// Every URL the item carries (link, online URL, location text that is a URL, ...).
@@ -111,8 +114,12 @@ static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
         }
     }
     #[allow(clippy::expect_used)]
+    // A DFA without prefilter: every pattern starts with a space, so a prefilter would only
+    // stop at every space; the automaton walks every byte of the text anyway.
     let ac = AhoCorasick::builder()
         .match_kind(MatchKind::Standard)
+        .prefilter(false)
+        .kind(Some(AhoCorasickKind::DFA))
         .build(&patterns)
         .expect("modality word lists build a matcher");
     (ac, kinds)
@@ -143,12 +150,17 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     }
     let mut hay = String::with_capacity(input.title.len() + input.text.len() + 32);
     hay.push(' ');
-    hay.push_str(&fold_for_match(input.title));
-    hay.push(' ');
-    hay.push_str(&fold_for_match(input.text));
+    match input.folded_title_text {
+        Some(folded) => hay.push_str(folded),
+        None => {
+            fold_into(input.title, &mut hay);
+            hay.push(' ');
+            fold_into(input.text, &mut hay);
+        }
+    }
     for c in input.categories {
         hay.push(' ');
-        hay.push_str(&fold_for_match(c));
+        fold_into(c, &mut hay);
     }
     hay.push(' ');
     let found = Signals::of(&hay);
@@ -163,7 +175,7 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     let meeting_url = input.has_online_url || input.urls.iter().any(|u| is_meeting_url(u));
     let location_online = input.location.is_some_and(location_is_online);
     let online = meeting_url || location_online || found.online;
-    let physical = input.location.is_some_and(location_is_physical);
+    let physical = !location_online && input.location.is_some_and(location_is_physical);
     let in_person_words = found.in_person;
     match (online, physical || in_person_words) {
         // A place plus a join link or "in person" plus "online" is both at once.
@@ -177,6 +189,17 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     }
 }
 
+/// [`MEETING_HOSTS`] as (entry, domain, path after the domain).
+static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str)>> = LazyLock::new(|| {
+    MEETING_HOSTS
+        .iter()
+        .map(|h| {
+            let (domain, path) = h.split_once('/').unwrap_or((h, ""));
+            (*h, domain, path)
+        })
+        .collect()
+});
+
 /// True when `url` points at a known meeting or webinar platform.
 pub fn is_meeting_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
@@ -186,12 +209,21 @@ pub fn is_meeting_url(url: &str) -> bool {
     else {
         return false;
     };
-    MEETING_HOSTS.iter().any(|h| {
-        rest.split('/').next().is_some_and(|host| {
-            let (domain, path_part) = h.split_once('/').unwrap_or((h, ""));
-            let host_ok = host == domain || host.ends_with(&format!(".{domain}"));
-            host_ok && (path_part.is_empty() || rest.contains(&format!("/{path_part}")))
-        }) || (!h.contains('.') && rest.contains(h))
+    let host = rest.split('/').next().unwrap_or_default();
+    // Runs for every URL of every item: compare in place rather than formatting
+    // ".domain" and "/path" strings per host, with each entry split once.
+    MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part)| {
+        let host_ok = host == domain
+            || host
+                .strip_suffix(domain)
+                .is_some_and(|head| head.ends_with('.'));
+        let path_ok = || {
+            path_part.is_empty()
+                || rest
+                    .match_indices('/')
+                    .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+        };
+        (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
     })
 }
 
@@ -201,14 +233,18 @@ fn location_is_online(loc: &Location) -> bool {
     if is_meeting_url(name) || is_meeting_url(address) {
         return true;
     }
-    let f = format!(" {} ", fold_for_match(&format!("{name} {address}")));
-    ONLINE_WORDS.iter().any(|w| f.contains(&format!(" {w} "))) && !location_has_street(address)
+    // The same whole-word test as the online word list, through the shared matcher.
+    let mut f = String::with_capacity(name.len() + address.len() + 3);
+    f.push(' ');
+    fold_into(name, &mut f);
+    f.push(' ');
+    fold_into(address, &mut f);
+    f.push(' ');
+    Signals::of(&f).online && !location_has_street(address)
 }
 
+/// A place one can go to. Only asked when the location is not an online one.
 fn location_is_physical(loc: &Location) -> bool {
-    if location_is_online(loc) {
-        return false;
-    }
     loc.geo.is_some()
         || loc.locality.is_some()
         || loc

@@ -4,30 +4,69 @@
 /// non-alphanumeric characters into one space. Used for vocabulary matching and title similarity.
 pub fn fold_for_match(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// Appends [`fold_for_match`]`(text)` to `out`, so callers can fold several texts into one
+/// buffer without an allocation each.
+///
+/// Bytes are walked directly and ASCII is handled without decoding a `char`: this runs over
+/// the title and description of every item of every feed, and nearly all of it is ASCII.
+pub fn fold_into(text: &str, out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    let start = buf.len();
+    buf.reserve(text.len());
     let mut pending_space = false;
-    for ch in text.chars() {
-        let mapped = fold_char(ch);
-        match mapped {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_alphanumeric() {
+            if pending_space && buf.len() > start {
+                buf.push(b' ');
+            }
+            pending_space = false;
+            buf.push(b.to_ascii_lowercase());
+            i += 1;
+            continue;
+        }
+        if b.is_ascii() {
+            pending_space = true;
+            i += 1;
+            continue;
+        }
+        let Some(ch) = text.get(i..).and_then(|rest| rest.chars().next()) else {
+            break;
+        };
+        i += ch.len_utf8();
+        match fold_char(ch) {
             Some(c) => {
-                if pending_space && !out.is_empty() {
-                    out.push(' ');
+                if pending_space && buf.len() > start {
+                    buf.push(b' ');
                 }
                 pending_space = false;
-                out.push(c);
+                push_char(&mut buf, c);
             }
             None if ch.is_alphanumeric() => {
-                if pending_space && !out.is_empty() {
-                    out.push(' ');
+                if pending_space && buf.len() > start {
+                    buf.push(b' ');
                 }
                 pending_space = false;
                 for l in ch.to_lowercase() {
-                    out.push(l);
+                    push_char(&mut buf, l);
                 }
             }
             None => pending_space = true,
         }
     }
-    out
+    // Only whole characters were appended to valid UTF-8, so this never takes the lossy path.
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+fn push_char(buf: &mut Vec<u8>, c: char) {
+    let mut tmp = [0u8; 4];
+    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
 }
 
 fn fold_char(ch: char) -> Option<char> {
@@ -51,20 +90,81 @@ fn fold_char(ch: char) -> Option<char> {
 /// Collapses every run of whitespace (including newlines and NBSP) into one space and trims.
 pub fn squash_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_whitespace())
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
+    // Most text is already squashed, or nearly: copy whole stretches and only break one where a
+    // whitespace run is something other than a single space between two words. Only non-ASCII
+    // bytes need a `char` decoded to know whether they are whitespace (NBSP, U+2028, ...).
+    // Called for nearly every text field of every item.
+    let bytes = text.as_bytes();
+    let mut copy_from = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        // Printable ASCII is never whitespace: the common case, decided without a call.
+        if b > b' ' && b < 0x7f {
+            i += 1;
+            continue;
+        }
+        let len = whitespace_len(text, i);
+        if len == 0 {
+            i += utf8_len(bytes[i]);
+            continue;
+        }
+        let run_start = i;
+        i += len;
+        loop {
+            let more = whitespace_len(text, i);
+            if more == 0 {
+                break;
+            }
+            i += more;
+        }
+        let single_inner_space =
+            i == run_start + 1 && bytes[run_start] == b' ' && run_start > 0 && i < bytes.len();
+        if single_inner_space {
+            continue;
+        }
+        out.push_str(&text[copy_from..run_start]);
+        if !out.is_empty() && i < bytes.len() {
             out.push(' ');
         }
-        out.push_str(word);
+        copy_from = i;
     }
+    out.push_str(&text[copy_from..]);
     out
+}
+
+/// Bytes of the whitespace character at `i`, 0 when there is none (or `i` is the end).
+fn whitespace_len(text: &str, i: usize) -> usize {
+    match text.as_bytes().get(i) {
+        // `char::is_whitespace` for ASCII: space and \t \n \x0B \x0C \r.
+        Some(&b) if b.is_ascii() => usize::from(b == b' ' || (b'\t'..=b'\r').contains(&b)),
+        Some(_) => text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
+        None => 0,
+    }
+}
+
+/// Length of the UTF-8 sequence a leading byte starts (1 for anything else, to stay on the move).
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
 }
 
 /// Removes control characters that have no place in text fields (keeps tab and newline).
 pub fn strip_controls(text: &str) -> String {
+    // Almost no text has any: copy it whole rather than char by char.
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text.to_string();
+    }
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect()
@@ -74,10 +174,11 @@ pub fn strip_controls(text: &str) -> String {
 /// ellipsis when shortened.
 pub fn summarize(text: &str, max_chars: usize) -> String {
     let squashed = squash_whitespace(text);
-    if squashed.chars().count() <= max_chars {
+    // Slice at the byte where character `max_chars` starts instead of collecting chars.
+    let Some((cut_at, _)) = squashed.char_indices().nth(max_chars) else {
         return squashed;
-    }
-    let mut cut: String = squashed.chars().take(max_chars).collect();
+    };
+    let mut cut = squashed[..cut_at].to_string();
     if let Some(pos) = cut.rfind(' ')
         && pos > max_chars / 2
     {
@@ -102,6 +203,36 @@ mod tests {
     }
 
     #[test]
+    fn fold_into_appends_what_fold_for_match_returns() {
+        for (a, b) in [
+            ("Café—Préservation", "  101!  "),
+            ("", " x "),
+            ("İstanbul ſ", "Ärchiv"),
+            ("...", "..."),
+        ] {
+            let mut out = fold_for_match(a);
+            out.push('|');
+            fold_into(b, &mut out);
+            assert_eq!(out, format!("{}|{}", fold_for_match(a), fold_for_match(b)));
+        }
+    }
+
+    #[test]
+    fn squash_handles_every_kind_of_whitespace_run() {
+        for (input, want) in [
+            ("", ""),
+            ("   ", ""),
+            ("a b", "a b"),
+            (" a  b ", "a b"),
+            ("a\u{b}b\u{a0}\u{2028}c", "a b c"),
+            ("\ta\r\nb\u{3000}", "a b"),
+            ("é  ü", "é ü"),
+        ] {
+            assert_eq!(squash_whitespace(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
     fn summary_is_cut_on_a_word_with_ellipsis() {
         let s = summarize("one two three four five six seven", 15);
         assert_eq!(s, "one two three…");
@@ -122,13 +253,58 @@ static SCRIPTY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
         .expect("scripty regex compiles")
 });
 
+/// Whether [`SCRIPTY`] could match: a cheap superset of its three alternatives, so the regex
+/// (slow here: Unicode `\b` keeps it off its DFA) only runs where it might find something.
+/// Most titles, summaries and descriptions then skip it, including sanitized HTML whose only
+/// `=` are attributes such as `href=` and `rel=`.
+fn might_be_scripty(text: &str) -> bool {
+    // `<\s*script` and `(java|vb)script\s*:` both need "cript" (no letter of it has a
+    // non-ASCII case variant) and a `<` or `:`.
+    let script = text.bytes().any(|b| b == b'<' || b == b':') && CRIPT.is_match(text);
+    script
+        || text
+            .match_indices('=')
+            .any(|(at, _)| on_handler_before(&text[..at]))
+}
+
+/// `\bon[a-z]+\s*` could end at the end of `head`: the letters before any trailing
+/// whitespace are at least three and contain "on". `[a-z]` under `(?i)` also takes `ſ` and
+/// the Kelvin sign.
+fn on_handler_before(head: &str) -> bool {
+    let letters = head
+        .trim_end_matches(char::is_whitespace)
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphabetic() || *c == '\u{17f}' || *c == '\u{212a}')
+        .map(|c| c.to_ascii_lowercase());
+    // Reversed: "no" read backwards is "on" read forwards.
+    let mut count = 0;
+    let mut prev = ' ';
+    let mut found = false;
+    for c in letters {
+        count += 1;
+        if prev == 'n' && c == 'o' {
+            found = true;
+        }
+        prev = c;
+    }
+    found && count >= 3
+}
+
+/// "cript" in any ASCII case: a plain literal search (SIMD over its case variants), unlike
+/// [`SCRIPTY`] itself.
+static CRIPT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(r"(?i-u)cript").expect("literal regex compiles")
+});
+
 /// Defence in depth for plain-text fields: even though every consumer must escape text,
 /// a title such as `&lt;script&gt;` decodes to `<script>` and would be live markup in any page
 /// or widget that forgets to. Such sequences are rare in real offerings and always hostile, so
 /// the one character that makes them executable is swapped for a look-alike (`<` → `‹`,
 /// `:` → `∶`, `=` → `＝`); the rest of the text is untouched.
 pub fn defang_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if !SCRIPTY.is_match(text) {
+    if !might_be_scripty(text) || !SCRIPTY.is_match(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let out = SCRIPTY.replace_all(text, |caps: &regex::Captures<'_>| {
@@ -150,7 +326,7 @@ pub fn defang_text(text: &str) -> std::borrow::Cow<'_, str> {
 /// spell `javascript:` or `onload=`; those characters become numeric references, which render
 /// identically.
 pub fn defang_html(html: &str) -> std::borrow::Cow<'_, str> {
-    if !SCRIPTY.is_match(html) {
+    if !might_be_scripty(html) || !SCRIPTY.is_match(html) {
         return std::borrow::Cow::Borrowed(html);
     }
     let out = SCRIPTY.replace_all(html, |caps: &regex::Captures<'_>| {
@@ -171,6 +347,31 @@ pub fn defang_html(html: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod defang_tests {
     use super::*;
+
+    #[test]
+    fn the_scripty_precheck_never_hides_a_match() {
+        for s in [
+            "<script>",
+            "< \n SCRIPT",
+            "<ſcript>",
+            "JavaScript :x",
+            "vbſcript:",
+            "x onload=1",
+            "x ONCLICK \t =1",
+            "x onſ=1",
+            "x on\u{212a}=1",
+            "<p onmouseover=\"x\">",
+            "a=b on=c",
+            "éonload=x",
+        ] {
+            if SCRIPTY.is_match(s) {
+                assert!(might_be_scripty(s), "{s:?}");
+            }
+        }
+        assert!(!might_be_scripty(
+            "<p><a href=\"https://x.org/\" rel=\"noopener\">Session: one</a></p>"
+        ));
+    }
 
     #[test]
     fn defang_neutralizes_only_the_dangerous_sequences() {

@@ -9,6 +9,7 @@
 
 mod json;
 mod scan;
+mod timestamp;
 
 use std::collections::HashMap;
 
@@ -59,6 +60,7 @@ fn parse_feed(text: &str, base: Option<&Url>) -> Result<Feed, feed_rs::parser::P
     feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         .id_generator(|_, _, _| String::new())
+        .timestamp_parser(timestamp::parse)
         .build()
         .parse(text.as_bytes())
 }

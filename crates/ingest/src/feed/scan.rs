@@ -81,10 +81,8 @@ fn vocab_of(prefix: &str, namespaces: &HashMap<String, String>) -> Vocab {
     if prefix.is_empty() {
         return Vocab::Core;
     }
-    let uri = namespaces
-        .get(prefix)
-        .map(|u| u.to_ascii_lowercase())
-        .unwrap_or_default();
+    // Case-insensitive comparisons in place: this runs for every element inside every item.
+    let uri = namespaces.get(prefix).map_or("", String::as_str);
     const EVENT_URIS: [&str; 6] = [
         "http://purl.org/rss/1.0/modules/event/",
         "urn:ietf:params:xml:ns:xcal",
@@ -93,18 +91,41 @@ fn vocab_of(prefix: &str, namespaces: &HashMap<String, String>) -> Vocab {
         "http://base.google.com/cns/1.0",
         "http://www.w3.org/2002/12/cal/ical#",
     ];
-    if EVENT_URIS.iter().any(|u| uri.starts_with(u))
-        || uri.contains("libcal")
-        || uri.contains("/event")
+    let starts_with_ci = |u: &str| {
+        uri.as_bytes()
+            .get(..u.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(u.as_bytes()))
+    };
+    if EVENT_URIS.iter().any(|u| starts_with_ci(u))
+        || contains_ci(uri, "libcal")
+        || contains_ci(uri, "/event")
     {
         return Vocab::Event;
     }
     // Feeds often use an event prefix without declaring it, or with a vendor URI.
-    match prefix.to_ascii_lowercase().as_str() {
-        "ev" | "event" | "events" | "xcal" | "libcal" | "tribe" | "g" | "cal" => Vocab::Event,
-        "dc" | "content" | "atom" | "rdf" | "rss" | "dcterms" => Vocab::Core,
-        _ => Vocab::Other,
+    let is = |p: &str| prefix.eq_ignore_ascii_case(p);
+    if [
+        "ev", "event", "events", "xcal", "libcal", "tribe", "g", "cal",
+    ]
+    .iter()
+    .any(|p| is(p))
+    {
+        Vocab::Event
+    } else if ["dc", "content", "atom", "rdf", "rss", "dcterms"]
+        .iter()
+        .any(|p| is(p))
+    {
+        Vocab::Core
+    } else {
+        Vocab::Other
     }
+}
+
+/// ASCII case-insensitive substring test (`needle` is lowercase ASCII).
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// Scans `text`, keeping at most `cap` items.
@@ -141,14 +162,21 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let qname = e.name().as_ref().to_string();
-                let local = local_of(&qname).to_ascii_lowercase();
-                note_namespaces(e, &mut namespaces);
+                let name = e.name();
+                let qname: &str = name.as_ref();
+                // Compared in place: this runs for every element of the document, and
+                // lowercased copies of every name were most of this pass's cost.
+                let local = local_of(qname);
+                let is = |want: &str| local.eq_ignore_ascii_case(want);
+                // Declarations are rare past the root; only parse attributes that have one.
+                if e.attributes_raw().contains("xmlns") {
+                    note_namespaces(e, &mut namespaces);
+                }
                 if depth == 0 && out.root.is_none() {
-                    out.root = Some(local.clone());
+                    out.root = Some(local.to_ascii_lowercase());
                     out.root_namespaces = namespace_attrs(e);
                 }
-                let starts_item = (local == "item" || local == "entry") && depth >= 1 && !empty;
+                let starts_item = (is("item") || is("entry")) && depth >= 1 && !empty;
                 if starts_item {
                     // An item that never closed ends where the next one starts.
                     if let Some(mut open) = item.take() {
@@ -157,7 +185,7 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                     }
                     item = Some(ItemScan {
                         start: before,
-                        is_entry: local == "entry",
+                        is_entry: is("entry"),
                         ..ItemScan::default()
                     });
                     stack.clear();
@@ -167,7 +195,7 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                     continue;
                 }
                 if let Some(it) = item.as_mut() {
-                    if local == "link" && stack.is_empty() && it.link.is_none() {
+                    if is("link") && stack.is_empty() && it.link.is_none() {
                         let rel = attr(e, "rel");
                         if rel
                             .as_deref()
@@ -182,12 +210,12 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                             buf.clear();
                         }
                         if stack.len() < MAX_ITEM_STACK {
-                            stack.push((qname, buf.len()));
+                            stack.push((qname.to_string(), buf.len()));
                         } else {
                             overflow += 1;
                         }
                     }
-                } else if !empty && local == "title" && out.feed_title.is_none() && depth <= 3 {
+                } else if !empty && is("title") && out.feed_title.is_none() && depth <= 3 {
                     in_feed_title = true;
                     buf.clear();
                 }
@@ -215,11 +243,12 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
             }
             Event::End(e) => {
                 depth = depth.saturating_sub(1);
-                let qname = e.name().as_ref().to_string();
-                let local = local_of(&qname).to_ascii_lowercase();
+                let name = e.name();
+                let qname: &str = name.as_ref();
+                let local = local_of(qname);
+                let is = |want: &str| local.eq_ignore_ascii_case(want);
                 if let Some(mut it) = item.take() {
-                    let closes_item =
-                        (local == "item" && !it.is_entry) || (local == "entry" && it.is_entry);
+                    let closes_item = (is("item") && !it.is_entry) || (is("entry") && it.is_entry);
                     if closes_item && overflow == 0 {
                         it.end = pos(&reader);
                         it.closed = true;
@@ -235,14 +264,14 @@ pub(super) fn scan(text: &str, cap: usize) -> Scan {
                         let from = stack[at].1.min(buf.len());
                         let direct = at == 0;
                         stack.truncate(at);
-                        let value = buf.get(from..).unwrap_or_default().trim().to_string();
-                        record(&mut it, &qname, direct, &value, &namespaces);
+                        let value = buf.get(from..).unwrap_or_default().trim();
+                        record(&mut it, qname, direct, value, &namespaces);
                         if stack.is_empty() {
                             buf.clear();
                         }
                     }
                     item = Some(it);
-                } else if in_feed_title && local == "title" {
+                } else if in_feed_title && is("title") {
                     let t = buf.trim();
                     if !t.is_empty() {
                         out.feed_title = Some(t.to_string());
@@ -340,11 +369,19 @@ fn record(
     value: &str,
     namespaces: &HashMap<String, String>,
 ) {
-    let local = local_of(qname).to_ascii_lowercase();
+    // Every name matched below is short ASCII: lowercase into a small buffer, not a String.
+    let mut lower = [0u8; 16];
+    let local = local_of(qname).as_bytes();
+    let Some(slot) = lower.get_mut(..local.len()) else {
+        return;
+    };
+    slot.copy_from_slice(local);
+    slot.make_ascii_lowercase();
+    let local = std::str::from_utf8(slot).unwrap_or_default();
     match vocab_of(prefix_of(qname), namespaces) {
         Vocab::Event => {
             let ev = &mut it.event;
-            match local.as_str() {
+            match local {
                 "startdate" | "start_date" | "startdatetime" | "start" | "dtstart" | "begin"
                 | "date_start" => set(&mut ev.start, value),
                 "enddate" | "end_date" | "enddatetime" | "end" | "dtend" | "date_end" => {
@@ -359,7 +396,7 @@ fn record(
                 _ => {}
             }
         }
-        Vocab::Core if direct => match local.as_str() {
+        Vocab::Core if direct => match local {
             "guid" | "id" => set(&mut it.guid, value),
             "title" => set(&mut it.title, value),
             "link" => set(&mut it.link, value),

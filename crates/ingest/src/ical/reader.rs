@@ -73,7 +73,7 @@ pub(crate) fn read(
     let mut stack: Vec<usize> = Vec::new();
     // Components beyond the limit are skipped, with everything inside them.
     let mut skip_depth = 0usize;
-    for line in unfold(text) {
+    for line in unfold_lines(text) {
         let Some(prop) = parse_line(&line) else {
             if !line.trim().is_empty() {
                 tree.garbage_lines += 1;
@@ -140,9 +140,16 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
-/// Physical lines joined into logical lines. CRLF, LF and a lone CR all end a line; a line
-/// starting with a space or tab continues the previous one.
+/// [`unfold_lines`] as owned strings.
+#[cfg(test)]
 fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
+    unfold_lines(text).map(std::borrow::Cow::into_owned)
+}
+
+/// Physical lines joined into logical lines. CRLF, LF and a lone CR all end a line; a line
+/// starting with a space or tab continues the previous one. Lines are lent out unless they had
+/// to be joined: most are not folded, and copying each was a visible cost.
+fn unfold_lines(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     let mut physical = text.split(['\n', '\r']).peekable();
     std::iter::from_fn(move || {
         loop {
@@ -151,7 +158,7 @@ fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
             if first.is_empty() {
                 continue;
             }
-            let mut line = first.to_string();
+            let mut line = std::borrow::Cow::Borrowed(first);
             while let Some(next) = physical.peek() {
                 if next.is_empty() {
                     // The empty piece between `\r` and `\n`: look past it for a continuation.
@@ -159,7 +166,7 @@ fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
                     continue;
                 }
                 if let Some(rest) = next.strip_prefix([' ', '\t']) {
-                    line.push_str(rest);
+                    line.to_mut().push_str(rest);
                     physical.next();
                 } else {
                     break;
@@ -226,8 +233,13 @@ fn parse_line(line: &str) -> Option<Prop> {
 
 /// A TEXT value with its escapes (`\n \N \, \; \\`) resolved.
 pub(crate) fn unescape(s: &str) -> String {
+    // Most values have no escape at all, or a few: copy whole stretches up to each backslash.
+    let Some(first) = s.find('\\') else {
+        return s.to_string();
+    };
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
+    out.push_str(&s[..first]);
+    let mut chars = s[first..].chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
