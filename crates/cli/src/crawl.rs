@@ -271,7 +271,11 @@ fn add(args: AddArgs) -> Result<ExitCode> {
             .await
             .context("cannot register the source")?;
         store.close().await;
-        println!("source {id}: {}/{name} {url}", args.provider);
+        if name == url.as_str() {
+            println!("source {id}: {} {url}", args.provider);
+        } else {
+            println!("source {id}: {}/{name} {url}", args.provider);
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
