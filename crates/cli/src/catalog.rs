@@ -10,13 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
-use coalesce_core::dedup::{self, DedupConfig, DedupItem, Fingerprint};
-use coalesce_ingest::{ParseError, ParseHints, Parsed};
+use coalesce_ingest::ParseHints;
 use coalesce_store::{
-    Cluster, ClusterId, ClusterMember, FetchFailure, FetchResult, NewSource, OfferingFilter,
-    OfferingId, Snapshot, SourceId, Store, StoreOptions, StoredOffering,
+    Cluster, ClusterId, NewSource, OfferingFilter, OfferingId, Store, StoreOptions, StoredOffering,
 };
-use sha2::{Digest, Sha256};
 
 use crate::{KindArg, parse_instant};
 
@@ -27,7 +24,7 @@ const DEFAULT_DATA_DIR: &str = "data";
 pub struct DataDirArg {
     /// The data folder holding the store (`coalesce.db`); `COALESCE_DATA_DIR` or ./data by default.
     #[arg(long, env = "COALESCE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,35 +95,17 @@ pub struct ExplainArgs {
     json: bool,
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-async fn open(data: &DataDirArg) -> Result<Store> {
+pub async fn open(data: &DataDirArg) -> Result<Store> {
     Store::open_data_dir(&data.data_dir, StoreOptions::default())
         .await
         .with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
-}
-
-/// What a parse gives the store: the items, or a failure that must keep every offering.
-pub fn fetch_result(parsed: Result<Parsed, ParseError>, body: &[u8]) -> FetchResult {
-    match parsed {
-        Ok(p) => {
-            let warnings = p.warnings.len();
-            FetchResult::Fetched(Snapshot {
-                content_hash: Some(format!("sha256:{:x}", Sha256::digest(body))),
-                ..Snapshot::new(p.offerings, warnings)
-            })
-        }
-        Err(e) => FetchResult::Failed(FetchFailure {
-            code: e.code().to_string(),
-            message: e.to_string(),
-            http_status: None,
-        }),
-    }
 }
 
 pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
@@ -156,7 +135,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
     let parsed = coalesce_ingest::parse(&bytes, &hints);
     let kind = parsed.as_ref().ok().map(|p| p.kind.as_str().to_string());
     let parse_error = parsed.as_ref().err().map(ToString::to_string);
-    let result = fetch_result(parsed, &bytes);
+    let result = coalesce_crawl::fetch_result(parsed, &bytes);
 
     runtime()?.block_on(async {
         let store = open(&args.data).await?;
@@ -241,76 +220,11 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
     })
 }
 
-/// Recomputes every duplicate cluster from the live offerings and stores the result. A one-shot
-/// process has no dedup state to update incrementally, and clustering the whole catalog is well
-/// under the 2 s budget at 100k offerings; the long-running crawler keeps a `DedupIndex` instead.
+/// The same cluster refresh the crawler runs after a round.
 async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
-    let live = store
-        .offerings(&OfferingFilter::default())
+    coalesce_crawl::recluster(store, now)
         .await
-        .context("cannot read offerings for dedup")?;
-    // A provider publishing from its own site is the likely originator of what it hosts.
-    let domains: BTreeMap<SourceId, Vec<String>> = store
-        .sources()
-        .await?
-        .into_iter()
-        .map(|s| {
-            let host = url::Url::parse(&s.url)
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
-                .and_then(|u| u.host_str().map(str::to_string));
-            (s.id, host.into_iter().collect())
-        })
-        .collect();
-    let no_domains = Vec::new();
-    let fingerprints: Vec<Fingerprint> = live
-        .iter()
-        .map(|o| {
-            let source_id = o.source_id.to_string();
-            Fingerprint::from_item(&DedupItem {
-                id: &o.id.0,
-                source_id: &source_id,
-                provider: &o.provider,
-                provider_domains: domains.get(&o.source_id).unwrap_or(&no_domains),
-                offering: &o.offering,
-            })
-        })
-        .collect();
-    let found = dedup::cluster(fingerprints, &DedupConfig::default())
-        .context("cannot compute duplicate clusters")?;
-    let clusters: Vec<Cluster> = found.iter().map(to_store_cluster).collect();
-    let mut affected: Vec<OfferingId> = live.iter().map(|o| o.id.clone()).collect();
-    // Clusters holding offerings that are no longer live must go too.
-    for c in store.clusters().await? {
-        affected.extend(c.members.into_iter().map(|m| m.offering_id));
-    }
-    store
-        .replace_clusters(&affected, &clusters, now)
-        .await
-        .context("cannot store duplicate clusters")
-}
-
-fn to_store_cluster(c: &dedup::Cluster) -> Cluster {
-    Cluster {
-        id: ClusterId(c.id.clone()),
-        canonical: OfferingId(c.canonical.clone()),
-        members: c
-            .members
-            .iter()
-            .map(|m| ClusterMember {
-                offering_id: OfferingId(m.id.clone()),
-                explanation: serde_json::json!({
-                    "provider": m.provider,
-                    "matched": m.matched,
-                    "signals": m.signals,
-                }),
-            })
-            .collect(),
-        explanation: serde_json::json!({
-            "canonical_reason": c.canonical_reason,
-            "text": c.explain(),
-        }),
-    }
+        .context("cannot refresh duplicate clusters")
 }
 
 fn file_url(path: &Path) -> String {

@@ -2,6 +2,7 @@
 //! crates; this file only adapts the command line to them.
 
 mod catalog;
+mod crawl;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -40,6 +41,12 @@ enum Command {
     /// The same steps as a crawl: parse, then apply in one transaction. Importing the same file
     /// again changes nothing; a shrunken or empty file removes nothing.
     Import(catalog::ImportArgs),
+    /// Fetch the sources that are due (all of them with --once, one with --source), parse
+    /// and store what changed; a progress bar on a terminal and a summary at the end.
+    Crawl(crawl::CrawlArgs),
+    /// Register, list and resume the sources the crawler fetches.
+    #[command(subcommand)]
+    Sources(crawl::SourcesCommand),
     /// Inspect the offerings in the store.
     #[command(subcommand)]
     Offerings(catalog::OfferingsCommand),
@@ -123,6 +130,8 @@ fn main() -> ExitCode {
         Command::Parse(args) => run_parse(args),
         Command::Discover(args) => net::run_discover(args),
         Command::Import(args) => catalog::run_import(args),
+        Command::Crawl(args) => crawl::run_crawl(args),
+        Command::Sources(cmd) => crawl::run_sources(cmd),
         Command::Offerings(cmd) => catalog::run_offerings(cmd),
         Command::Clusters(cmd) => catalog::run_clusters(cmd),
         Command::Generate(args) => run_generate(args),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::error::FetchError;
@@ -47,19 +48,43 @@ pub fn fetch_all(
     jobs: Vec<Job>,
     now: DateTime<Utc>,
 ) -> mpsc::Receiver<Done> {
+    fetch_all_until(fetcher, gate, jobs, now, CancellationToken::new())
+}
+
+/// [`fetch_all`] that stops when `cancel` fires: waiting jobs never start and fetches in flight
+/// are dropped mid-request. A cancelled job sends nothing, so the caller cannot mistake a
+/// shutdown for the source failing.
+pub fn fetch_all_until(
+    fetcher: Arc<Fetcher>,
+    gate: Arc<HostGate>,
+    jobs: Vec<Job>,
+    now: DateTime<Utc>,
+    cancel: CancellationToken,
+) -> mpsc::Receiver<Done> {
     let (tx, rx) = mpsc::channel(256);
     let started = tokio::time::Instant::now();
     for job in jobs {
         let (fetcher, gate, tx) = (Arc::clone(&fetcher), Arc::clone(&gate), tx.clone());
+        let cancel = cancel.clone();
         tokio::spawn(async move {
-            let host = host_key(&job.url);
-            let Ok(permit) = gate.acquire(&host, fetcher.robots_delay(&job.url)).await else {
-                return;
+            let work = async {
+                let host = host_key(&job.url);
+                let Ok(permit) = gate.acquire(&host, fetcher.robots_delay(&job.url)).await else {
+                    return None;
+                };
+                let at = now + delta(started.elapsed());
+                let result = Box::pin(fetcher.fetch(&job.url, &job.validators, at)).await;
+                drop(permit);
+                Some((at, result))
             };
-            let at = now + delta(started.elapsed());
-            let result = Box::pin(fetcher.fetch(&job.url, &job.validators, at)).await;
-            drop(permit);
-            let _ = tx.send(Done { job, at, result }).await;
+            let finished = tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                r = work => r,
+            };
+            if let Some((at, result)) = finished {
+                let _ = tx.send(Done { job, at, result }).await;
+            }
         });
     }
     rx

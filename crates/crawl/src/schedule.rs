@@ -59,6 +59,16 @@ pub struct SourceStatus {
     pub redirect_seen: u32,
 }
 
+/// One failed fetch, from whichever layer failed.
+#[derive(Debug, Clone)]
+pub struct Failure<'a> {
+    pub code: &'a str,
+    pub message: String,
+    pub http_status: Option<u16>,
+    /// The server's own "not before", already capped.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
 /// What the caller must do after recording a fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -104,17 +114,39 @@ impl SourceStatus {
         now: DateTime<Utc>,
         error: &FetchError,
     ) -> Change {
+        self.record_failure_code(
+            spec,
+            source_id,
+            now,
+            Failure {
+                code: error.code(),
+                message: error.to_string(),
+                http_status: error.status(),
+                retry_at: error.retry_at(),
+            },
+        )
+    }
+
+    /// A failure that is not a [`FetchError`] (the document could not be parsed), counted and
+    /// backed off exactly like one.
+    pub fn record_failure_code(
+        &mut self,
+        spec: &ScheduleSpec,
+        source_id: &str,
+        now: DateTime<Utc>,
+        failure: Failure<'_>,
+    ) -> Change {
         self.last_attempt = Some(now);
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
-        self.last_error_code = Some(error.code().to_owned());
-        self.last_error_message = Some(error.to_string());
-        self.http_status = error.status();
+        self.last_error_code = Some(failure.code.to_owned());
+        self.last_error_message = Some(failure.message);
+        self.http_status = failure.http_status;
         self.next_due = Some(backoff(
             spec,
             source_id,
             self.consecutive_failures,
             now,
-            error.retry_at(),
+            failure.retry_at,
         ));
         if !self.paused && self.consecutive_failures >= spec.pause_after {
             self.paused = true;

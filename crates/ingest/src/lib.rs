@@ -265,6 +265,9 @@ pub struct Parsed {
     pub encoding: &'static str,
     pub offerings: Vec<Offering>,
     pub warnings: Vec<Warning>,
+    /// RSS `<ttl>`: minutes the publisher says the feed may be cached. The crawler turns it
+    /// into a capped "not before"; parsing only reports it.
+    pub ttl: Option<u32>,
 }
 
 /// Why a whole document could not be read.
@@ -357,6 +360,7 @@ impl<'a> Ctx<'a> {
 pub(crate) struct Extracted {
     pub title: Option<String>,
     pub drafts: Vec<draft::Draft>,
+    pub ttl: Option<u32>,
 }
 
 /// Reads one document. See the crate docs for the pipeline.
@@ -415,6 +419,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
         encoding: decoded.encoding.name(),
         offerings,
         warnings: ctx.warnings,
+        ttl: extracted.ttl,
     })
 }
 

@@ -172,7 +172,7 @@ impl Store {
         dispatch!(self, b => b.set_next_due(id, at).await)
     }
 
-    /// Enabled sources due at `now` (never-scheduled first, then the most overdue).
+    /// Enabled, unpaused sources due at `now` (never-scheduled first, then the most overdue).
     pub async fn due_sources(
         &self,
         now: DateTime<Utc>,
@@ -191,6 +191,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<ApplySummary, StoreError> {
         dispatch!(self, b => b.apply(source, result, now).await)
+    }
+
+    /// `apply` plus the crawler's decision about the source's next visit (next due time, a
+    /// pause, a pending or confirmed permanent redirect), in the same transaction, so a crash
+    /// between the two cannot leave a fetched source without a schedule.
+    pub async fn apply_scheduled(
+        &self,
+        source: SourceId,
+        result: &FetchResult,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<ApplySummary, StoreError> {
+        dispatch!(self, b => b.apply_scheduled(source, result, schedule, now).await)
+    }
+
+    /// Lifts a pause (or a long backoff): the source is due at `now` and its failures are
+    /// forgiven.
+    pub async fn resume_source(&self, id: SourceId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        dispatch!(self, b => b.resume_source(id, now).await)
     }
 
     // ---- offerings and the change log

@@ -51,7 +51,8 @@ const SOURCE_SELECT: &str = "SELECT s.id, s.provider_id, p.name, s.name, s.url, 
      f.etag, f.last_modified, f.content_hash, f.status, f.last_attempt_at, f.last_success_at, \
      f.last_healthy_at, f.consecutive_failures, f.last_error_code, f.last_error_message, \
      f.http_status, f.offerings_count, f.warnings_count, f.last_anomaly_code, \
-     f.last_anomaly_message, f.last_anomaly_at, f.next_due_at \
+     f.last_anomaly_message, f.last_anomaly_at, f.next_due_at, f.paused, f.paused_at, \
+     f.redirect_to, f.redirect_seen \
      FROM sources s \
      JOIN providers p ON p.id = s.provider_id \
      LEFT JOIN fetch_state f ON f.source_id = s.id";
@@ -334,7 +335,8 @@ impl SqliteStore {
     ) -> Result<Vec<SourceId>, StoreError> {
         let ids: Vec<i64> = sqlx::query_scalar(
             "SELECT f.source_id FROM fetch_state f JOIN sources s ON s.id = f.source_id \
-             WHERE s.enabled AND (f.next_due_at IS NULL OR f.next_due_at <= $1) \
+             WHERE s.enabled AND NOT f.paused \
+             AND (f.next_due_at IS NULL OR f.next_due_at <= $1) \
              ORDER BY f.next_due_at IS NOT NULL, f.next_due_at, f.source_id LIMIT $2",
         )
         .bind(secs(now))
@@ -353,6 +355,79 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<ApplySummary, StoreError> {
         let mut tx = self.begin().await?;
+        let summary = self.apply_in(&mut tx, source, result, now).await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    pub(crate) async fn apply_scheduled(
+        &self,
+        source: SourceId,
+        result: &FetchResult,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> Result<ApplySummary, StoreError> {
+        let mut tx = self.begin().await?;
+        let summary = self.apply_in(&mut tx, source, result, now).await?;
+        let now_s = secs(now);
+        sqlx::query(
+            "UPDATE fetch_state SET next_due_at = COALESCE($1, next_due_at), \
+             paused = paused OR $2, \
+             paused_at = CASE WHEN $2 AND NOT paused THEN $3 ELSE paused_at END, \
+             redirect_to = $4, redirect_seen = $5 WHERE source_id = $6",
+        )
+        .bind(schedule.next_due_at.map(secs))
+        .bind(schedule.pause)
+        .bind(now_s)
+        .bind(schedule.redirect_to.as_deref())
+        .bind(i64::from(schedule.redirect_seen))
+        .bind(source.0)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(url) = &schedule.move_to {
+            sqlx::query("UPDATE sources SET url = $1, updated_at = $2 WHERE id = $3")
+                .bind(url)
+                .bind(now_s)
+                .bind(source.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    /// Lifts a pause: due at once, failures forgiven so the next failure backs off from the
+    /// start instead of pausing again at once. Also fine on a source that is not paused.
+    pub(crate) async fn resume_source(
+        &self,
+        id: SourceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE fetch_state SET paused = FALSE, paused_at = NULL, \
+             consecutive_failures = 0, next_due_at = $1 WHERE source_id = $2",
+        )
+        .bind(secs(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::UnknownSource(id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The body of `apply`, inside the caller's transaction.
+    async fn apply_in(
+        &self,
+        tx: &mut SqliteConnection,
+        source: SourceId,
+        result: &FetchResult,
+        now: DateTime<Utc>,
+    ) -> Result<ApplySummary, StoreError> {
         let head = sqlx::query(
             "SELECT s.provider_id, f.last_success_at, f.last_healthy_at \
              FROM sources s LEFT JOIN fetch_state f ON f.source_id = s.id WHERE s.id = $1",
@@ -371,7 +446,7 @@ impl SqliteStore {
                 let anomaly = Anomaly::FetchFailed {
                     error_code: failure.code.clone(),
                 };
-                record_failure(&mut tx, source, failure, &anomaly, now_s).await?;
+                record_failure(&mut *tx, source, failure, &anomaly, now_s).await?;
                 ApplySummary {
                     anomaly: Some(anomaly),
                     ..ApplySummary::default()
@@ -384,7 +459,7 @@ impl SqliteStore {
                     message: anomaly.to_string(),
                     http_status: *http_status,
                 };
-                record_failure(&mut tx, source, &failure, &anomaly, now_s).await?;
+                record_failure(&mut *tx, source, &failure, &anomaly, now_s).await?;
                 ApplySummary {
                     anomaly: Some(anomaly),
                     ..ApplySummary::default()
@@ -406,7 +481,7 @@ impl SqliteStore {
                 ApplySummary::default()
             }
             FetchResult::Fetched(snapshot) => {
-                let existing = load_existing(&mut tx, source).await?;
+                let existing = load_existing(&mut *tx, source).await?;
                 let plan = plan::plan(
                     source,
                     &existing,
@@ -414,7 +489,7 @@ impl SqliteStore {
                     &self.policy,
                     last_healthy,
                 )?;
-                write_plan(&mut tx, source, provider, &plan, now_s).await?;
+                write_plan(&mut *tx, source, provider, &plan, now_s).await?;
                 let live: i64 = sqlx::query_scalar(
                     "SELECT COUNT(*) FROM offerings WHERE source_id = $1 AND removed_at IS NULL",
                 )
@@ -455,7 +530,6 @@ impl SqliteStore {
                 plan.summary
             }
         };
-        tx.commit().await?;
         Ok(summary)
     }
 
@@ -812,6 +886,10 @@ fn source_from(row: &SqliteRow) -> Result<Source, StoreError> {
             last_anomaly_message: row.try_get(24)?,
             last_anomaly_at: opt_instant(row.try_get(25)?)?,
             next_due_at: opt_instant(row.try_get(26)?)?,
+            paused: row.try_get::<Option<bool>, _>(27)?.unwrap_or(false),
+            paused_at: opt_instant(row.try_get(28)?)?,
+            redirect_to: row.try_get(29)?,
+            redirect_seen: row.try_get::<Option<i64>, _>(30)?.unwrap_or(0),
         },
     })
 }

@@ -98,6 +98,27 @@ pub struct SourceStatus {
     pub last_anomaly_message: Option<String>,
     pub last_anomaly_at: Option<DateTime<Utc>>,
     pub next_due_at: Option<DateTime<Utc>>,
+    /// Paused after repeated failures: not due until someone resumes it (never a silent stop).
+    pub paused: bool,
+    pub paused_at: Option<DateTime<Utc>>,
+    /// A permanent redirect seen on the latest fetches, and how many fetches in a row saw it;
+    /// the stored URL changes only once it has repeated often enough.
+    pub redirect_to: Option<String>,
+    pub redirect_seen: i64,
+}
+
+/// What the crawler decided about a source after a fetch, written in the same transaction as
+/// the fetch's result (`Store::apply_scheduled`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schedule {
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Pause the source now (after repeated failures). `false` never lifts an existing pause:
+    /// only `Store::resume_source` does.
+    pub pause: bool,
+    pub redirect_to: Option<String>,
+    pub redirect_seen: u32,
+    /// A permanent redirect confirmed by repetition: the source's new URL.
+    pub move_to: Option<String>,
 }
 
 /// The outcome of one fetch (or one file import) of a source, as `apply` takes it.

@@ -85,6 +85,8 @@ suite!(sqlite: super::Sqlite;
     clusters_replace_and_log_only_moves,
     block_candidates_by_start_window,
     source_status_is_plain_data,
+    paused_source_is_never_due_until_resumed,
+    confirmed_redirect_moves_the_url_in_the_same_transaction,
 );
 
 fn t(hours: i64) -> DateTime<Utc> {
@@ -807,6 +809,97 @@ mod cases {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "unknown_source");
+    }
+
+    pub async fn paused_source_is_never_due_until_resumed<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "nedcc", "events").await;
+        s.apply(src, &fetched(feed(0..3)), t(1)).await.unwrap();
+        let pause = Schedule {
+            next_due_at: Some(t(2)),
+            pause: true,
+            ..Schedule::default()
+        };
+        let sum = s
+            .apply_scheduled(src, &FetchResult::Failed(failure()), &pause, t(2))
+            .await
+            .unwrap();
+        assert_eq!(sum.removed, 0);
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert!(st.paused);
+        assert_eq!(st.paused_at, Some(t(2)));
+        assert_eq!(st.consecutive_failures, 1);
+        assert!(s.due_sources(t(1000), 10).await.unwrap().is_empty());
+        // A later schedule without a pause does not lift it: only a resume does.
+        let later = Schedule {
+            next_due_at: Some(t(3)),
+            ..Schedule::default()
+        };
+        s.apply_scheduled(src, &FetchResult::Failed(failure()), &later, t(3))
+            .await
+            .unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert!(st.paused);
+        assert_eq!(st.paused_at, Some(t(2)), "first pause time kept");
+        s.resume_source(src, t(4)).await.unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert!(!st.paused);
+        assert_eq!((st.consecutive_failures, st.next_due_at), (0, Some(t(4))));
+        assert_eq!(s.due_sources(t(4), 10).await.unwrap(), vec![src]);
+        assert_eq!(all(s, src).await.len(), 3, "a pause keeps every offering");
+        assert_eq!(
+            s.resume_source(SourceId(999), t(4))
+                .await
+                .unwrap_err()
+                .code(),
+            "unknown_source"
+        );
+    }
+
+    pub async fn confirmed_redirect_moves_the_url_in_the_same_transaction<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "nedcc", "events").await;
+        let before = s.source(src).await.unwrap().unwrap().url;
+        let pending = Schedule {
+            next_due_at: Some(t(2)),
+            redirect_to: Some("https://new.example/feed".into()),
+            redirect_seen: 2,
+            ..Schedule::default()
+        };
+        s.apply_scheduled(src, &fetched(feed(0..2)), &pending, t(1))
+            .await
+            .unwrap();
+        let got = s.source(src).await.unwrap().unwrap();
+        assert_eq!(got.url, before, "a pending redirect is shown, not applied");
+        assert_eq!(
+            got.status.redirect_to.as_deref(),
+            Some("https://new.example/feed")
+        );
+        assert_eq!(got.status.redirect_seen, 2);
+        assert_eq!(got.status.next_due_at, Some(t(2)));
+        let moved = Schedule {
+            next_due_at: Some(t(3)),
+            move_to: Some("https://new.example/feed".into()),
+            ..Schedule::default()
+        };
+        s.apply_scheduled(
+            src,
+            &FetchResult::NotModified {
+                http_status: Some(304),
+            },
+            &moved,
+            t(2),
+        )
+        .await
+        .unwrap();
+        let got = s.source(src).await.unwrap().unwrap();
+        assert_eq!(got.url, "https://new.example/feed");
+        assert_eq!(
+            (got.status.redirect_to, got.status.redirect_seen),
+            (None, 0)
+        );
     }
 }
 

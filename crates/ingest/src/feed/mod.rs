@@ -256,7 +256,11 @@ fn from_feed(feed: Feed, scanned: &Scan, ctx: &mut Ctx<'_>) -> Extracted {
         }
         drafts.push(draft);
     }
-    Extracted { title, drafts }
+    Extracted {
+        title,
+        drafts,
+        ttl: feed.ttl,
+    }
 }
 
 /// feed-rs rejected the document: read each item's span on its own.
@@ -335,7 +339,11 @@ fn recover(
         .as_deref()
         .map(|t| html_to_text(t, 8))
         .filter(|t| !t.is_empty());
-    Ok(Extracted { title, drafts })
+    Ok(Extracted {
+        title,
+        drafts,
+        ttl: None,
+    })
 }
 
 /// A one-item document feed-rs can read, with the root's namespace declarations.

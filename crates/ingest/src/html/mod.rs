@@ -51,7 +51,11 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
 
     if let Some(rules) = ctx.hints.html_rules.clone() {
         let drafts = rules::extract(&page, &rules, base, ctx)?;
-        return Ok(Extracted { title, drafts });
+        return Ok(Extracted {
+            title,
+            drafts,
+            ttl: None,
+        });
     }
 
     let mut collector = schema::Collector::new(ctx, base);
@@ -92,7 +96,11 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     }
     let mut drafts = collector.drafts;
     key_repeated_urls(&mut drafts);
-    Ok(Extracted { title, drafts })
+    Ok(Extracted {
+        title,
+        drafts,
+        ttl: None,
+    })
 }
 
 /// Calendar plugins give every session of a recurring event the event's page as `url` and no

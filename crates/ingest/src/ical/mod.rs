@@ -106,7 +106,11 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             drafts.push(d);
         }
     }
-    Ok(Extracted { title, drafts })
+    Ok(Extracted {
+        title,
+        drafts,
+        ttl: None,
+    })
 }
 
 /// Writers that fold at 75 octets without minding UTF-8 split multibyte characters across a
