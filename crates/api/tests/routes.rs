@@ -2,6 +2,9 @@
 //! demo fixture sites (rendered for a fixed day) and a RAM index synced from the store's change
 //! log. The clock is fixed; nothing leaves the process.
 
+// Test helpers outside #[test] functions unwrap too; a panic is the failure report here.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::process::Command;
