@@ -98,11 +98,15 @@ fn parse_instant(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
 fn parse_count(name: &str, v: &str) -> Result<u64, ApiError> {
     // Negative counts are taken by magnitude, like Mastodon's limit_param: a client sending -5
     // meant 5, and refusing helps nobody.
-    let n: i128 = v
-        .trim()
-        .parse()
-        .map_err(|_| ApiError::bad(format!("{name} must be an integer, got {:?}", clip(v))))?;
-    Ok(u64::try_from(n.unsigned_abs()).unwrap_or(u64::MAX))
+    let digits = v.trim().strip_prefix('-').unwrap_or(v.trim());
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad(format!(
+            "{name} must be an integer, got {:?}",
+            clip(v)
+        )));
+    }
+    // Too many digits for u64 is still a number: saturate, the caller clamps.
+    Ok(digits.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 /// The first 40 characters of a value, for messages.
