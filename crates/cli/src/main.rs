@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use coalesce_ingest::{Kind, ParseHints, Window};
 
 mod net;
+mod reindex;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +57,8 @@ enum Command {
     /// Write a synthetic catalog of CE/PD offerings as JSON Lines (one index document per line:
     /// store id, provider, duplicate cluster and the offering), for benches and load tests.
     Generate(GenerateArgs),
+    /// Rebuild the search index (`<data-dir>/index`) from the store.
+    Reindex(reindex::ReindexArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         Command::Offerings(cmd) => catalog::run_offerings(cmd),
         Command::Clusters(cmd) => catalog::run_clusters(cmd),
         Command::Generate(args) => run_generate(args),
+        Command::Reindex(args) => reindex::run_reindex(args),
     };
     match result {
         Ok(code) => code,

@@ -6,7 +6,8 @@
 //! ([`CatalogIndex::commit`], [`sync`]); opens or rebuilds an index on start
 //! ([`CatalogIndex::open_or_rebuild`]); and answers [`SearchRequest`]s
 //! ([`CatalogIndex::search`]) with facets, snippets, one hit per duplicate cluster and signed
-//! search_after cursors. The user's query text is parsed by [`query`] into a bounded AST before
+//! search_after cursors; [`store_sync`] follows the store's change log (catch-up, rebuild).
+//! The user's query text is parsed by [`query`] into a bounded AST before
 //! tantivy sees it. [`generate`] makes realistic synthetic catalogs for benches and load tests.
 //!
 //! What it never does: fetch, parse feeds, write the store, or read the clock (`now` comes in
@@ -20,6 +21,7 @@ mod index;
 pub mod query;
 pub mod schema;
 mod search;
+pub mod store_sync;
 pub mod sync;
 
 pub use doc::{AlsoOfferedBy, IndexDoc};
@@ -27,7 +29,7 @@ pub use error::IndexError;
 pub use index::{CatalogIndex, IndexConfig, Opened, RebuildReason};
 pub use query::Synonyms;
 pub use search::{
-    CreditsFilter, DEFAULT_LIMIT, FacetCount, Facets, MAX_LIMIT, SearchHit, SearchRequest,
-    SearchResponse, Snippet, SortOrder,
+    CreditsFilter, DEFAULT_LIMIT, FACET_LIMIT, FacetCount, Facets, MAX_LIMIT, SearchHit,
+    SearchRequest, SearchResponse, Snippet, SortOrder,
 };
 pub use sync::{ChangeBatch, ChangeEvent, ChangeSource};
