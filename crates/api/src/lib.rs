@@ -9,8 +9,14 @@
 //! ([`feeds`]): [`feeds::write_calendar`], [`feeds::write_offering_ics`], [`feeds::write_atom`]
 //! and [`feeds::write_json_feed`], all taking [`feeds::FeedMeta`] and [`feeds::FeedEntry`]s.
 //!
+//! [`manage`] holds provider and source management (admin token, API keys, sources, preview,
+//! OPML, scorecards), health, metrics and the request limits: [`management_router`].
+//!
 //! What never happens here: fetching feeds, business rules that belong to core, or reading the
 //! clock inside a writer (`generated_at` is passed in, so the same input gives the same bytes
 //! and the same ETag).
 
 pub mod feeds;
+pub mod manage;
+
+pub use manage::{ManageSpec, ManageState, management_router, with_service_layers};
