@@ -244,7 +244,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
 /// Recomputes every duplicate cluster from the live offerings and stores the result. A one-shot
 /// process has no dedup state to update incrementally, and clustering the whole catalog is well
 /// under the 2 s budget at 100k offerings; the long-running crawler keeps a `DedupIndex` instead.
-async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
     let live = store
         .offerings(&OfferingFilter::default())
         .await

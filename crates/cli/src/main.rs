@@ -2,6 +2,9 @@
 //! crates; this file only adapts the command line to them.
 
 mod catalog;
+mod config;
+mod demo;
+mod serve;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -49,6 +52,11 @@ enum Command {
     /// Write a synthetic catalog of CE/PD offerings as JSON Lines (one index document per line:
     /// store id, provider, duplicate cluster and the offering), for benches and load tests.
     Generate(GenerateArgs),
+    /// Run the service: search and management API, crawl scheduler and index sync.
+    Serve(serve::ServeArgs),
+    /// Start the service on a fresh data folder with six fixture provider sites on loopback,
+    /// register them through the provider API, crawl them and print URLs to try.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,6 +134,8 @@ fn main() -> ExitCode {
         Command::Offerings(cmd) => catalog::run_offerings(cmd),
         Command::Clusters(cmd) => catalog::run_clusters(cmd),
         Command::Generate(args) => run_generate(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Demo(args) => demo::run_demo(args),
     };
     match result {
         Ok(code) => code,
