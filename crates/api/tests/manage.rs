@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! The management routes in process (router `oneshot`, SQLite in a temp folder): auth that
 //! leaks nothing (HOSTILE D1), ownership, body and batch limits (D5), rate limits (D2), the
 //! address policy at registration.
