@@ -205,13 +205,15 @@ impl Config {
             "json" => true,
             other => bail!("log.format: expected \"text\" or \"json\", got {other:?}"),
         };
-        if let Some(t) = &self.admin_token
+        // An empty variable (compose passes one through when unset) means "not given".
+        let admin_token = self.admin_token.filter(|t| !t.is_empty());
+        if let Some(t) = &admin_token
             && t.len() < 16
         {
             bail!("admin_token (COALESCE_ADMIN_TOKEN): must be at least 16 characters");
         }
         Ok(ServeSpec {
-            admin_token: self.admin_token,
+            admin_token,
             listen,
             header_read_timeout: secs(
                 "server.header_read_timeout_secs",
