@@ -252,8 +252,10 @@ async fn demo(args: DemoArgs) -> Result<()> {
         coalesce_api::manage::auth::random_chars(40).map_err(|e| anyhow::anyhow!("{e}"))?
     );
 
-    let mut config = Config::default();
-    config.admin_token = Some(admin.clone());
+    let mut config = Config {
+        admin_token: Some(admin.clone()),
+        ..Config::default()
+    };
     config.server.listen = args.listen.clone();
     config.data.dir = data_dir.clone();
     config.crawl.allow = vec![sites_addr.to_string()];
