@@ -11,6 +11,9 @@
 //! The pure output writers live in [`feeds`]: [`feeds::write_calendar`],
 //! [`feeds::write_offering_ics`], [`feeds::write_atom`] and [`feeds::write_json_feed`].
 //!
+//! [`manage`] holds provider and source management (admin token, API keys, sources, preview,
+//! OPML, scorecards), health, metrics and the request limits: [`management_router`].
+//!
 //! What never happens here: fetching feeds, business rules that belong to core, or reading the
 //! clock anywhere but through [`state::Clock`] (tests fix it; writers get `generated_at`, so the
 //! same input gives the same bytes and the same ETag).
@@ -26,3 +29,6 @@ pub mod state;
 pub use error::ApiError;
 pub use routes::{router, router_with, routes};
 pub use state::{ApiConfig, AppState, Clock, IndexSlot};
+pub mod manage;
+
+pub use manage::{ManageSpec, ManageState, management_router, with_service_layers};

@@ -221,7 +221,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
 }
 
 /// The same cluster refresh the crawler runs after a round.
-async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn recluster(store: &Store, now: chrono::DateTime<Utc>) -> Result<u64> {
     coalesce_crawl::recluster(store, now)
         .await
         .context("cannot refresh duplicate clusters")

@@ -2,7 +2,10 @@
 //! crates; this file only adapts the command line to them.
 
 mod catalog;
+mod config;
 mod crawl;
+mod demo;
+mod serve;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -59,6 +62,11 @@ enum Command {
     Generate(GenerateArgs),
     /// Rebuild the search index (`<data-dir>/index`) from the store.
     Reindex(reindex::ReindexArgs),
+    /// Run the service: search and management API, crawl scheduler and index sync.
+    Serve(serve::ServeArgs),
+    /// Start the service on a fresh data folder with six fixture provider sites on loopback,
+    /// register them through the provider API, crawl them and print URLs to try.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,6 +147,8 @@ fn main() -> ExitCode {
         Command::Clusters(cmd) => catalog::run_clusters(cmd),
         Command::Generate(args) => run_generate(args),
         Command::Reindex(args) => reindex::run_reindex(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Demo(args) => demo::run_demo(args),
     };
     match result {
         Ok(code) => code,

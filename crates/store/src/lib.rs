@@ -274,3 +274,21 @@ impl Store {
         dispatch!(self, b => b.clusters().await)
     }
 }
+
+/// Source management: pausing and deleting (registration is `upsert_source`).
+impl Store {
+    pub async fn set_source_enabled(
+        &self,
+        id: SourceId,
+        enabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, b => b.set_source_enabled(id, enabled, now).await)
+    }
+
+    /// Deletes a source with its offerings; returns how many live offerings were logged as
+    /// removed for the index.
+    pub async fn delete_source(&self, id: SourceId, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        dispatch!(self, b => b.delete_source(id, now).await)
+    }
+}

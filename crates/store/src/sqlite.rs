@@ -21,6 +21,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
+mod manage;
+
 use crate::StoreOptions;
 use crate::error::StoreError;
 use crate::plan::{self, Existing, OccurrenceRow, Plan};

@@ -1,0 +1,147 @@
+//! Operator routes: providers and their API keys. Only the admin token opens them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use coalesce_store::{ApiKeyId, Provider};
+use serde::{Deserialize, Serialize};
+
+use super::ManageState;
+use super::auth::{Admin, generate_key};
+use super::error::ManageError;
+use super::limits::JsonBody;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewProvider {
+    /// Short, stable, `[a-z0-9-]` (used in URLs and as the provider facet).
+    pub name: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderView {
+    pub id: i64,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+impl From<Provider> for ProviderView {
+    fn from(p: Provider) -> ProviderView {
+        ProviderView {
+            id: p.id.0,
+            name: p.name,
+            display_name: p.display_name,
+            created_at: p.created_at,
+        }
+    }
+}
+
+fn check_name(name: &str) -> Result<(), ManageError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ManageError::Invalid(format!(
+            "provider name must be 1-64 characters of a-z, 0-9 and '-', got {name:?}"
+        )))
+    }
+}
+
+pub async fn create_provider(
+    _: Admin,
+    State(state): State<ManageState>,
+    JsonBody(body): JsonBody<NewProvider>,
+) -> Result<Response, ManageError> {
+    check_name(&body.name)?;
+    let store = state.store();
+    if store.provider_by_name(&body.name).await?.is_some() {
+        return Err(ManageError::Conflict(format!(
+            "a provider named {:?} exists",
+            body.name
+        )));
+    }
+    let p = store
+        .ensure_provider(&body.name, body.display_name.as_deref(), Utc::now())
+        .await?;
+    tracing::info!(provider = %p.name, "provider created");
+    Ok((StatusCode::CREATED, Json(ProviderView::from(p))).into_response())
+}
+
+pub async fn list_providers(
+    _: Admin,
+    State(state): State<ManageState>,
+) -> Result<Json<Vec<ProviderView>>, ManageError> {
+    let list = state.store().providers().await?;
+    Ok(Json(list.into_iter().map(ProviderView::from).collect()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedKey {
+    pub id: i64,
+    pub provider: String,
+    /// Shown this once; only its digest is stored.
+    pub key: String,
+    pub label: Option<String>,
+}
+
+pub async fn create_key(
+    _: Admin,
+    State(state): State<ManageState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Option<NewKey>>,
+) -> Result<Response, ManageError> {
+    let store = state.store();
+    let provider = store
+        .provider_by_name(&name)
+        .await?
+        .ok_or(ManageError::NotFound)?;
+    let body = body.unwrap_or_default();
+    let key = generate_key()?;
+    let id = store
+        .add_api_key(provider.id, &key, body.label.as_deref(), Utc::now())
+        .await?;
+    // The key itself is never logged: only which provider got one.
+    tracing::info!(provider = %provider.name, key_id = id.0, "api key created");
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            id: id.0,
+            provider: provider.name,
+            key,
+            label: body.label,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn revoke_key(
+    _: Admin,
+    State(state): State<ManageState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ManageError> {
+    let id: i64 = id.parse().map_err(|_| ManageError::NotFound)?;
+    if state
+        .store()
+        .revoke_api_key(ApiKeyId(id), Utc::now())
+        .await?
+    {
+        tracing::info!(key_id = id, "api key revoked");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ManageError::NotFound)
+    }
+}

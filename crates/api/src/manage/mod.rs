@@ -1,0 +1,212 @@
+//! Provider and source management, health and metrics: the routes a provider (or the operator)
+//! calls, as opposed to the public search and calendar routes.
+//!
+//! - The admin token (its SHA-256 digest in [`ManageSpec`]) creates providers and their API
+//!   keys; a key is shown once and stored only as a digest ([`auth`]).
+//! - A provider manages only its own sources ([`sources`]): register (address policy checked
+//!   first), list, patch, delete, refresh, preview (fetch through the guarded [`Fetcher`] and
+//!   parse, storing nothing), discovery, OPML in and out, status with recent fetch history,
+//!   and a data-quality scorecard ([`score`]).
+//! - [`limits`]: body cap, batch and URL caps, per-client rate limits; [`metrics`]: request
+//!   latency and the Prometheus scrape; [`health`]: `/healthz`, `/readyz`.
+//!
+//! The crawl loop lives outside (the binary wires it); it reports fetches here through
+//! [`ManageState::record_fetch`] and learns of refresh requests through
+//! [`ManageState::refresh_requested`].
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod limits;
+pub mod metrics;
+pub mod opml;
+pub mod score;
+pub mod sources;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use chrono::{DateTime, Utc};
+use coalesce_crawl::Fetcher;
+use coalesce_store::{SourceId, Store};
+use serde::Serialize;
+use tokio::sync::Notify;
+
+pub use error::ManageError;
+pub use limits::RateSpec;
+pub use metrics::Metrics;
+
+/// Validated settings of the management routes.
+#[derive(Debug, Clone)]
+pub struct ManageSpec {
+    pub admin_token_digest: [u8; 32],
+    /// Largest request body, in bytes (HOSTILE D5: 64 KiB).
+    pub body_limit: usize,
+    /// Most URLs in one batch or OPML import.
+    pub max_batch: usize,
+    pub max_url_len: usize,
+    pub rate: RateSpec,
+    /// Fetch records kept per source for its status page.
+    pub history_len: usize,
+}
+
+impl ManageSpec {
+    /// The limits HOSTILE.md asks for, with `admin_token_digest` and a rate.
+    pub fn new(admin_token_digest: [u8; 32], rate: RateSpec) -> ManageSpec {
+        ManageSpec {
+            admin_token_digest,
+            body_limit: 64 * 1024,
+            max_batch: 50,
+            max_url_len: 2048,
+            rate,
+            history_len: 20,
+        }
+    }
+}
+
+/// One fetch of one source as its provider sees it on the status page.
+#[derive(Debug, Clone, Serialize)]
+pub struct FetchRecord {
+    pub at: DateTime<Utc>,
+    /// `fresh`, `not_modified`, `unchanged`, or the failure code.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub offerings: usize,
+    pub new: u64,
+    pub updated: u64,
+    pub removed: u64,
+    /// Parse warnings by code.
+    pub warnings: BTreeMap<String, usize>,
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct ManageState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    fetcher: Arc<Fetcher>,
+    spec: ManageSpec,
+    limiter: limits::Limiter,
+    metrics: Arc<Metrics>,
+    history: Mutex<HashMap<SourceId, VecDeque<FetchRecord>>>,
+    refresh: Notify,
+    ready: AtomicBool,
+}
+
+impl ManageState {
+    pub fn new(store: Store, fetcher: Arc<Fetcher>, spec: ManageSpec) -> ManageState {
+        ManageState {
+            inner: Arc::new(Inner {
+                store,
+                fetcher,
+                limiter: limits::Limiter::new(spec.rate.clone()),
+                spec,
+                metrics: Arc::new(Metrics::default()),
+                history: Mutex::new(HashMap::new()),
+                refresh: Notify::new(),
+                ready: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.inner.metrics)
+    }
+
+    /// `/readyz` answers 200 only while this is set: set after start-up, cleared on shutdown so
+    /// load balancers stop sending before the listener closes.
+    pub fn set_ready(&self, ready: bool) {
+        self.inner
+            .ready
+            .store(ready, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The crawl loop reports each fetch here (the status page's history, the metrics).
+    pub fn record_fetch(&self, source: SourceId, record: FetchRecord) {
+        self.inner.metrics.count_fetch(&record.outcome);
+        if let Ok(mut h) = self.inner.history.lock() {
+            let q = h.entry(source).or_default();
+            q.push_front(record);
+            q.truncate(self.inner.spec.history_len);
+        }
+    }
+
+    /// Resolves when a provider asked for a refresh (the source's due time is already set to
+    /// now); the crawl loop waits on this beside its timer.
+    pub async fn refresh_requested(&self) {
+        self.inner.refresh.notified().await;
+    }
+
+    pub(crate) fn history(&self, source: SourceId) -> Vec<FetchRecord> {
+        self.inner
+            .history
+            .lock()
+            .map(|h| {
+                h.get(&source)
+                    .map(|q| q.iter().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The management routes (admin, sources, health, metrics) with the body cap. Merge it with the
+/// search router, then wrap the whole with [`with_service_layers`].
+pub fn management_router(state: ManageState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route(
+            "/api/v1/admin/providers",
+            post(admin::create_provider).get(admin::list_providers),
+        )
+        .route(
+            "/api/v1/admin/providers/{name}/keys",
+            post(admin::create_key),
+        )
+        .route("/api/v1/admin/keys/{id}", delete(admin::revoke_key))
+        .route("/api/v1/sources", post(sources::create).get(sources::list))
+        .route("/api/v1/sources/batch", post(sources::create_batch))
+        .route("/api/v1/sources/preview", post(sources::preview))
+        .route("/api/v1/sources/discover", post(sources::discover))
+        .route("/api/v1/sources/opml", get(opml::export).post(opml::import))
+        .route(
+            "/api/v1/sources/{id}",
+            get(sources::show)
+                .patch(sources::update)
+                .delete(sources::remove),
+        )
+        .route("/api/v1/sources/{id}/refresh", post(sources::refresh))
+        .route("/api/v1/sources/{id}/scorecard", get(score::scorecard))
+        .with_state(state)
+}
+
+/// What wraps every route of the service, search included: per-client rate limits, then the
+/// request log and latency metrics, and a JSON 404 for unknown paths.
+pub fn with_service_layers(router: Router, state: ManageState) -> Router {
+    router
+        .fallback(|| async { ManageError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::rate_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            metrics::observe,
+        ))
+}

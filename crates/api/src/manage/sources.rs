@@ -1,0 +1,489 @@
+//! A provider's sources: register, list, show (status and recent fetches), patch, delete,
+//! refresh, preview, discovery and batch registration. Every route checks ownership through
+//! [`owned`]: another provider's source is a 403, an unknown one a 404.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use coalesce_ingest::{Kind, ParseHints, Window};
+use coalesce_store::{NewSource, Source, SourceId, SourceStatus};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::auth::Caller;
+use super::error::ManageError;
+use super::limits::JsonBody;
+use super::{FetchRecord, ManageState};
+
+/// Offerings shown in a preview; the counts cover all of them.
+const PREVIEW_OFFERINGS: usize = 100;
+const MAX_NAME_LEN: usize = 100;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// Unique among the provider's sources.
+    pub name: String,
+    pub url: String,
+    /// `rss`, `atom`, `jsonfeed`, `ics` or `html`; sniffed when absent.
+    pub kind: Option<String>,
+    /// IANA zone for floating times.
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourcePatch {
+    pub url: Option<String>,
+    pub kind: Option<String>,
+    pub timezone: Option<String>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceView {
+    pub id: i64,
+    pub provider: String,
+    pub name: String,
+    pub url: String,
+    pub kind: Option<String>,
+    pub timezone: Option<String>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub status: SourceStatus,
+}
+
+impl From<Source> for SourceView {
+    fn from(s: Source) -> SourceView {
+        SourceView {
+            id: s.id.0,
+            timezone: s
+                .settings
+                .get("timezone")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            provider: s.provider,
+            name: s.name,
+            url: s.url,
+            kind: s.kind,
+            enabled: s.enabled,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            status: s.status,
+        }
+    }
+}
+
+/// The source with `id` if it belongs to `caller`.
+pub(crate) async fn owned(
+    state: &ManageState,
+    caller: Caller,
+    id: &str,
+) -> Result<Source, ManageError> {
+    let id: i64 = id.parse().map_err(|_| ManageError::NotFound)?;
+    let source = state
+        .store()
+        .source(SourceId(id))
+        .await?
+        .ok_or(ManageError::NotFound)?;
+    if source.provider_id != caller.0 {
+        return Err(ManageError::Forbidden);
+    }
+    Ok(source)
+}
+
+/// A URL a provider gives us: parsed, bounded, and allowed by the address policy (so a
+/// source pointing at our own network is refused at registration, not at first fetch).
+pub(crate) fn check_url(state: &ManageState, raw: &str) -> Result<Url, ManageError> {
+    let limit = state.inner.spec.max_url_len;
+    if raw.len() > limit {
+        return Err(ManageError::UrlTooLong { limit });
+    }
+    let url = Url::parse(raw.trim())
+        .map_err(|e| ManageError::Invalid(format!("invalid url {raw:?}: {e}")))?;
+    state
+        .inner
+        .fetcher
+        .check_url(&url)
+        .map_err(ManageError::Refused)?;
+    Ok(url)
+}
+
+fn parse_kind(kind: Option<&str>) -> Result<Option<Kind>, ManageError> {
+    Ok(match kind {
+        None | Some("auto") => None,
+        Some("rss") => Some(Kind::Rss),
+        Some("atom") => Some(Kind::Atom),
+        Some("jsonfeed") | Some("json_feed") => Some(Kind::JsonFeed),
+        Some("ics") => Some(Kind::Ics),
+        Some("html") => Some(Kind::Html),
+        Some(other) => {
+            return Err(ManageError::Invalid(format!(
+                "kind must be rss, atom, jsonfeed, ics or html, got {other:?}"
+            )));
+        }
+    })
+}
+
+fn check_timezone(tz: Option<&str>) -> Result<(), ManageError> {
+    match tz {
+        Some(t) if coalesce_ingest::tz::resolve(t).is_none() => Err(ManageError::Invalid(format!(
+            "unknown time zone {t:?}: expected an IANA name such as America/Chicago"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn settings(timezone: Option<&str>) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    if let Some(tz) = timezone {
+        m.insert("timezone".into(), tz.into());
+    }
+    m.into()
+}
+
+/// Registers one source for `caller`; shared by the single, batch and OPML routes.
+pub(crate) async fn register(
+    state: &ManageState,
+    caller: Caller,
+    input: &SourceInput,
+) -> Result<Source, ManageError> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(ManageError::Invalid(format!(
+            "name must be 1-{MAX_NAME_LEN} characters"
+        )));
+    }
+    let url = check_url(state, &input.url)?;
+    parse_kind(input.kind.as_deref())?;
+    check_timezone(input.timezone.as_deref())?;
+    let store = state.store();
+    if store.source_by_name(caller.0, name).await?.is_some() {
+        return Err(ManageError::Conflict(format!(
+            "you already have a source named {name:?}"
+        )));
+    }
+    let now = Utc::now();
+    let id = store
+        .upsert_source(
+            &NewSource {
+                provider_id: caller.0,
+                name: name.to_owned(),
+                url: url.to_string(),
+                kind: input.kind.clone().filter(|k| k != "auto"),
+                settings: settings(input.timezone.as_deref()),
+            },
+            now,
+        )
+        .await?;
+    if input.enabled == Some(false) {
+        store.set_source_enabled(id, false, now).await?;
+    }
+    store.set_next_due(id, now).await?;
+    state.inner.refresh.notify_one();
+    tracing::info!(source = id.0, provider = caller.0.0, "source registered");
+    store.source(id).await?.ok_or(ManageError::NotFound)
+}
+
+pub async fn create(
+    caller: Caller,
+    State(state): State<ManageState>,
+    JsonBody(input): JsonBody<SourceInput>,
+) -> Result<Response, ManageError> {
+    let source = register(&state, caller, &input).await?;
+    Ok((StatusCode::CREATED, Json(SourceView::from(source))).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub sources: Vec<SourceInput>,
+}
+
+/// One line of a batch answer: the source, or why it was not registered.
+#[derive(Debug, Serialize)]
+pub struct BatchItem {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<serde_json::Value>,
+}
+
+pub(crate) async fn register_all(
+    state: &ManageState,
+    caller: Caller,
+    inputs: &[SourceInput],
+) -> Result<Vec<BatchItem>, ManageError> {
+    let limit = state.inner.spec.max_batch;
+    if inputs.len() > limit {
+        return Err(ManageError::BatchTooLarge {
+            limit,
+            got: inputs.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let item = match register(state, caller, input).await {
+            Ok(s) => BatchItem {
+                name: input.name.clone(),
+                source: Some(s.into()),
+                error: None,
+            },
+            Err(e) if e.status().is_client_error() => BatchItem {
+                name: input.name.clone(),
+                source: None,
+                error: Some(serde_json::json!({"code": e.code(), "message": e.to_string()})),
+            },
+            Err(e) => return Err(e),
+        };
+        out.push(item);
+    }
+    Ok(out)
+}
+
+pub async fn create_batch(
+    caller: Caller,
+    State(state): State<ManageState>,
+    JsonBody(batch): JsonBody<Batch>,
+) -> Result<Json<Vec<BatchItem>>, ManageError> {
+    register_all(&state, caller, &batch.sources).await.map(Json)
+}
+
+pub async fn list(
+    caller: Caller,
+    State(state): State<ManageState>,
+) -> Result<Json<Vec<SourceView>>, ManageError> {
+    let all = state.store().sources().await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|s| s.provider_id == caller.0)
+            .map(SourceView::from)
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceDetail {
+    #[serde(flatten)]
+    pub source: SourceView,
+    /// The latest fetches, newest first (kept in memory: since this process started).
+    pub history: Vec<FetchRecord>,
+    pub scorecard_url: String,
+}
+
+pub async fn show(
+    caller: Caller,
+    State(state): State<ManageState>,
+    Path(id): Path<String>,
+) -> Result<Json<SourceDetail>, ManageError> {
+    let source = owned(&state, caller, &id).await?;
+    let history = state.history(source.id);
+    Ok(Json(SourceDetail {
+        scorecard_url: format!("/api/v1/sources/{}/scorecard", source.id.0),
+        source: source.into(),
+        history,
+    }))
+}
+
+pub async fn update(
+    caller: Caller,
+    State(state): State<ManageState>,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<SourcePatch>,
+) -> Result<Json<SourceView>, ManageError> {
+    let source = owned(&state, caller, &id).await?;
+    let url = match &patch.url {
+        Some(u) => check_url(&state, u)?.to_string(),
+        None => source.url.clone(),
+    };
+    parse_kind(patch.kind.as_deref())?;
+    check_timezone(patch.timezone.as_deref())?;
+    let mut settings = source.settings.clone();
+    if let (Some(tz), Some(map)) = (&patch.timezone, settings.as_object_mut()) {
+        map.insert("timezone".into(), tz.clone().into());
+    }
+    let kind = match &patch.kind {
+        Some(k) if k == "auto" => None,
+        Some(k) => Some(k.clone()),
+        None => source.kind.clone(),
+    };
+    let now = Utc::now();
+    let store = state.store();
+    store
+        .upsert_source(
+            &NewSource {
+                provider_id: caller.0,
+                name: source.name.clone(),
+                url,
+                kind,
+                settings,
+            },
+            now,
+        )
+        .await?;
+    if let Some(enabled) = patch.enabled {
+        store.set_source_enabled(source.id, enabled, now).await?;
+    }
+    let updated = store
+        .source(source.id)
+        .await?
+        .ok_or(ManageError::NotFound)?;
+    Ok(Json(updated.into()))
+}
+
+pub async fn remove(
+    caller: Caller,
+    State(state): State<ManageState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ManageError> {
+    let source = owned(&state, caller, &id).await?;
+    let removed = state.store().delete_source(source.id, Utc::now()).await?;
+    tracing::info!(source = source.id.0, removed, "source deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn refresh(
+    caller: Caller,
+    State(state): State<ManageState>,
+    Path(id): Path<String>,
+) -> Result<Response, ManageError> {
+    let source = owned(&state, caller, &id).await?;
+    state.store().set_next_due(source.id, Utc::now()).await?;
+    state.inner.refresh.notify_one();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"queued": true, "status_url": format!("/api/v1/sources/{}", source.id.0)})),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewInput {
+    pub url: String,
+    pub kind: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    pub url: String,
+    pub final_url: String,
+    pub kind: Kind,
+    pub title: Option<String>,
+    pub encoding: &'static str,
+    pub offerings_count: usize,
+    /// At most the first 100.
+    pub offerings: Vec<coalesce_core::Offering>,
+    pub warnings: Vec<PreviewWarning>,
+    pub warnings_by_kind: BTreeMap<String, usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PreviewWarning {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+}
+
+/// Fetch through the guarded client and parse, storing nothing: what a registration would
+/// import, with the warnings a provider can act on.
+pub async fn preview(
+    _caller: Caller,
+    State(state): State<ManageState>,
+    JsonBody(input): JsonBody<PreviewInput>,
+) -> Result<Json<Preview>, ManageError> {
+    let url = check_url(&state, &input.url)?;
+    let kind = parse_kind(input.kind.as_deref())?;
+    check_timezone(input.timezone.as_deref())?;
+    let now = Utc::now();
+    let response = state
+        .inner
+        .fetcher
+        .get(&url, now)
+        .await
+        .map_err(|e| match e.code() {
+            "blocked_address" | "bad_scheme" => ManageError::Refused(e),
+            _ => ManageError::Fetch(e),
+        })?;
+    let mut hints = ParseHints::new(now);
+    hints.kind = kind;
+    hints.base_url = Some(response.final_url.clone());
+    hints.content_type = response.content_type.clone();
+    hints.timezone = input
+        .timezone
+        .as_deref()
+        .and_then(coalesce_ingest::tz::resolve);
+    hints.window = Window::around(now);
+    let body = response.body.clone();
+    // Parsing is CPU work: off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints))
+        .await
+        .map_err(|e| ManageError::Internal(format!("parse task failed: {e}")))?
+        .map_err(|e| ManageError::Unreadable {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+    let mut by_kind = BTreeMap::new();
+    for w in &parsed.warnings {
+        *by_kind.entry(w.code.as_str().to_owned()).or_default() += 1;
+    }
+    let count = parsed.offerings.len();
+    Ok(Json(Preview {
+        url: url.to_string(),
+        final_url: response.final_url.to_string(),
+        kind: parsed.kind,
+        title: parsed.title,
+        encoding: parsed.encoding,
+        offerings_count: count,
+        offerings: parsed
+            .offerings
+            .into_iter()
+            .take(PREVIEW_OFFERINGS)
+            .collect(),
+        warnings: parsed
+            .warnings
+            .into_iter()
+            .map(|w| PreviewWarning {
+                code: w.code.as_str(),
+                message: w.message,
+                item: w.item,
+            })
+            .collect(),
+        warnings_by_kind: by_kind,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverInput {
+    pub url: String,
+}
+
+/// Feed and calendar links (and whether the page carries schema.org events itself) on a
+/// provider's homepage, so it can register the right URLs.
+pub async fn discover(
+    _caller: Caller,
+    State(state): State<ManageState>,
+    JsonBody(input): JsonBody<DiscoverInput>,
+) -> Result<Json<coalesce_crawl::Discovery>, ManageError> {
+    let url = check_url(&state, &input.url)?;
+    let response = state
+        .inner
+        .fetcher
+        .get(&url, Utc::now())
+        .await
+        .map_err(ManageError::Fetch)?;
+    Ok(Json(coalesce_crawl::discover(
+        &response.body,
+        &response.final_url,
+    )))
+}

@@ -1,0 +1,342 @@
+#![allow(clippy::unwrap_used)]
+//! The management routes in process (router `oneshot`, SQLite in a temp folder): auth that
+//! leaks nothing (HOSTILE D1), ownership, body and batch limits (D5), rate limits (D2), the
+//! address policy at registration.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use coalesce_api::manage::auth::digest;
+use coalesce_api::manage::{ManageSpec, ManageState, RateSpec};
+use coalesce_api::{management_router, with_service_layers};
+use coalesce_crawl::{FetchConfig, Fetcher};
+use coalesce_store::{Store, StoreOptions};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN: &str = "admin-secret-for-tests";
+
+async fn app(per_minute: u32) -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
+        .await
+        .unwrap();
+    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
+    let rate = RateSpec {
+        per_minute: NonZeroU32::new(per_minute).unwrap(),
+        burst: NonZeroU32::new(per_minute).unwrap(),
+        trusted_proxies: Vec::new(),
+    };
+    let state = ManageState::new(store, fetcher, ManageSpec::new(digest(ADMIN), rate));
+    state.set_ready(true);
+    let router = with_service_layers(management_router(state.clone()), state);
+    (router, dir)
+}
+
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => Body::from(v.to_string()),
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn provider_with_key(app: &Router, name: &str) -> String {
+    let (s, _) = call(
+        app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = call(
+        app,
+        "POST",
+        &format!("/api/v1/admin/providers/{name}/keys"),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    v["key"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn auth_failures_are_401_403_404_with_one_body_shape_and_query_keys_are_refused() {
+    let (app, _dir) = app(10_000).await;
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some("wrong"),
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    let a = provider_with_key(&app, "alpha").await;
+    let b = provider_with_key(&app, "beta").await;
+    assert!(a.starts_with("clsc_") && a.len() >= 5 + 32);
+
+    // A registration that the address policy refuses: 4xx blocked_address.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&a),
+        Some(json!({"name": "lan", "url": "http://10.0.0.1/feed"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"]["code"], "blocked_address");
+
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&a),
+        Some(json!({"name": "events", "url": "https://example.org/feed"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+
+    let missing = call(&app, "GET", "/api/v1/sources", None, None).await;
+    let wrong = call(
+        &app,
+        "GET",
+        "/api/v1/sources",
+        Some("clsc_notakeynotakeynotakeynotakeynotakey0000"),
+        None,
+    )
+    .await;
+    assert_eq!(missing.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        missing, wrong,
+        "missing and wrong keys must be indistinguishable"
+    );
+
+    let other = call(
+        &app,
+        "GET",
+        &format!("/api/v1/sources/{id}"),
+        Some(&b),
+        None,
+    )
+    .await;
+    assert_eq!(other.0, StatusCode::FORBIDDEN);
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/sources/{id}"),
+        Some(&b),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = call(&app, "GET", "/api/v1/sources/999999", Some(&b), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+    let (_, listed) = call(&app, "GET", "/api/v1/sources", Some(&b), None).await;
+    assert_eq!(listed, json!([]));
+
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/sources?api_key={a}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "key_in_query");
+    assert!(!v.to_string().contains(&a));
+
+    // The owner sees it, with status and a scorecard.
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/sources/{id}"),
+        Some(&a),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["status"]["status"], "never");
+    let (s, v) = call(
+        &app,
+        "GET",
+        &format!("/api/v1/sources/{id}/scorecard"),
+        Some(&a),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["offerings"], 0);
+
+    // Revoked keys stop working, with the same 401.
+    let (_, k) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers/alpha/keys",
+        Some(ADMIN),
+        Some(json!({"label": "ci"})),
+    )
+    .await;
+    let key_id = k["id"].as_i64().unwrap();
+    let second = k["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, "GET", "/api/v1/sources", Some(&second), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/admin/keys/{key_id}"),
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/sources", Some(&second), None).await,
+        missing
+    );
+
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/sources/{id}"),
+        Some(&a),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            &format!("/api/v1/sources/{id}"),
+            Some(&a),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn bodies_batches_and_urls_are_bounded() {
+    let (app, _dir) = app(10_000).await;
+    let key = provider_with_key(&app, "alpha").await;
+    let big = json!({"name": "x", "url": format!("https://example.org/{}", "a".repeat(70_000))});
+    let (s, v) = call(&app, "POST", "/api/v1/sources", Some(&key), Some(big)).await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(v["error"]["code"], "body_too_large");
+
+    let long = json!({"name": "x", "url": format!("https://example.org/{}", "a".repeat(3000))});
+    let (s, v) = call(&app, "POST", "/api/v1/sources", Some(&key), Some(long)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "url_too_long");
+
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let req = Request::post("/api/v1/sources")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::from(deep))
+        .unwrap();
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    let many: Vec<Value> = (0..51)
+        .map(|i| json!({"name": format!("s{i}"), "url": format!("https://example.org/{i}")}))
+        .collect();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources/batch",
+        Some(&key),
+        Some(json!({"sources": many})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "batch_too_large");
+
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(json!({"name": "x", "url": "https://example.org/", "surprise": 1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+#[tokio::test]
+async fn a_client_over_its_budget_gets_429_with_retry_after() {
+    let (app, _dir) = app(5).await;
+    let mut last = None;
+    for _ in 0..8 {
+        let resp = app
+            .clone()
+            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        last = Some(resp);
+    }
+    let resp = last.unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn metrics_expose_request_latency_and_catalog_gauges() {
+    let (app, _dir) = app(10_000).await;
+    call(&app, "GET", "/healthz", None, None).await;
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(
+        text.contains("coalesce_http_request_duration_seconds_bucket{route=\"/healthz\""),
+        "{text}"
+    );
+    assert!(text.contains("coalesce_offerings 0"));
+}

@@ -1,0 +1,277 @@
+//! The service configuration: raw TOML + `COALESCE_*` environment (figment) with unknown keys
+//! rejected, validated once at start into a [`ServeSpec`]. Nothing after start-up reads the
+//! environment or re-checks a setting.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub admin_token: Option<String>,
+    pub server: ServerConfig,
+    pub data: DataConfig,
+    pub limits: LimitsConfig,
+    pub crawl: CrawlConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub header_read_timeout_secs: u64,
+    pub max_connections: usize,
+    pub shutdown_grace_secs: u64,
+    pub trusted_proxies: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            shutdown_grace_secs: 10,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig { dir: "data".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub requests_per_minute: u32,
+    pub burst: u32,
+    pub body_limit_bytes: usize,
+    pub max_batch: usize,
+    pub max_url_len: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            requests_per_minute: 600,
+            burst: 100,
+            body_limit_bytes: 64 * 1024,
+            max_batch: 50,
+            max_url_len: 2048,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CrawlConfig {
+    pub interval_secs: u64,
+    pub tick_secs: u64,
+    pub concurrency: usize,
+    pub allow: Vec<String>,
+    pub contact: String,
+    pub respect_robots: bool,
+}
+
+impl Default for CrawlConfig {
+    fn default() -> Self {
+        CrawlConfig {
+            interval_secs: 3600,
+            tick_secs: 5,
+            concurrency: 8,
+            allow: Vec::new(),
+            contact: "https://github.com/coalesce/coalesce".into(),
+            respect_robots: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: String,
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Validated settings: what `serve` runs on.
+#[derive(Debug, Clone)]
+pub struct ServeSpec {
+    pub admin_token: Option<String>,
+    pub listen: SocketAddr,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub data_dir: PathBuf,
+    pub per_minute: NonZeroU32,
+    pub burst: NonZeroU32,
+    pub body_limit: usize,
+    pub max_batch: usize,
+    pub max_url_len: usize,
+    pub interval: Duration,
+    pub tick: Duration,
+    pub concurrency: usize,
+    pub allow: Vec<String>,
+    pub contact: String,
+    pub respect_robots: bool,
+    pub log_json: bool,
+    pub log_level: String,
+}
+
+/// Defaults, then the file (when given), then `COALESCE_*` variables.
+pub fn load(path: Option<&Path>) -> Result<Config> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(p) = path {
+        if !p.exists() {
+            bail!("config file {} does not exist", p.display());
+        }
+        fig = fig.merge(Toml::file(p));
+    }
+    fig = fig.merge(Env::prefixed("COALESCE_").split("__"));
+    fig.extract::<Config>().map_err(|e| {
+        // figment's message names the key and where it came from; keep every error.
+        let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        anyhow::anyhow!("invalid configuration: {}", all.join("; "))
+    })
+}
+
+impl Config {
+    pub fn validate(self) -> Result<ServeSpec> {
+        let listen: SocketAddr = self.server.listen.parse().with_context(|| {
+            format!(
+                "server.listen: expected ADDRESS:PORT such as 127.0.0.1:8080, got {:?}",
+                self.server.listen
+            )
+        })?;
+        let trusted_proxies = self
+            .server
+            .trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<IpAddr>().with_context(|| {
+                    format!("server.trusted_proxies: expected an ip address, got {p:?}")
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let secs = |name: &str, v: u64, min: u64, max: u64| -> Result<Duration> {
+            if v < min || v > max {
+                bail!("{name}: expected {min}..={max} seconds, got {v}");
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let nonzero = |name: &str, v: u32| {
+            NonZeroU32::new(v).with_context(|| format!("{name}: must be at least 1"))
+        };
+        if self.server.max_connections == 0 {
+            bail!("server.max_connections: must be at least 1");
+        }
+        if self.limits.body_limit_bytes < 1024 {
+            bail!(
+                "limits.body_limit_bytes: expected at least 1024, got {}",
+                self.limits.body_limit_bytes
+            );
+        }
+        if self.limits.max_batch == 0 || self.crawl.concurrency == 0 {
+            bail!("limits.max_batch and crawl.concurrency must be at least 1");
+        }
+        let log_json = match self.log.format.as_str() {
+            "text" => false,
+            "json" => true,
+            other => bail!("log.format: expected \"text\" or \"json\", got {other:?}"),
+        };
+        // An empty variable (compose passes one through when unset) means "not given".
+        let admin_token = self.admin_token.filter(|t| !t.is_empty());
+        if let Some(t) = &admin_token
+            && t.len() < 16
+        {
+            bail!("admin_token (COALESCE_ADMIN_TOKEN): must be at least 16 characters");
+        }
+        Ok(ServeSpec {
+            admin_token,
+            listen,
+            header_read_timeout: secs(
+                "server.header_read_timeout_secs",
+                self.server.header_read_timeout_secs,
+                1,
+                300,
+            )?,
+            max_connections: self.server.max_connections,
+            shutdown_grace: secs(
+                "server.shutdown_grace_secs",
+                self.server.shutdown_grace_secs,
+                0,
+                600,
+            )?,
+            trusted_proxies,
+            data_dir: self.data.dir,
+            per_minute: nonzero(
+                "limits.requests_per_minute",
+                self.limits.requests_per_minute,
+            )?,
+            burst: nonzero("limits.burst", self.limits.burst)?,
+            body_limit: self.limits.body_limit_bytes,
+            max_batch: self.limits.max_batch,
+            max_url_len: self.limits.max_url_len,
+            interval: secs(
+                "crawl.interval_secs",
+                self.crawl.interval_secs,
+                60,
+                7 * 86400,
+            )?,
+            tick: secs("crawl.tick_secs", self.crawl.tick_secs, 1, 3600)?,
+            concurrency: self.crawl.concurrency,
+            allow: self.crawl.allow,
+            contact: self.crawl.contact,
+            respect_robots: self.crawl.respect_robots,
+            log_json,
+            log_level: self.log.level,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/coalesce.toml");
+        let spec = load(Some(&path)).unwrap().validate().unwrap();
+        assert_eq!(spec.body_limit, 65536);
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[server]\nlisten = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap();
+        let err = load(Some(&p)).unwrap_err().to_string();
+        assert!(err.contains("listen_port"), "{err}");
+    }
+}

@@ -1,0 +1,495 @@
+//! `coalesce serve`: the API (search + management), the crawl scheduler and index sync in one
+//! process, with a header-read timeout and a connection cap on the listener (HOSTILE D6) and a
+//! graceful shutdown on SIGTERM (E10).
+//!
+//! The HTTP server is hyper-util driven by hand rather than `axum::serve`, because that one
+//! installs no header-read timeout: a client trickling one header byte at a time would hold
+//! a connection forever.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::ConnectInfo;
+use chrono::Utc;
+use coalesce_api::manage::{FetchRecord, ManageSpec, ManageState, RateSpec, auth};
+use coalesce_crawl::{FetchConfig, Fetcher, HostGate, Job, Outcome, Validators, fetch_all};
+use coalesce_ingest::{ParseHints, Window};
+use coalesce_store::{FetchFailure, FetchResult, Snapshot, SourceId, Store, StoreOptions};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::config::{self, ServeSpec};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML); `COALESCE_*` variables override it.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+}
+
+pub fn run_serve(args: ServeArgs) -> Result<std::process::ExitCode> {
+    let spec = config::load(args.config.as_deref())?.validate()?;
+    init_logs(&spec);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let service = Service::start(spec).await?;
+        let shutdown = CancellationToken::new();
+        let on_signal = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            on_signal.cancel();
+        });
+        service.run(shutdown).await
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+pub fn init_logs(spec: &ServeSpec) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&spec.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (the demo after a failed start) is harmless: keep the first.
+    let _ = if spec.log_json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A started service: listener bound, store open, admin token known.
+pub struct Service {
+    pub spec: ServeSpec,
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    store: Store,
+    fetcher: Arc<Fetcher>,
+    manage: ManageState,
+    router: Router,
+}
+
+impl Service {
+    pub async fn start(spec: ServeSpec) -> Result<Service> {
+        let store = Store::open_data_dir(&spec.data_dir, StoreOptions::default())
+            .await
+            .with_context(|| format!("cannot open the data folder {}", spec.data_dir.display()))?;
+        let admin_digest = admin_token_digest(&spec)?;
+        let mut fetch = FetchConfig::new(&spec.contact);
+        fetch.allow = spec.allow.clone();
+        fetch.respect_robots = spec.respect_robots;
+        let fetcher = Arc::new(Fetcher::new(fetch).context("cannot set up the http client")?);
+        let rate = RateSpec {
+            per_minute: spec.per_minute,
+            burst: spec.burst,
+            trusted_proxies: spec.trusted_proxies.clone(),
+        };
+        let mut manage_spec = ManageSpec::new(admin_digest, rate);
+        manage_spec.body_limit = spec.body_limit;
+        manage_spec.max_batch = spec.max_batch;
+        manage_spec.max_url_len = spec.max_url_len;
+        let manage = ManageState::new(store.clone(), Arc::clone(&fetcher), manage_spec);
+        let router = coalesce_api::with_service_layers(
+            search_router().merge(coalesce_api::management_router(manage.clone())),
+            manage.clone(),
+        );
+        let listener = TcpListener::bind(spec.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", spec.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(Service {
+            spec,
+            addr,
+            listener,
+            store,
+            fetcher,
+            manage,
+            router,
+        })
+    }
+
+    /// Serves until `shutdown` fires, then drains: readiness off, no new connections,
+    /// in-flight requests get the grace period, fetches are cancelled (not counted as
+    /// failures), the store is closed cleanly.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
+        let Service {
+            spec,
+            addr,
+            listener,
+            store,
+            fetcher,
+            manage,
+            router,
+        } = self;
+        tracing::info!(%addr, data = %spec.data_dir.display(), "coalesce is serving");
+        let crawl_cancel = shutdown.child_token();
+        let crawler = tokio::spawn(crawl_loop(
+            Crawl {
+                store: store.clone(),
+                fetcher,
+                manage: manage.clone(),
+                interval: spec.interval,
+                tick: spec.tick,
+                concurrency: spec.concurrency,
+            },
+            crawl_cancel.clone(),
+        ));
+        manage.set_ready(true);
+
+        let graceful = GracefulShutdown::new();
+        let slots = Arc::new(Semaphore::new(spec.max_connections));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(spec.header_read_timeout)
+            .keep_alive(true);
+        loop {
+            // The cap: wait for a free slot before accepting, so excess connections queue in
+            // the kernel instead of costing us memory.
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                p = Arc::clone(&slots).acquire_owned() => p.context("connection slots closed")?,
+            };
+            let (stream, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let router = router.clone();
+            let svc = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(req)
+            });
+            let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                let _ = conn.await;
+                drop(permit);
+            });
+        }
+
+        tracing::info!("shutting down: draining requests, cancelling fetches");
+        manage.set_ready(false);
+        drop(listener);
+        crawl_cancel.cancel();
+        if tokio::time::timeout(spec.shutdown_grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some connections did not finish within the grace period");
+        }
+        let _ = crawler.await;
+        store.close().await;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    }
+}
+
+/// Public search and calendar routes; joined here when the search router lands.
+fn search_router() -> Router {
+    Router::new()
+}
+
+/// The admin token's digest: from the configuration, else from the data folder, else a new
+/// token is made, printed once and only its digest kept.
+fn admin_token_digest(spec: &ServeSpec) -> Result<[u8; 32]> {
+    if let Some(t) = &spec.admin_token {
+        return Ok(auth::digest(t));
+    }
+    let path = spec.data_dir.join("admin_token.sha256");
+    if let Ok(hex) = std::fs::read_to_string(&path) {
+        return parse_hex(hex.trim())
+            .with_context(|| format!("{} is not a sha-256 hex digest", path.display()));
+    }
+    let token = format!(
+        "adm_{}",
+        auth::random_chars(40).map_err(|e| anyhow::anyhow!("{e}"))?
+    );
+    let digest = auth::digest(&token);
+    write_digest(&path, &digest)?;
+    // Printed once, on purpose: it is not stored anywhere.
+    eprintln!(
+        "admin token (shown once, only its digest is kept in {}):\n  {token}",
+        path.display()
+    );
+    Ok(digest)
+}
+
+fn write_digest(path: &Path, digest: &[u8; 32]) -> Result<()> {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(path, hex + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn parse_hex(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+struct Crawl {
+    store: Store,
+    fetcher: Arc<Fetcher>,
+    manage: ManageState,
+    interval: Duration,
+    tick: Duration,
+    concurrency: usize,
+}
+
+/// Fetches due sources every tick (or at once when a provider asks for a refresh).
+async fn crawl_loop(crawl: Crawl, cancel: CancellationToken) {
+    let gate = Arc::new(HostGate::new(crawl.concurrency, Duration::from_millis(200)));
+    loop {
+        match crawl_round(&crawl, &gate, &cancel).await {
+            Ok(changed) if changed > 0 => {
+                if let Err(e) = crate::catalog::recluster(&crawl.store, Utc::now()).await {
+                    tracing::warn!(error = %e, "dedup after crawl failed");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "crawl round failed"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(crawl.tick) => {}
+            _ = crawl.manage.refresh_requested() => {}
+        }
+    }
+    gate.close();
+}
+
+/// One round: fetch every due source, parse, apply. Returns how many offerings changed.
+async fn crawl_round(
+    crawl: &Crawl,
+    gate: &Arc<HostGate>,
+    cancel: &CancellationToken,
+) -> Result<u64> {
+    let now = Utc::now();
+    let store = &crawl.store;
+    let due = store.due_sources(now, 256).await?;
+    let mut jobs = Vec::new();
+    let mut sources = BTreeMap::new();
+    for id in due {
+        let Some(source) = store.source(id).await? else {
+            continue;
+        };
+        let Ok(url) = url::Url::parse(&source.url) else {
+            continue;
+        };
+        jobs.push(Job {
+            id: id.0.to_string(),
+            url,
+            validators: Validators {
+                etag: source.status.etag.clone(),
+                last_modified: source.status.last_modified.clone(),
+                content_hash: source.status.content_hash.clone(),
+            },
+        });
+        sources.insert(id, source);
+    }
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let mut rx = fetch_all(Arc::clone(&crawl.fetcher), Arc::clone(gate), jobs, now);
+    let mut changed = 0u64;
+    loop {
+        let done = tokio::select! {
+            // Unfinished fetches are dropped: nothing is applied for them, so they are not
+            // failures, and their sources stay due for the next start.
+            _ = cancel.cancelled() => {
+                tracing::info!("crawl cancelled");
+                break;
+            }
+            d = rx.recv() => match d {
+                Some(d) => d,
+                None => break,
+            },
+        };
+        let Ok(raw) = done.job.id.parse::<i64>() else {
+            continue;
+        };
+        let id = SourceId(raw);
+        let Some(source) = sources.get(&id) else {
+            continue;
+        };
+        let (result, warnings) = to_fetch_result(source, done.result, done.at).await;
+        let summary = store.apply(id, &result, Utc::now()).await?;
+        changed += summary.changed.len() as u64;
+        let failures = match &result {
+            FetchResult::Failed(_) => source.status.consecutive_failures + 1,
+            _ => 0,
+        };
+        // Failures back off (5 min doubling) but never wait longer than the normal interval.
+        let wait = if failures > 0 {
+            let exp = u32::try_from(failures.min(10)).unwrap_or(10);
+            (Duration::from_secs(300) * 2u32.saturating_pow(exp - 1)).min(crawl.interval)
+        } else {
+            crawl.interval
+        };
+        store
+            .set_next_due(
+                id,
+                Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
+            )
+            .await?;
+        let (outcome, http_status, message, offerings) = match &result {
+            FetchResult::Fetched(s) => ("fresh".to_owned(), s.http_status, None, s.offerings.len()),
+            FetchResult::NotModified { http_status } => {
+                ("not_modified".to_owned(), *http_status, None, 0)
+            }
+            FetchResult::Failed(f) => (f.code.clone(), f.http_status, Some(f.message.clone()), 0),
+        };
+        tracing::info!(
+            source = id.0,
+            outcome,
+            new = summary.new,
+            updated = summary.updated,
+            removed = summary.removed,
+            "fetched"
+        );
+        crawl.manage.record_fetch(
+            id,
+            FetchRecord {
+                at: done.at,
+                outcome,
+                http_status,
+                message,
+                offerings,
+                new: summary.new,
+                updated: summary.updated,
+                removed: summary.removed,
+                warnings,
+            },
+        );
+    }
+    Ok(changed)
+}
+
+async fn to_fetch_result(
+    source: &coalesce_store::Source,
+    fetched: Result<coalesce_crawl::FetchResponse, coalesce_crawl::FetchError>,
+    at: chrono::DateTime<Utc>,
+) -> (FetchResult, BTreeMap<String, usize>) {
+    let response = match fetched {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                FetchResult::Failed(FetchFailure {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                    http_status: e.status(),
+                }),
+                BTreeMap::new(),
+            );
+        }
+    };
+    if response.outcome != Outcome::Fresh {
+        return (
+            FetchResult::NotModified {
+                http_status: Some(response.status),
+            },
+            BTreeMap::new(),
+        );
+    }
+    let mut hints = ParseHints::new(at);
+    hints.base_url = Some(response.final_url.clone());
+    hints.content_type = response.content_type.clone();
+    hints.kind = source.kind.as_deref().and_then(kind_of);
+    hints.timezone = source
+        .settings
+        .get("timezone")
+        .and_then(|v| v.as_str())
+        .and_then(coalesce_ingest::tz::resolve);
+    hints.window = Window::around(at);
+    let body = response.body.clone();
+    let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints)).await;
+    match parsed {
+        Ok(Ok(p)) => {
+            let mut by_kind = BTreeMap::new();
+            for w in &p.warnings {
+                *by_kind.entry(w.code.as_str().to_owned()).or_default() += 1;
+            }
+            let snapshot = Snapshot {
+                http_status: Some(response.status),
+                etag: response.validators.etag.clone(),
+                last_modified: response.validators.last_modified.clone(),
+                content_hash: response.validators.content_hash.clone(),
+                ..Snapshot::new(p.offerings, p.warnings.len())
+            };
+            (FetchResult::Fetched(snapshot), by_kind)
+        }
+        Ok(Err(e)) => (
+            FetchResult::Failed(FetchFailure {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+                http_status: Some(response.status),
+            }),
+            BTreeMap::new(),
+        ),
+        Err(e) => (
+            FetchResult::Failed(FetchFailure {
+                code: "internal".to_owned(),
+                message: format!("parse task failed: {e}"),
+                http_status: Some(response.status),
+            }),
+            BTreeMap::new(),
+        ),
+    }
+}
+
+fn kind_of(s: &str) -> Option<coalesce_ingest::Kind> {
+    use coalesce_ingest::Kind;
+    match s {
+        "rss" => Some(Kind::Rss),
+        "atom" => Some(Kind::Atom),
+        "jsonfeed" | "json_feed" => Some(Kind::JsonFeed),
+        "ics" => Some(Kind::Ics),
+        "html" => Some(Kind::Html),
+        _ => None,
+    }
+}

@@ -1,0 +1,213 @@
+//! The real binary against fixture sites on 127.0.0.1: onboarding, crawling, source status and
+//! scorecard, ownership, a failing source keeping its offerings, auth failures (HOSTILE D1),
+//! body limit (D5), rate limit (D2), slowloris (D6) and SIGTERM (E10).
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use coalesce_tests::{Server, Sites};
+use serde_json::json;
+
+#[test]
+fn provider_onboards_registers_sources_and_a_broken_feed_keeps_its_offerings() {
+    let sites = Sites::start();
+    let s = Server::start(&[("COALESCE_CRAWL__ALLOW", format!("[\"{}\"]", sites.addr))]);
+    let admin = s.admin.clone();
+
+    let (st, _) = s.json(
+        "POST",
+        "/api/v1/admin/providers",
+        Some(&admin),
+        Some(r#"{"name":"mpla"}"#),
+    );
+    assert_eq!(st, 201);
+    let (st, key) = s.json(
+        "POST",
+        "/api/v1/admin/providers/mpla/keys",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(st, 201);
+    let key = key["key"].as_str().unwrap().to_owned();
+    s.json(
+        "POST",
+        "/api/v1/admin/providers",
+        Some(&admin),
+        Some(r#"{"name":"other"}"#),
+    );
+    let other = s
+        .json(
+            "POST",
+            "/api/v1/admin/providers/other/keys",
+            Some(&admin),
+            None,
+        )
+        .1["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Preview first: what would be imported, nothing stored.
+    let feed = format!("http://{}/library-association/events.xml", sites.addr);
+    let (st, preview) = s.json(
+        "POST",
+        "/api/v1/sources/preview",
+        Some(&key),
+        Some(&json!({"url": feed}).to_string()),
+    );
+    assert_eq!(st, 200, "{preview}");
+    assert!(preview["offerings_count"].as_u64().unwrap() > 0);
+
+    let (st, src) = s.json(
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(&json!({"name": "events", "url": feed, "timezone": "America/Chicago"}).to_string()),
+    );
+    assert_eq!(st, 201, "{src}");
+    let id = src["id"].as_i64().unwrap();
+    let ics = format!("http://{}/archivists-society/calendar.ics", sites.addr);
+    let (st, _) = s.json(
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(&json!({"name": "calendar", "url": ics}).to_string()),
+    );
+    assert_eq!(st, 201);
+
+    let status_path = format!("/api/v1/sources/{id}");
+    let mut count = 0;
+    assert!(
+        s.wait_until(60, || {
+            let (_, v) = s.json("GET", &status_path, Some(&key), None);
+            count = v["status"]["offerings_count"].as_i64().unwrap_or(0);
+            v["status"]["status"] != "never" && count > 0
+        }),
+        "the source was not crawled"
+    );
+    let (_, detail) = s.json("GET", &status_path, Some(&key), None);
+    assert_eq!(detail["history"][0]["outcome"], "fresh", "{detail}");
+    let (st, card) = s.json("GET", &format!("{status_path}/scorecard"), Some(&key), None);
+    assert_eq!(st, 200);
+    assert_eq!(card["offerings"].as_i64().unwrap(), count);
+
+    // Another provider can neither read nor delete it.
+    assert_eq!(s.call("GET", &status_path, Some(&other), None).status, 403);
+    assert_eq!(
+        s.call("DELETE", &status_path, Some(&other), None).status,
+        403
+    );
+
+    // Break the feed and refresh: the status shows it, the offerings stay.
+    sites
+        .failing
+        .lock()
+        .unwrap()
+        .push("/library-association/events.xml".into());
+    assert_eq!(
+        s.call("POST", &format!("{status_path}/refresh"), Some(&key), None)
+            .status,
+        202
+    );
+    assert!(
+        s.wait_until(60, || {
+            let (_, v) = s.json("GET", &status_path, Some(&key), None);
+            v["status"]["consecutive_failures"].as_i64().unwrap_or(0) >= 1
+        }),
+        "the failure was not recorded"
+    );
+    let (_, v) = s.json("GET", &status_path, Some(&key), None);
+    assert_eq!(v["status"]["last_error_code"], "http_status", "{v}");
+    assert_eq!(v["status"]["offerings_count"].as_i64().unwrap(), count);
+
+    // OPML export lists the provider's sources only.
+    let opml = s.call("GET", "/api/v1/sources/opml", Some(&key), None);
+    assert_eq!(opml.status, 200);
+    assert!(opml.body.contains("events.xml") && opml.body.contains("calendar.ics"));
+
+    // D1: missing, wrong and query-string keys.
+    let missing = s.call("GET", "/api/v1/sources", None, None);
+    let wrong = s.call(
+        "GET",
+        "/api/v1/sources",
+        Some("clsc_wrongwrongwrongwrongwrongwrongwrongwrong"),
+        None,
+    );
+    assert_eq!((missing.status, &missing.body), (401, &wrong.body));
+    let q = s.call("GET", &format!("/api/v1/sources?api_key={key}"), None, None);
+    assert_eq!(q.status, 400);
+    assert!(!q.body.contains(&key));
+
+    // D5: a body over 64 KiB is refused before parsing.
+    let big = format!("{{\"name\":\"x\",\"url\":\"{}\"}}", "a".repeat(70_000));
+    assert_eq!(
+        s.call("POST", "/api/v1/sources", Some(&key), Some(&big))
+            .status,
+        413
+    );
+
+    // Metrics count the fetches by outcome.
+    let m = s.call("GET", "/metrics", None, None);
+    assert!(
+        m.body.contains("coalesce_fetches_total{outcome=\"fresh\"}"),
+        "{}",
+        m.body
+    );
+}
+
+#[test]
+fn a_client_over_the_rate_limit_gets_429_with_retry_after() {
+    let s = Server::start(&[
+        ("COALESCE_LIMITS__REQUESTS_PER_MINUTE", "5".into()),
+        ("COALESCE_LIMITS__BURST", "5".into()),
+    ]);
+    let mut last = None;
+    for _ in 0..12 {
+        last = Some(s.call("GET", "/healthz", None, None));
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, 429);
+    assert!(last.headers.contains_key("retry-after"));
+}
+
+#[test]
+fn a_slowloris_connection_is_closed_by_the_header_timeout_while_others_are_served() {
+    let s = Server::start(&[("COALESCE_SERVER__HEADER_READ_TIMEOUT_SECS", "1".into())]);
+    let mut slow = TcpStream::connect(s.addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    // A normal request still answers meanwhile.
+    assert_eq!(s.call("GET", "/healthz", None, None).status, 200);
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    // Closed (possibly after a 408) well before our own read timeout.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the slow connection stayed open"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_drains_and_exits_zero() {
+    let mut s = Server::start(&[]);
+    let pid = s.child.id().to_string();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
