@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use coalesce_tests::{Server, Sites};
+use coalesce_tests::{Server, Sites, request_with};
 use serde_json::json;
 
 #[test]
@@ -210,4 +210,97 @@ fn sigterm_drains_and_exits_zero() {
         assert!(Instant::now() < deadline, "did not exit after SIGTERM");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The whole loop: four providers register their co-marketed webinar, the crawler fetches
+/// them, and the search API and the calendar show it once, with the others as "also offered by";
+/// a subscriber polling the calendar gets 304 with the ETag.
+#[test]
+fn co_marketed_webinar_is_searchable_once_and_the_calendar_revalidates() {
+    let sites = Sites::start();
+    let s = Server::start(&[("COALESCE_CRAWL__ALLOW", format!("[\"{}\"]", sites.addr))]);
+    let admin = s.admin.clone();
+    let feeds = [
+        ("mpla", "library-association/events.xml"),
+        ("regional-archivists", "archivists-society/calendar.ics"),
+        ("heritage-museums", "museum-alliance/events.html"),
+        ("tri-county", "consortium/calendar.ics"),
+    ];
+    for (name, path) in feeds {
+        let (st, _) = s.json(
+            "POST",
+            "/api/v1/admin/providers",
+            Some(&admin),
+            Some(&json!({ "name": name }).to_string()),
+        );
+        assert_eq!(st, 201);
+        let (_, key) = s.json(
+            "POST",
+            &format!("/api/v1/admin/providers/{name}/keys"),
+            Some(&admin),
+            None,
+        );
+        let key = key["key"].as_str().expect("a key").to_owned();
+        let url = format!("http://{}/{path}", sites.addr);
+        let (st, src) = s.json(
+            "POST",
+            "/api/v1/sources",
+            Some(&key),
+            Some(&json!({ "name": "events", "url": url }).to_string()),
+        );
+        assert_eq!(st, 201, "{src}");
+    }
+    // Crawled, clustered and indexed: the co-marketed webinar is one hit with three others.
+    let mut hits = serde_json::Value::Null;
+    assert!(
+        s.wait_until(90, || {
+            let (st, v) = s.json("GET", "/api/v1/offerings?q=copyright", None, None);
+            hits = v;
+            st == 200
+                && hits["total"] == 1
+                && hits["hits"][0]["also_offered_by"]
+                    .as_array()
+                    .is_some_and(|a| a.len() == 3)
+        }),
+        "the co-marketed webinar was not found once: {hits}"
+    );
+    assert_eq!(
+        hits["hits"][0]["title"],
+        "Copyright Basics for Digital Collections"
+    );
+
+    // A typo still finds it; a pathological query is a 400 and the service keeps serving.
+    let (_, typo) = s.json("GET", "/api/v1/offerings?q=copyrigth", None, None);
+    assert_eq!(typo["total"], 1, "{typo}");
+    let deep = format!(
+        "/api/v1/offerings?q={}a{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    assert_eq!(s.call("GET", &deep, None, None).status, 400);
+    assert_eq!(s.call("GET", "/healthz", None, None).status, 200);
+
+    // The calendar: the webinar once, the cancellation kept; a second poll is a 304.
+    let cal = s.call("GET", "/calendar.ics", None, None);
+    assert_eq!(cal.status, 200);
+    assert_eq!(
+        cal.body
+            .matches("Copyright Basics for Digital Collections")
+            .count(),
+        1,
+        "{}",
+        cal.body
+    );
+    assert!(cal.body.contains("STATUS:CANCELLED"));
+    let etag = cal.headers.get("etag").expect("an etag").clone();
+    let again = request_with(
+        s.addr,
+        "GET",
+        "/calendar.ics",
+        None,
+        None,
+        &[("If-None-Match", &etag)],
+    )
+    .expect("the service answers");
+    assert_eq!(again.status, 304);
 }

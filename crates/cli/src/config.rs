@@ -27,6 +27,12 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
+    /// The URL clients reach the service at (links in feeds, subscription URLs); defaults to
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    /// The host name calendar UIDs are built from: never the request's Host header, or every
+    /// event would be re-keyed when the service is reached under another name.
+    pub uid_domain: String,
     pub header_read_timeout_secs: u64,
     pub max_connections: usize,
     pub shutdown_grace_secs: u64,
@@ -37,6 +43,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            uid_domain: "coalesce.invalid".into(),
             header_read_timeout_secs: 10,
             max_connections: 512,
             shutdown_grace_secs: 10,
@@ -124,6 +132,8 @@ impl Default for LogConfig {
 pub struct ServeSpec {
     pub admin_token: Option<String>,
     pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub uid_domain: String,
     pub header_read_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
@@ -212,7 +222,22 @@ impl Config {
         {
             bail!("admin_token (COALESCE_ADMIN_TOKEN): must be at least 16 characters");
         }
+        if let Some(u) = &self.server.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            bail!("server.public_url: expected an http(s) URL, got {u:?}");
+        }
+        if self.server.uid_domain.trim().is_empty()
+            || self.server.uid_domain.contains(['/', ' ', '@'])
+        {
+            bail!(
+                "server.uid_domain: expected a host name such as events.example.org, got {:?}",
+                self.server.uid_domain
+            );
+        }
         Ok(ServeSpec {
+            public_url: self.server.public_url.clone(),
+            uid_domain: self.server.uid_domain.clone(),
             admin_token,
             listen,
             header_read_timeout: secs(

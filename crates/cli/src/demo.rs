@@ -346,7 +346,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
     println!("Try:");
     println!("  search:        curl '{base}/api/v1/offerings?q=copyright'");
     println!(
-        "  calendar:      curl '{base}/calendar.ics?topic=digital-preservation'   (subscribe to this URL)"
+        "  calendar:      curl '{base}/calendar.ics?topic=preservation&free=true'   (subscribe to this URL)"
     );
     println!(
         "  source status: curl -H 'Authorization: Bearer {first_key}' {base}/api/v1/sources/{first_id}"

@@ -17,6 +17,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use chrono::Utc;
 use coalesce_api::manage::{FetchRecord, ManageSpec, ManageState, RateSpec, auth};
+use coalesce_api::{ApiConfig, AppState, Clock, IndexSlot};
 use coalesce_crawl::{FetchConfig, Fetcher, HostGate, Job, Outcome, Validators, fetch_all};
 use coalesce_ingest::{ParseHints, Window};
 use coalesce_store::{FetchFailure, FetchResult, Snapshot, SourceId, Store, StoreOptions};
@@ -103,6 +104,7 @@ pub struct Service {
     fetcher: Arc<Fetcher>,
     manage: ManageState,
     router: Router,
+    index: IndexSlot,
 }
 
 impl Service {
@@ -125,14 +127,27 @@ impl Service {
         manage_spec.max_batch = spec.max_batch;
         manage_spec.max_url_len = spec.max_url_len;
         let manage = ManageState::new(store.clone(), Arc::clone(&fetcher), manage_spec);
-        let router = coalesce_api::with_service_layers(
-            search_router().merge(coalesce_api::management_router(manage.clone())),
-            manage.clone(),
-        );
         let listener = TcpListener::bind(spec.listen)
             .await
             .with_context(|| format!("cannot listen on {}", spec.listen))?;
         let addr = listener.local_addr()?;
+        // Search answers 503 until the index is open; opening may mean a rebuild from the store,
+        // which runs in the background while the management API already serves (E7).
+        let index = IndexSlot::empty();
+        let public_url = spec
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let app = AppState::new(
+            store.clone(),
+            index.clone(),
+            ApiConfig::new(&public_url, &spec.uid_domain),
+            Clock::system(),
+        );
+        let router = coalesce_api::with_service_layers(
+            coalesce_api::router(app).merge(coalesce_api::management_router(manage.clone())),
+            manage.clone(),
+        );
         Ok(Service {
             spec,
             addr,
@@ -141,6 +156,7 @@ impl Service {
             fetcher,
             manage,
             router,
+            index,
         })
     }
 
@@ -156,6 +172,7 @@ impl Service {
             fetcher,
             manage,
             router,
+            index,
         } = self;
         tracing::info!(%addr, data = %spec.data_dir.display(), "coalesce is serving");
         let crawl_cancel = shutdown.child_token();
@@ -169,6 +186,13 @@ impl Service {
                 concurrency: spec.concurrency,
             },
             crawl_cancel.clone(),
+        ));
+        let sync_cancel = shutdown.child_token();
+        let syncer = tokio::spawn(index_loop(
+            store.clone(),
+            spec.data_dir.clone(),
+            index.clone(),
+            sync_cancel.clone(),
         ));
         manage.set_ready(true);
 
@@ -220,15 +244,83 @@ impl Service {
             tracing::warn!("some connections did not finish within the grace period");
         }
         let _ = crawler.await;
+        // The last catch-up commits what the final crawl wrote, so the next start has nothing
+        // to recover (E10).
+        sync_cancel.cancel();
+        let _ = syncer.await;
         store.close().await;
         tracing::info!("stopped cleanly");
         Ok(())
     }
 }
 
-/// Public search and calendar routes; joined here when the search router lands.
-fn search_router() -> Router {
-    Router::new()
+/// How often the index follows the store's change log.
+const SYNC_EVERY: Duration = Duration::from_secs(2);
+
+/// Opens (or rebuilds) the index in the data folder, hands it to the search routes, then keeps
+/// it caught up with the store's change log until cancelled, with one last catch-up after.
+async fn index_loop(store: Store, data_dir: PathBuf, slot: IndexSlot, cancel: CancellationToken) {
+    let config = match index_config(&data_dir) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "search stays unavailable: cannot configure the index");
+            return;
+        }
+    };
+    let index = match coalesce_index::store_sync::open_synced(
+        &data_dir.join("index"),
+        config,
+        &store,
+    )
+    .await
+    {
+        Ok((index, opened)) => {
+            tracing::info!(?opened, "search index ready");
+            index
+        }
+        Err(e) => {
+            tracing::error!(error = %e, code = e.code(), "search stays unavailable: cannot open the index");
+            return;
+        }
+    };
+    slot.set(Arc::clone(&index));
+    loop {
+        let stop = tokio::select! {
+            _ = cancel.cancelled() => true,
+            _ = tokio::time::sleep(SYNC_EVERY) => false,
+        };
+        if let Err(e) = coalesce_index::store_sync::catch_up(
+            &store,
+            &index,
+            coalesce_index::store_sync::DEFAULT_PAGE,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, code = e.code(), "index catch-up failed; retrying");
+        }
+        if stop {
+            break;
+        }
+    }
+}
+
+/// The index settings: the built-in vocabulary's synonyms and a cursor key kept in the data
+/// folder, so cursors handed out stay valid across restarts.
+fn index_config(data_dir: &Path) -> Result<coalesce_index::IndexConfig> {
+    let path = data_dir.join("cursor.key");
+    let key = match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => k,
+        _ => {
+            let mut k = vec![0u8; 32];
+            getrandom::fill(&mut k)
+                .map_err(|e| anyhow::anyhow!("no randomness for the cursor key: {e}"))?;
+            std::fs::write(&path, &k)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            k
+        }
+    };
+    let synonyms = coalesce_index::Synonyms::from_vocabulary(&coalesce_core::Vocabulary::builtin());
+    coalesce_index::IndexConfig::new(key, synonyms).context("invalid index configuration")
 }
 
 /// The admin token's digest: from the configuration, else from the data folder, else a new
