@@ -6,7 +6,6 @@
 //! installs no header-read timeout: a client trickling one header byte at a time would hold
 //! a connection forever.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,9 +17,8 @@ use axum::extract::ConnectInfo;
 use chrono::Utc;
 use coalesce_api::manage::{FetchRecord, ManageSpec, ManageState, RateSpec, auth};
 use coalesce_api::{ApiConfig, AppState, Clock, IndexSlot};
-use coalesce_crawl::{FetchConfig, Fetcher, HostGate, Job, Outcome, Validators, fetch_all};
-use coalesce_ingest::{ParseHints, Window};
-use coalesce_store::{FetchFailure, FetchResult, Snapshot, SourceId, Store, StoreOptions};
+use coalesce_crawl::{Crawler, FetchConfig, Fetcher, Progress, Selection};
+use coalesce_store::{Store, StoreOptions};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -176,15 +174,11 @@ impl Service {
         } = self;
         tracing::info!(%addr, data = %spec.data_dir.display(), "coalesce is serving");
         let crawl_cancel = shutdown.child_token();
+        let crawler = Crawler::with_fetcher(store.clone(), crawl_spec(&spec)?, fetcher);
         let crawler = tokio::spawn(crawl_loop(
-            Crawl {
-                store: store.clone(),
-                fetcher,
-                manage: manage.clone(),
-                interval: spec.interval,
-                tick: spec.tick,
-                concurrency: spec.concurrency,
-            },
+            crawler,
+            manage.clone(),
+            spec.tick,
             crawl_cancel.clone(),
         ));
         let sync_cancel = shutdown.child_token();
@@ -364,224 +358,76 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-struct Crawl {
-    store: Store,
-    fetcher: Arc<Fetcher>,
+/// The crawl runner `coalesce crawl` uses, driven by the service's tick and by providers'
+/// refresh requests; each source's fetch lands in the management API's history and metrics.
+async fn crawl_loop(
+    crawler: Crawler,
     manage: ManageState,
-    interval: Duration,
     tick: Duration,
-    concurrency: usize,
-}
-
-/// Fetches due sources every tick (or at once when a provider asks for a refresh).
-async fn crawl_loop(crawl: Crawl, cancel: CancellationToken) {
-    let gate = Arc::new(HostGate::new(crawl.concurrency, Duration::from_millis(200)));
+    cancel: CancellationToken,
+) {
     loop {
-        match crawl_round(&crawl, &gate, &cancel).await {
-            Ok(changed) if changed > 0 => {
-                if let Err(e) = crate::catalog::recluster(&crawl.store, Utc::now()).await {
-                    tracing::warn!(error = %e, "dedup after crawl failed");
-                }
-            }
+        let record = |p: &Progress| {
+            let r = &p.report;
+            // The management API's word for new content is "fresh".
+            let outcome = if p.outcome == "fetched" {
+                "fresh"
+            } else {
+                p.outcome.as_str()
+            };
+            manage.record_fetch(
+                p.source_id,
+                FetchRecord {
+                    at: r.at,
+                    outcome: outcome.to_owned(),
+                    http_status: r.http_status,
+                    message: r.message.clone(),
+                    offerings: r.offerings,
+                    new: r.new,
+                    updated: r.updated,
+                    removed: r.removed,
+                    warnings: r.warnings.clone(),
+                },
+            );
+        };
+        match crawler
+            .run(Selection::Due, Utc::now(), &cancel, &record)
+            .await
+        {
+            Ok(summary) if summary.sources > 0 => tracing::info!(
+                sources = summary.sources,
+                fetched = summary.fetched,
+                not_modified = summary.not_modified,
+                failed = summary.failed.values().sum::<usize>(),
+                new = summary.offerings.new,
+                updated = summary.offerings.updated,
+                removed = summary.offerings.removed,
+                "crawl round"
+            ),
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "crawl round failed"),
+            Err(e) => tracing::warn!(code = e.code(), error = %e, "crawl round failed"),
         }
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(crawl.tick) => {}
-            _ = crawl.manage.refresh_requested() => {}
+            _ = tokio::time::sleep(tick) => {}
+            _ = manage.refresh_requested() => {}
         }
     }
-    gate.close();
 }
 
-/// One round: fetch every due source, parse, apply. Returns how many offerings changed.
-async fn crawl_round(
-    crawl: &Crawl,
-    gate: &Arc<HostGate>,
-    cancel: &CancellationToken,
-) -> Result<u64> {
-    let now = Utc::now();
-    let store = &crawl.store;
-    let due = store.due_sources(now, 256).await?;
-    let mut jobs = Vec::new();
-    let mut sources = BTreeMap::new();
-    for id in due {
-        let Some(source) = store.source(id).await? else {
-            continue;
-        };
-        let Ok(url) = url::Url::parse(&source.url) else {
-            continue;
-        };
-        jobs.push(Job {
-            id: id.0.to_string(),
-            url,
-            validators: Validators {
-                etag: source.status.etag.clone(),
-                last_modified: source.status.last_modified.clone(),
-                content_hash: source.status.content_hash.clone(),
-            },
-        });
-        sources.insert(id, source);
-    }
-    if jobs.is_empty() {
-        return Ok(0);
-    }
-    let mut rx = fetch_all(Arc::clone(&crawl.fetcher), Arc::clone(gate), jobs, now);
-    let mut changed = 0u64;
-    loop {
-        let done = tokio::select! {
-            // Unfinished fetches are dropped: nothing is applied for them, so they are not
-            // failures, and their sources stay due for the next start.
-            _ = cancel.cancelled() => {
-                tracing::info!("crawl cancelled");
-                break;
-            }
-            d = rx.recv() => match d {
-                Some(d) => d,
-                None => break,
-            },
-        };
-        let Ok(raw) = done.job.id.parse::<i64>() else {
-            continue;
-        };
-        let id = SourceId(raw);
-        let Some(source) = sources.get(&id) else {
-            continue;
-        };
-        let (result, warnings) = to_fetch_result(source, done.result, done.at).await;
-        let summary = store.apply(id, &result, Utc::now()).await?;
-        changed += summary.changed.len() as u64;
-        let failures = match &result {
-            FetchResult::Failed(_) => source.status.consecutive_failures + 1,
-            _ => 0,
-        };
-        // Failures back off (5 min doubling) but never wait longer than the normal interval.
-        let wait = if failures > 0 {
-            let exp = u32::try_from(failures.min(10)).unwrap_or(10);
-            (Duration::from_secs(300) * 2u32.saturating_pow(exp - 1)).min(crawl.interval)
-        } else {
-            crawl.interval
-        };
-        store
-            .set_next_due(
-                id,
-                Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default(),
-            )
-            .await?;
-        let (outcome, http_status, message, offerings) = match &result {
-            FetchResult::Fetched(s) => ("fresh".to_owned(), s.http_status, None, s.offerings.len()),
-            FetchResult::NotModified { http_status } => {
-                ("not_modified".to_owned(), *http_status, None, 0)
-            }
-            FetchResult::Failed(f) => (f.code.clone(), f.http_status, Some(f.message.clone()), 0),
-        };
-        tracing::info!(
-            source = id.0,
-            outcome,
-            new = summary.new,
-            updated = summary.updated,
-            removed = summary.removed,
-            "fetched"
-        );
-        crawl.manage.record_fetch(
-            id,
-            FetchRecord {
-                at: done.at,
-                outcome,
-                http_status,
-                message,
-                offerings,
-                new: summary.new,
-                updated: summary.updated,
-                removed: summary.removed,
-                warnings,
-            },
-        );
-    }
-    Ok(changed)
-}
-
-async fn to_fetch_result(
-    source: &coalesce_store::Source,
-    fetched: Result<coalesce_crawl::FetchResponse, coalesce_crawl::FetchError>,
-    at: chrono::DateTime<Utc>,
-) -> (FetchResult, BTreeMap<String, usize>) {
-    let response = match fetched {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                FetchResult::Failed(FetchFailure {
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                    http_status: e.status(),
-                }),
-                BTreeMap::new(),
-            );
-        }
+/// The crawl settings of `serve`'s `[crawl]` section in the runner's terms.
+fn crawl_spec(spec: &ServeSpec) -> Result<coalesce_crawl::CrawlSpec> {
+    let config = coalesce_crawl::CrawlConfig {
+        contact_url: spec.contact.clone(),
+        concurrency: spec.concurrency,
+        allow: spec.allow.clone(),
+        respect_robots: spec.respect_robots,
+        interval_minutes: (spec.interval.as_secs() / 60).max(1),
+        ..coalesce_crawl::CrawlConfig::default()
     };
-    if response.outcome != Outcome::Fresh {
-        return (
-            FetchResult::NotModified {
-                http_status: Some(response.status),
-            },
-            BTreeMap::new(),
-        );
-    }
-    let mut hints = ParseHints::new(at);
-    hints.base_url = Some(response.final_url.clone());
-    hints.content_type = response.content_type.clone();
-    hints.kind = source.kind.as_deref().and_then(kind_of);
-    hints.timezone = source
-        .settings
-        .get("timezone")
-        .and_then(|v| v.as_str())
-        .and_then(coalesce_ingest::tz::resolve);
-    hints.window = Window::around(at);
-    let body = response.body.clone();
-    let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints)).await;
-    match parsed {
-        Ok(Ok(p)) => {
-            let mut by_kind = BTreeMap::new();
-            for w in &p.warnings {
-                *by_kind.entry(w.code.as_str().to_owned()).or_default() += 1;
-            }
-            let snapshot = Snapshot {
-                http_status: Some(response.status),
-                etag: response.validators.etag.clone(),
-                last_modified: response.validators.last_modified.clone(),
-                content_hash: response.validators.content_hash.clone(),
-                ..Snapshot::new(p.offerings, p.warnings.len())
-            };
-            (FetchResult::Fetched(snapshot), by_kind)
-        }
-        Ok(Err(e)) => (
-            FetchResult::Failed(FetchFailure {
-                code: e.code().to_owned(),
-                message: e.to_string(),
-                http_status: Some(response.status),
-            }),
-            BTreeMap::new(),
-        ),
-        Err(e) => (
-            FetchResult::Failed(FetchFailure {
-                code: "internal".to_owned(),
-                message: format!("parse task failed: {e}"),
-                http_status: Some(response.status),
-            }),
-            BTreeMap::new(),
-        ),
-    }
-}
-
-fn kind_of(s: &str) -> Option<coalesce_ingest::Kind> {
-    use coalesce_ingest::Kind;
-    match s {
-        "rss" => Some(Kind::Rss),
-        "atom" => Some(Kind::Atom),
-        "jsonfeed" | "json_feed" => Some(Kind::JsonFeed),
-        "ics" => Some(Kind::Ics),
-        "html" => Some(Kind::Html),
-        _ => None,
-    }
+    let config = coalesce_crawl::CrawlConfig {
+        min_interval_minutes: config.min_interval_minutes.min(config.interval_minutes),
+        ..config
+    };
+    config.validate().context("invalid [crawl] settings")
 }

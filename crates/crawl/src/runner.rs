@@ -49,6 +49,24 @@ pub struct Progress {
     pub source: String,
     /// `fetched`, `not_modified`, `unchanged`, or the failure's code.
     pub outcome: String,
+    /// What this source's fetch did, for a status history.
+    pub report: SourceReport,
+}
+
+/// One source's fetch as a provider sees it in its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SourceReport {
+    pub at: DateTime<Utc>,
+    pub http_status: Option<u16>,
+    /// The failure's message, when it failed.
+    pub message: Option<String>,
+    /// Offerings in the document, when one was read.
+    pub offerings: usize,
+    pub new: u64,
+    pub updated: u64,
+    pub removed: u64,
+    /// Parse warnings by code.
+    pub warnings: std::collections::BTreeMap<String, usize>,
 }
 
 /// Offering counts over all sources of a round.
@@ -245,7 +263,7 @@ impl Crawler {
             let Some(source) = pending.remove(&d.job.id) else {
                 continue;
             };
-            let (source_changed, outcome) =
+            let (source_changed, outcome, report) =
                 self.settle(&source, d.at, d.result, &mut summary).await?;
             changed |= source_changed;
             done += 1;
@@ -255,6 +273,7 @@ impl Crawler {
                 source_id: source.id,
                 source: format!("{}/{}", source.provider, source.name),
                 outcome,
+                report,
             });
         }
         summary.cancelled = pending.len();
@@ -339,8 +358,12 @@ impl Crawler {
         at: DateTime<Utc>,
         result: Result<FetchResponse, FetchError>,
         summary: &mut CrawlSummary,
-    ) -> Result<(bool, String), CrawlError> {
+    ) -> Result<(bool, String, SourceReport), CrawlError> {
         let key = source.id.0.to_string();
+        let mut report = SourceReport {
+            at,
+            ..SourceReport::default()
+        };
         let spec = &self.spec.schedule;
         let mut status = schedule_status(&source.status);
         let (fetch_result, change, outcome) = match result {
@@ -353,6 +376,8 @@ impl Crawler {
                     message: e.to_string(),
                     http_status: e.status(),
                 };
+                report.http_status = e.status();
+                report.message = Some(e.to_string());
                 (FetchResult::Failed(failure), change, e.code().to_owned())
             }
             Ok(resp) if resp.outcome != Outcome::Fresh => {
@@ -374,6 +399,7 @@ impl Crawler {
                 let result = FetchResult::NotModified {
                     http_status: Some(resp.status),
                 };
+                report.http_status = Some(resp.status);
                 (result, change, outcome.to_owned())
             }
             Ok(resp) => match self.parse(source, &resp, at).await {
@@ -391,6 +417,14 @@ impl Crawler {
                         resp.permanent_redirect.as_ref(),
                     );
                     let warnings = parsed.warnings.len();
+                    for w in &parsed.warnings {
+                        *report
+                            .warnings
+                            .entry(w.code.as_str().to_owned())
+                            .or_default() += 1;
+                    }
+                    report.http_status = Some(resp.status);
+                    report.offerings = parsed.offerings.len();
                     let snapshot = Snapshot {
                         offerings: parsed.offerings,
                         warnings,
@@ -415,6 +449,8 @@ impl Crawler {
                             retry_at: None,
                         },
                     );
+                    report.http_status = Some(resp.status);
+                    report.message = Some(message.clone());
                     let failure = FetchFailure {
                         code: code.to_owned(),
                         message,
@@ -450,7 +486,10 @@ impl Crawler {
             Change::None => {}
         }
         count(summary, &applied);
-        Ok((!applied.changed.is_empty(), outcome))
+        report.new = applied.new;
+        report.updated = applied.updated;
+        report.removed = applied.removed;
+        Ok((!applied.changed.is_empty(), outcome, report))
     }
 
     /// Parses off the async threads with the source's own settings; the base URL is where the
