@@ -1,14 +1,14 @@
 //! What a fetch leaves in the store, shared by the crawl runner and `coalesce import`: a parse
 //! turned into a `FetchResult`, and the duplicate clusters recomputed after offerings changed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use coalesce_core::dedup::{self, DedupConfig, DedupItem, Fingerprint};
+use coalesce_core::dedup::{self, DedupConfig, DedupIndex, DedupItem, Fingerprint};
 use coalesce_ingest::{ParseError, Parsed};
 use coalesce_store::{
     Cluster, ClusterId, ClusterMember, FetchFailure, FetchResult, OfferingFilter, OfferingId,
-    Snapshot, SourceId, Store,
+    Snapshot, SourceId, Store, StoredOffering,
 };
 use sha2::{Digest, Sha256};
 
@@ -33,13 +33,89 @@ pub fn fetch_result(parsed: Result<Parsed, ParseError>, body: &[u8]) -> FetchRes
 }
 
 /// Recomputes every duplicate cluster from the live offerings and stores the result; returns
-/// how many offerings joined, left or moved. Clustering the whole catalog is well under the 2 s
-/// budget at 100k offerings, so one-shot commands and crawl rounds do it from scratch rather
-/// than keeping a `DedupIndex` in sync.
+/// how many offerings joined, left or moved. For one-shot commands (`coalesce import`); a
+/// long-running crawler keeps a [`Reclusterer`] instead.
 pub async fn recluster(store: &Store, now: DateTime<Utc>) -> Result<u64, CrawlError> {
-    let live = store.offerings(&OfferingFilter::default()).await?;
-    // A provider publishing from its own site is the likely originator of what it hosts.
-    let domains: BTreeMap<SourceId, Vec<String>> = store
+    Reclusterer::default().update(store, &[], now).await
+}
+
+/// Keeps the duplicate clusters current as offerings change. The first update clusters the
+/// whole catalog and keeps the blocking index; later updates re-examine only the blocks the
+/// changed offerings touch (`DedupIndex::apply`, tested equal to a full recompute), so a crawl
+/// round that changed ten offerings does not re-cluster a hundred thousand.
+#[derive(Default)]
+pub struct Reclusterer {
+    index: Option<DedupIndex>,
+}
+
+impl Reclusterer {
+    /// Brings the stored clusters up to date after `changed` offerings were written (new,
+    /// edited, removed). Returns how many offerings joined, left or moved.
+    pub async fn update(
+        &mut self,
+        store: &Store,
+        changed: &[OfferingId],
+        now: DateTime<Utc>,
+    ) -> Result<u64, CrawlError> {
+        let domains = provider_domains(store).await?;
+        let Some(index) = self.index.as_mut() else {
+            let live = store.offerings(&OfferingFilter::default()).await?;
+            let fingerprints: Vec<Fingerprint> =
+                live.iter().map(|o| fingerprint(o, &domains)).collect();
+            let index = DedupIndex::build(fingerprints, DedupConfig::default())?;
+            let clusters: Vec<Cluster> = index.clusters().map(to_store_cluster).collect();
+            let mut affected: Vec<OfferingId> = live.iter().map(|o| o.id.clone()).collect();
+            // Clusters holding offerings that are no longer live must go too.
+            for c in store.clusters().await? {
+                affected.extend(c.members.into_iter().map(|m| m.offering_id));
+            }
+            let moved = store.replace_clusters(&affected, &clusters, now).await?;
+            self.index = Some(index);
+            return Ok(moved);
+        };
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        let rows = store.offerings_by_ids(changed).await?;
+        let live: BTreeMap<&str, &StoredOffering> = rows
+            .iter()
+            .filter(|o| o.removed_at.is_none())
+            .map(|o| (o.id.0.as_str(), o))
+            .collect();
+        let mut upserts = Vec::new();
+        let mut removed = Vec::new();
+        let mut seen = BTreeSet::new();
+        for id in changed {
+            if !seen.insert(id.0.as_str()) {
+                continue;
+            }
+            match live.get(id.0.as_str()) {
+                Some(o) => upserts.push(fingerprint(o, &domains)),
+                None => removed.push(id.0.clone()),
+            }
+        }
+        let delta = index.apply(upserts, &removed)?;
+        // Every offering whose membership may have moved: the changed ones, the members of
+        // clusters that dissolved, and the members of clusters that were rebuilt.
+        let mut affected: BTreeSet<OfferingId> = changed.iter().cloned().collect();
+        for id in &delta.removed {
+            if let Some(c) = store.cluster(&ClusterId(id.clone())).await? {
+                affected.extend(c.members.into_iter().map(|m| m.offering_id));
+            }
+        }
+        for c in &delta.upserted {
+            affected.extend(c.members.iter().map(|m| OfferingId(m.id.clone())));
+        }
+        let clusters: Vec<Cluster> = delta.upserted.iter().map(to_store_cluster).collect();
+        let affected: Vec<OfferingId> = affected.into_iter().collect();
+        Ok(store.replace_clusters(&affected, &clusters, now).await?)
+    }
+}
+
+/// The hosts each source publishes from: a provider publishing from its own site is the likely
+/// originator of what it hosts.
+async fn provider_domains(store: &Store) -> Result<BTreeMap<SourceId, Vec<String>>, CrawlError> {
+    Ok(store
         .sources()
         .await?
         .into_iter()
@@ -50,29 +126,18 @@ pub async fn recluster(store: &Store, now: DateTime<Utc>) -> Result<u64, CrawlEr
                 .and_then(|u| u.host_str().map(str::to_string));
             (s.id, host.into_iter().collect())
         })
-        .collect();
-    let no_domains = Vec::new();
-    let fingerprints: Vec<Fingerprint> = live
-        .iter()
-        .map(|o| {
-            let source_id = o.source_id.to_string();
-            Fingerprint::from_item(&DedupItem {
-                id: &o.id.0,
-                source_id: &source_id,
-                provider: &o.provider,
-                provider_domains: domains.get(&o.source_id).unwrap_or(&no_domains),
-                offering: &o.offering,
-            })
-        })
-        .collect();
-    let found = dedup::cluster(fingerprints, &DedupConfig::default())?;
-    let clusters: Vec<Cluster> = found.iter().map(to_store_cluster).collect();
-    let mut affected: Vec<OfferingId> = live.iter().map(|o| o.id.clone()).collect();
-    // Clusters holding offerings that are no longer live must go too.
-    for c in store.clusters().await? {
-        affected.extend(c.members.into_iter().map(|m| m.offering_id));
-    }
-    Ok(store.replace_clusters(&affected, &clusters, now).await?)
+        .collect())
+}
+
+fn fingerprint(o: &StoredOffering, domains: &BTreeMap<SourceId, Vec<String>>) -> Fingerprint {
+    let source_id = o.source_id.to_string();
+    Fingerprint::from_item(&DedupItem {
+        id: &o.id.0,
+        source_id: &source_id,
+        provider: &o.provider,
+        provider_domains: domains.get(&o.source_id).map_or(&[][..], Vec::as_slice),
+        offering: &o.offering,
+    })
 }
 
 fn to_store_cluster(c: &dedup::Cluster) -> Cluster {

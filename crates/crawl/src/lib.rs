@@ -28,7 +28,7 @@ mod run;
 mod runner;
 pub mod schedule;
 
-pub use catalog::{fetch_result, recluster};
+pub use catalog::{Reclusterer, fetch_result, recluster};
 pub use config::{ConfigError, CrawlConfig, CrawlSpec};
 pub use discover::{Discovery, FeedKind, FoundLink, discover};
 pub use error::FetchError;

@@ -19,7 +19,6 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::catalog::recluster;
 use crate::config::CrawlSpec;
 use crate::error::FetchError;
 use crate::fetch::{FetchResponse, Fetcher, Outcome, Validators};
@@ -143,6 +142,8 @@ pub struct Crawler {
     gate: Arc<HostGate>,
     spec: CrawlSpec,
     vocabulary: Arc<Vocabulary>,
+    /// Clusters follow changes block by block across rounds (one round at a time holds it).
+    dedup: tokio::sync::Mutex<crate::catalog::Reclusterer>,
 }
 
 impl Crawler {
@@ -161,6 +162,7 @@ impl Crawler {
             gate,
             spec,
             vocabulary: Arc::new(Vocabulary::builtin()),
+            dedup: tokio::sync::Mutex::new(crate::catalog::Reclusterer::default()),
         }
     }
 
@@ -200,7 +202,7 @@ impl Crawler {
         };
         let mut jobs = Vec::with_capacity(sources.len());
         let mut pending: HashMap<String, Source> = HashMap::with_capacity(sources.len());
-        let mut changed = false;
+        let mut changed: Vec<coalesce_store::OfferingId> = Vec::new();
         let total = sources.len();
         let mut done = 0;
         for source in sources {
@@ -220,7 +222,7 @@ impl Crawler {
                         scheme: u.scheme().to_owned(),
                     };
                     done += 1;
-                    changed |= self.settle(&source, now, Err(e), &mut summary).await?.0;
+                    changed.extend(self.settle(&source, now, Err(e), &mut summary).await?.0);
                     continue;
                 }
                 Err(e) => {
@@ -229,7 +231,7 @@ impl Crawler {
                         reason: e.to_string(),
                     };
                     done += 1;
-                    changed |= self.settle(&source, now, Err(e), &mut summary).await?.0;
+                    changed.extend(self.settle(&source, now, Err(e), &mut summary).await?.0);
                     continue;
                 }
             };
@@ -265,7 +267,7 @@ impl Crawler {
             };
             let (source_changed, outcome, report) =
                 self.settle(&source, d.at, d.result, &mut summary).await?;
-            changed |= source_changed;
+            changed.extend(source_changed);
             done += 1;
             progress(&Progress {
                 done,
@@ -284,8 +286,13 @@ impl Crawler {
             );
         }
         // Clusters follow the offerings even on shutdown: the applied changes are committed.
-        if changed {
-            summary.reclustered = recluster(&self.store, now).await?;
+        if !changed.is_empty() {
+            summary.reclustered = self
+                .dedup
+                .lock()
+                .await
+                .update(&self.store, &changed, now)
+                .await?;
         }
         Ok(summary)
     }
@@ -350,15 +357,15 @@ impl Crawler {
         }
     }
 
-    /// Records one source's fetch: result and schedule in one transaction. Returns whether
-    /// offerings changed (so clusters need a look) and the outcome's label.
+    /// Records one source's fetch: result and schedule in one transaction. Returns the
+    /// offerings that changed (their clusters need a look), the outcome's label and the report.
     async fn settle(
         &self,
         source: &Source,
         at: DateTime<Utc>,
         result: Result<FetchResponse, FetchError>,
         summary: &mut CrawlSummary,
-    ) -> Result<(bool, String, SourceReport), CrawlError> {
+    ) -> Result<(Vec<coalesce_store::OfferingId>, String, SourceReport), CrawlError> {
         let key = source.id.0.to_string();
         let mut report = SourceReport {
             at,
@@ -489,7 +496,7 @@ impl Crawler {
         report.new = applied.new;
         report.updated = applied.updated;
         report.removed = applied.removed;
-        Ok((!applied.changed.is_empty(), outcome, report))
+        Ok((applied.changed, outcome, report))
     }
 
     /// Parses off the async threads with the source's own settings; the base URL is where the

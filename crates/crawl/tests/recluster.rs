@@ -1,0 +1,180 @@
+//! Clusters kept current round by round (`Reclusterer`) end where a full recompute from the
+//! store would: the demo sites applied one provider at a time, then one provider's feed
+//! shrunk until its items are removed.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use coalesce_crawl::Reclusterer;
+use coalesce_ingest::{ParseHints, parse};
+use coalesce_store::{FetchResult, NewSource, Snapshot, Store, StoreOptions};
+
+/// The demo sites' date placeholders (fixtures/sites/README.md) filled for `today`.
+fn render(template: &str, today: NaiveDate) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let close = after.find("}}").expect("closed placeholder");
+        let token = &after[..close];
+        let at = token.find(['+', '-']).expect("offset");
+        let day = today + chrono::Duration::days(token[at..].parse::<i64>().expect("number"));
+        out.push_str(&match &token[..at] {
+            "DATE" => day.format("%Y-%m-%d").to_string(),
+            "ICS" => day.format("%Y%m%d").to_string(),
+            _ => day.format("%a, %d %b %Y").to_string(),
+        });
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn groups(store: &Store) -> BTreeSet<Vec<String>> {
+    store
+        .clusters()
+        .await
+        .expect("clusters")
+        .into_iter()
+        .map(|c| {
+            let mut m: Vec<String> = c.members.into_iter().map(|m| m.offering_id.0).collect();
+            m.sort();
+            m
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
+        .await
+        .expect("store");
+    let today = NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
+    let now = Utc.from_utc_datetime(&today.and_hms_opt(12, 0, 0).expect("time"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/sites");
+    let sites = [
+        (
+            "mpla",
+            "library-association/events.xml",
+            "https://mpla.example.org/ce/feed/",
+        ),
+        (
+            "sra",
+            "archivists-society/calendar.ics",
+            "https://regionalarchivists.example.org/cal.ics",
+        ),
+        (
+            "hma",
+            "museum-alliance/events.html",
+            "https://heritagemuseums.example.org/events/",
+        ),
+        (
+            "state",
+            "state-library/learning.atom",
+            "https://statelibrary.example.gov/ce/learning.atom",
+        ),
+        (
+            "tclc",
+            "consortium/calendar.ics",
+            "https://tclc.example.org/cal.ics",
+        ),
+    ];
+    let mut live = Reclusterer::default();
+    let mut sources = Vec::new();
+    for (name, file, url) in sites {
+        let provider = store
+            .ensure_provider(name, None, now)
+            .await
+            .expect("provider");
+        let source = store
+            .upsert_source(
+                &NewSource {
+                    provider_id: provider.id,
+                    name: "events".into(),
+                    url: url.into(),
+                    kind: None,
+                    settings: serde_json::json!({}),
+                },
+                now,
+            )
+            .await
+            .expect("source");
+        let text = std::fs::read_to_string(root.join(file)).expect("fixture");
+        let mut hints = ParseHints::new(now);
+        hints.base_url = url::Url::parse(url).ok();
+        let parsed = parse(render(&text, today).as_bytes(), &hints).expect("parses");
+        let applied = store
+            .apply(
+                source,
+                &FetchResult::Fetched(Snapshot::new(parsed.offerings, 0)),
+                now,
+            )
+            .await
+            .expect("apply");
+        live.update(&store, &applied.changed, now)
+            .await
+            .expect("incremental update");
+        sources.push(source);
+
+        let incremental = groups(&store).await;
+        coalesce_crawl::recluster(&store, now)
+            .await
+            .expect("full recompute");
+        assert_eq!(incremental, groups(&store).await, "after adding {name}");
+    }
+    assert_eq!(
+        groups(&store)
+            .await
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        vec![4, 2]
+    );
+
+    // The consortium's feed empties item by item: after K healthy absences its copy of the
+    // webinar is removed and the cluster shrinks, incrementally as from scratch.
+    let tclc = sources[4];
+    for round in 1..=4 {
+        let at = now + chrono::Duration::hours(round);
+        let keep = parse(
+            render(
+                &std::fs::read_to_string(root.join("consortium/calendar.ics")).expect("fixture"),
+                today,
+            )
+            .as_bytes(),
+            &ParseHints::new(at),
+        )
+        .expect("parses")
+        .offerings
+        .into_iter()
+        .filter(|o| !o.title.to_lowercase().contains("copyright"))
+        .collect();
+        let applied = store
+            .apply(tclc, &FetchResult::Fetched(Snapshot::new(keep, 0)), at)
+            .await
+            .expect("apply");
+        live.update(&store, &applied.changed, at)
+            .await
+            .expect("incremental update");
+        let incremental = groups(&store).await;
+        coalesce_crawl::recluster(&store, at)
+            .await
+            .expect("full recompute");
+        assert_eq!(
+            incremental,
+            groups(&store).await,
+            "after shrink round {round}"
+        );
+    }
+    assert_eq!(
+        groups(&store)
+            .await
+            .iter()
+            .map(Vec::len)
+            .collect::<Vec<_>>(),
+        vec![3, 2]
+    );
+}
