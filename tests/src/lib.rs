@@ -2,6 +2,7 @@
 //! fixture documents on 127.0.0.1, and speak just enough HTTP/1.1 over `std::net` to test
 //! them (no client library: the tests must see raw status lines, headers and closed sockets).
 
+pub use coalesce_core::demo_sites::fill_dates as render;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -285,31 +286,4 @@ impl Sites {
         });
         Sites { addr, failing }
     }
-}
-
-/// The placeholder renderer of fixtures/sites/README.md.
-pub fn render(template: &str, today: chrono::NaiveDate) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let token = &after[..close];
-        if let Some(at) = token.find(['+', '-']) {
-            let (kind, offset) = token.split_at(at);
-            let day = today + chrono::Duration::days(offset.parse::<i64>().unwrap_or(0));
-            out.push_str(&match kind {
-                "DATE" => day.format("%Y-%m-%d").to_string(),
-                "ICS" => day.format("%Y%m%d").to_string(),
-                _ => day.format("%a, %d %b %Y").to_string(),
-            });
-        }
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
 }

@@ -18,6 +18,7 @@ use coalesce_api::openapi::{ROUTES, document};
 use coalesce_api::{ApiConfig, AppState, Clock, IndexSlot, router};
 use coalesce_core::Vocabulary;
 use coalesce_core::dedup::{self, DedupConfig, DedupItem, Fingerprint};
+use coalesce_core::demo_sites::fill_dates as render;
 use coalesce_index::store_sync::catch_up;
 use coalesce_index::{CatalogIndex, IndexConfig, Synonyms};
 use coalesce_ingest::{ParseHints, parse};
@@ -70,29 +71,6 @@ const SITES: &[(&str, &str, &str, &str)] = &[
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The demo fixture server's placeholder filling (fixtures/sites/README.md).
-fn render(template: &str, today: NaiveDate) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let close = after.find("}}").unwrap();
-        let token = &after[..close];
-        let (kind, offset) = token.split_at(token.find(['+', '-']).unwrap());
-        let day = today + Duration::days(offset.parse().unwrap());
-        out.push_str(&match kind {
-            "DATE" => day.format("%Y-%m-%d").to_string(),
-            "ICS" => day.format("%Y%m%d").to_string(),
-            "RFC" => day.format("%a, %d %b %Y").to_string(),
-            other => panic!("unknown placeholder {other}"),
-        });
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn today() -> NaiveDate {

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::serve::{Service, init_logs};
+use coalesce_core::demo_sites::fill_dates as render;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -98,43 +99,6 @@ const SITES: &[Site] = &[
         timezone: Some("America/Chicago"),
     },
 ];
-
-/// Fills `{{DATE+N}}`, `{{ICS+N}}` and `{{RFC+N}}` relative to `today`
-/// (see fixtures/sites/README.md). An unknown placeholder is left as it is.
-pub fn render(template: &str, today: NaiveDate) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let token = &after[..close];
-        let filled = token.find(['+', '-']).and_then(|at| {
-            let (kind, offset) = token.split_at(at);
-            let day = today + chrono::Duration::days(offset.parse::<i64>().ok()?);
-            match kind {
-                "DATE" => Some(day.format("%Y-%m-%d").to_string()),
-                "ICS" => Some(day.format("%Y%m%d").to_string()),
-                "RFC" => Some(day.format("%a, %d %b %Y").to_string()),
-                _ => None,
-            }
-        });
-        match filled {
-            Some(f) => out.push_str(&f),
-            None => {
-                out.push_str("{{");
-                out.push_str(token);
-                out.push_str("}}");
-            }
-        }
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
-}
 
 fn content_type(file: &str) -> &'static str {
     match file.rsplit('.').next() {

@@ -12,34 +12,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
+use coalesce_core::demo_sites::fill_dates as render;
 
 const NOW: &str = "2026-11-21T12:00:00Z";
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
-}
-
-/// The `{{DATE+N}}`, `{{ICS+N}}`, `{{RFC+N}}` placeholders of fixtures/sites/README.md.
-fn render(template: &str, today: NaiveDate) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let close = after.find("}}").expect("closed placeholder");
-        let token = &after[..close];
-        let (kind, offset) = token.split_at(token.find(['+', '-']).expect("offset"));
-        let day = today + chrono::Duration::days(offset.parse().expect("number"));
-        out.push_str(&match kind {
-            "DATE" => day.format("%Y-%m-%d").to_string(),
-            "ICS" => day.format("%Y%m%d").to_string(),
-            "RFC" => day.format("%a, %d %b %Y").to_string(),
-            other => panic!("unknown placeholder {other}"),
-        });
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
 }
 
 const SITES: [(&str, &str); 6] = [

@@ -9,6 +9,7 @@
 //! as an argument so every rule is testable and deterministic.
 
 pub mod dedup;
+pub mod demo_sites;
 pub mod identity;
 pub mod model;
 pub mod normalize;

@@ -6,31 +6,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use coalesce_core::demo_sites::fill_dates as render;
 use coalesce_crawl::Reclusterer;
 use coalesce_ingest::{ParseHints, parse};
 use coalesce_store::{FetchResult, NewSource, Snapshot, Store, StoreOptions};
-
-/// The demo sites' date placeholders (fixtures/sites/README.md) filled for `today`.
-fn render(template: &str, today: NaiveDate) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let close = after.find("}}").expect("closed placeholder");
-        let token = &after[..close];
-        let at = token.find(['+', '-']).expect("offset");
-        let day = today + chrono::Duration::days(token[at..].parse::<i64>().expect("number"));
-        out.push_str(&match &token[..at] {
-            "DATE" => day.format("%Y-%m-%d").to_string(),
-            "ICS" => day.format("%Y%m%d").to_string(),
-            _ => day.format("%a, %d %b %Y").to_string(),
-        });
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
-}
 
 async fn groups(store: &Store) -> BTreeSet<Vec<String>> {
     store

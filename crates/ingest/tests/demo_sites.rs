@@ -6,37 +6,9 @@ use std::path::PathBuf;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use coalesce_core::dedup::{DedupConfig, DedupItem, Fingerprint, cluster};
+use coalesce_core::demo_sites::fill_dates as render;
 use coalesce_core::{Offering, Status};
 use coalesce_ingest::{ParseHints, parse};
-
-/// Fills the `{{DATE+N}}`, `{{ICS+N}}` and `{{RFC+N}}` placeholders relative to `today`, as the
-/// demo's fixture server does (see fixtures/sites/README.md).
-fn render(template: &str, today: NaiveDate) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 2..];
-        let Some(close) = after.find("}}") else {
-            out.push_str(&rest[open..]);
-            return out;
-        };
-        let token = &after[..close];
-        let (kind, offset) =
-            token.split_at(token.find(['+', '-']).expect("placeholder has an offset"));
-        let days: i64 = offset.parse().expect("offset is a number");
-        let day = today + chrono::Duration::days(days);
-        out.push_str(&match kind {
-            "DATE" => day.format("%Y-%m-%d").to_string(),
-            "ICS" => day.format("%Y%m%d").to_string(),
-            "RFC" => day.format("%a, %d %b %Y").to_string(),
-            other => panic!("unknown placeholder {other}"),
-        });
-        rest = &after[close + 2..];
-    }
-    out.push_str(rest);
-    out
-}
 
 struct Site {
     provider: &'static str,
