@@ -122,6 +122,22 @@ impl SqliteStore {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// Runs one UPDATE of a source's row in its own write transaction; no row touched means the
+    /// source does not exist.
+    async fn update_source_row(
+        &self,
+        id: SourceId,
+        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let n = query.execute(&mut *tx).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::UnknownSource(id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Folds the WAL back into the database file; the crawler calls this between rounds so a
     /// long reader cannot make the WAL grow without bound.
     pub(crate) async fn checkpoint(&self) -> Result<(), StoreError> {
@@ -316,18 +332,10 @@ impl SqliteStore {
         id: SourceId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE fetch_state SET next_due_at = $1 WHERE source_id = $2")
+        let query = sqlx::query("UPDATE fetch_state SET next_due_at = $1 WHERE source_id = $2")
             .bind(secs(at))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::UnknownSource(id));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(id.0);
+        self.update_source_row(id, query).await
     }
 
     pub(crate) async fn due_sources(
@@ -405,21 +413,13 @@ impl SqliteStore {
         id: SourceId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query(
+        let query = sqlx::query(
             "UPDATE fetch_state SET paused = FALSE, paused_at = NULL, \
              consecutive_failures = 0, next_due_at = $1 WHERE source_id = $2",
         )
         .bind(secs(now))
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if n == 0 {
-            return Err(StoreError::UnknownSource(id));
-        }
-        tx.commit().await?;
-        Ok(())
+        .bind(id.0);
+        self.update_source_row(id, query).await
     }
 
     /// The body of `apply`, inside the caller's transaction.

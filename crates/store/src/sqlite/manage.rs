@@ -14,19 +14,11 @@ impl SqliteStore {
         enabled: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE sources SET enabled = $1, updated_at = $2 WHERE id = $3")
+        let query = sqlx::query("UPDATE sources SET enabled = $1, updated_at = $2 WHERE id = $3")
             .bind(enabled)
             .bind(secs(now))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::UnknownSource(id));
-        }
-        tx.commit().await?;
-        Ok(())
+            .bind(id.0);
+        self.update_source_row(id, query).await
     }
 
     /// Deletes the source and its offerings in one transaction, logging a `removed` change for
