@@ -141,6 +141,22 @@ impl Store {
         dispatch!(self, b => b.revoke_api_key(id, now).await)
     }
 
+    /// `provider`'s keys, newest first, revoked ones included; never secrets or digests.
+    pub async fn api_keys(&self, provider: ProviderId) -> Result<Vec<ApiKey>, StoreError> {
+        dispatch!(self, b => b.api_keys(provider).await)
+    }
+
+    /// Revokes `id` only if `provider` owns it; `false` when it is unknown, another
+    /// provider's, or already revoked (the caller answers all three alike).
+    pub async fn revoke_own_api_key(
+        &self,
+        provider: ProviderId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.revoke_own_api_key(provider, id, now).await)
+    }
+
     // ---- sources
 
     /// Registers a source, or updates the one with the same provider and name.
@@ -172,6 +188,18 @@ impl Store {
         dispatch!(self, b => b.set_next_due(id, at).await)
     }
 
+    /// Makes the source due at `now` on a provider's request. Unlike [`Store::set_next_due`],
+    /// the request outlives a fetch of the source that is already under way: that fetch's
+    /// result (applied with its start time) leaves the source due instead of scheduling it
+    /// an interval later.
+    pub async fn request_refresh(
+        &self,
+        id: SourceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, b => b.request_refresh(id, now).await)
+    }
+
     /// Enabled, unpaused sources due at `now` (never-scheduled first, then the most overdue).
     pub async fn due_sources(
         &self,
@@ -195,7 +223,8 @@ impl Store {
 
     /// `apply` plus the crawler's decision about the source's next visit (next due time, a
     /// pause, a pending or confirmed permanent redirect), in the same transaction, so a crash
-    /// between the two cannot leave a fetched source without a schedule.
+    /// between the two cannot leave a fetched source without a schedule. `now` is when the
+    /// fetch started: a refresh requested after it keeps the source due.
     pub async fn apply_scheduled(
         &self,
         source: SourceId,
@@ -208,6 +237,26 @@ impl Store {
 
     /// Lifts a pause (or a long backoff): the source is due at `now` and its failures are
     /// forgiven.
+    /// Appends one fetch to `source`'s history, keeping its newest `keep` entries. A source
+    /// deleted meanwhile is silently skipped.
+    pub async fn record_fetch(
+        &self,
+        source: SourceId,
+        log: &FetchLog,
+        keep: u32,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, b => b.record_fetch(source, log, keep).await)
+    }
+
+    /// `source`'s recent fetches, newest first, at most `limit`.
+    pub async fn fetch_history(
+        &self,
+        source: SourceId,
+        limit: u32,
+    ) -> Result<Vec<FetchLog>, StoreError> {
+        dispatch!(self, b => b.fetch_history(source, limit).await)
+    }
+
     pub async fn resume_source(&self, id: SourceId, now: DateTime<Utc>) -> Result<(), StoreError> {
         dispatch!(self, b => b.resume_source(id, now).await)
     }

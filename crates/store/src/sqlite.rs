@@ -338,6 +338,21 @@ impl SqliteStore {
         self.update_source_row(id, query).await
     }
 
+    pub(crate) async fn request_refresh(
+        &self,
+        id: SourceId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let query = sqlx::query(
+            "UPDATE fetch_state SET next_due_at = $1, refresh_requested_ms = $2 \
+             WHERE source_id = $3",
+        )
+        .bind(secs(now))
+        .bind(now.timestamp_millis())
+        .bind(id.0);
+        self.update_source_row(id, query).await
+    }
+
     pub(crate) async fn due_sources(
         &self,
         now: DateTime<Utc>,
@@ -380,8 +395,13 @@ impl SqliteStore {
         let mut tx = self.begin().await?;
         let summary = self.apply_in(&mut tx, source, result, now).await?;
         let now_s = secs(now);
+        // A refresh asked for after this fetch started survives it: the source stays due.
         sqlx::query(
-            "UPDATE fetch_state SET next_due_at = COALESCE($1, next_due_at), \
+            "UPDATE fetch_state SET \
+             next_due_at = CASE WHEN refresh_requested_ms > $7 THEN next_due_at \
+                           ELSE COALESCE($1, next_due_at) END, \
+             refresh_requested_ms = CASE WHEN refresh_requested_ms > $7 \
+                                    THEN refresh_requested_ms ELSE NULL END, \
              paused = paused OR $2, \
              paused_at = CASE WHEN $2 AND NOT paused THEN $3 ELSE paused_at END, \
              redirect_to = $4, redirect_seen = $5 WHERE source_id = $6",
@@ -392,6 +412,7 @@ impl SqliteStore {
         .bind(schedule.redirect_to.as_deref())
         .bind(i64::from(schedule.redirect_seen))
         .bind(source.0)
+        .bind(now.timestamp_millis())
         .execute(&mut *tx)
         .await?;
         if let Some(url) = &schedule.move_to {

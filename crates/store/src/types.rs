@@ -348,3 +348,34 @@ pub struct ClusterMember {
     /// Which signals made this member join.
     pub explanation: serde_json::Value,
 }
+
+/// One fetch of one source as its history shows it: written by the crawler after each fetch,
+/// read by the source's status page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FetchLog {
+    pub at: DateTime<Utc>,
+    /// `fresh`, `not_modified`, `unchanged`, or the failure's stable code.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The failure's message, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Offerings in the document, when one was read.
+    pub offerings: u64,
+    pub new: u64,
+    pub updated: u64,
+    pub removed: u64,
+    /// Parse warnings by code.
+    pub warnings: std::collections::BTreeMap<String, u64>,
+}
+
+/// An API key as its provider may see it: never the secret, never its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}

@@ -87,6 +87,9 @@ suite!(sqlite: super::Sqlite;
     source_status_is_plain_data,
     paused_source_is_never_due_until_resumed,
     confirmed_redirect_moves_the_url_in_the_same_transaction,
+    fetch_history_keeps_the_newest_and_survives_reopen,
+    provider_sees_and_revokes_only_its_own_keys,
+    refresh_requested_during_a_fetch_outlives_it,
 );
 
 fn t(hours: i64) -> DateTime<Utc> {
@@ -682,6 +685,81 @@ mod cases {
         assert_eq!(err.code(), "unknown_provider");
     }
 
+    pub async fn fetch_history_keeps_the_newest_and_survives_reopen<B: Backend>() {
+        let mut b = B::open(StoreOptions::default()).await;
+        let src = source(b.store(), "nedcc", "events").await;
+        let other = source(b.store(), "saa", "webinars").await;
+        for i in 0..7u64 {
+            let log = FetchLog {
+                at: t(i as i64),
+                outcome: if i % 2 == 0 { "fresh" } else { "http_status" }.to_owned(),
+                http_status: Some(if i % 2 == 0 { 200 } else { 503 }),
+                message: (i % 2 == 1).then(|| format!("server said 503 ({i})")),
+                offerings: i,
+                new: i,
+                updated: 0,
+                removed: 0,
+                warnings: [("missing_start".to_owned(), i)].into_iter().collect(),
+            };
+            b.store().record_fetch(src, &log, 5).await.unwrap();
+        }
+        let one = FetchLog {
+            at: t(0),
+            outcome: "timeout".to_owned(),
+            ..FetchLog::default()
+        };
+        b.store().record_fetch(other, &one, 5).await.unwrap();
+        b.reopen().await;
+        let s = b.store();
+        let h = s.fetch_history(src, 100).await.unwrap();
+        // Pruned to the newest five, newest first, every field round-tripped.
+        assert_eq!(
+            h.iter().map(|l| l.offerings).collect::<Vec<_>>(),
+            vec![6, 5, 4, 3, 2]
+        );
+        assert_eq!(h[0].at, t(6));
+        assert_eq!(h[1].outcome, "http_status");
+        assert_eq!(h[1].http_status, Some(503));
+        assert_eq!(h[1].message.as_deref(), Some("server said 503 (5)"));
+        assert_eq!(h[0].warnings.get("missing_start"), Some(&6));
+        assert_eq!(s.fetch_history(src, 2).await.unwrap().len(), 2);
+        // Another source's history is its own.
+        assert_eq!(s.fetch_history(other, 100).await.unwrap(), vec![one]);
+        // A deleted source takes its history with it, and a late report is no error.
+        s.delete_source(other, t(8)).await.unwrap();
+        s.record_fetch(other, &FetchLog::default(), 5)
+            .await
+            .unwrap();
+        assert!(s.fetch_history(other, 100).await.unwrap().is_empty());
+    }
+
+    pub async fn provider_sees_and_revokes_only_its_own_keys<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let a = s.ensure_provider("nedcc", None, t(0)).await.unwrap();
+        let z = s.ensure_provider("saa", None, t(0)).await.unwrap();
+        let a1 = s
+            .add_api_key(a.id, "ck_a1", Some("laptop"), t(0))
+            .await
+            .unwrap();
+        let a2 = s.add_api_key(a.id, "ck_a2", None, t(1)).await.unwrap();
+        let z1 = s.add_api_key(z.id, "ck_z1", None, t(1)).await.unwrap();
+        let keys = s.api_keys(a.id).await.unwrap();
+        assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), vec![a2, a1]);
+        assert_eq!(keys[1].label.as_deref(), Some("laptop"));
+        // Another provider's key cannot be revoked through this provider.
+        assert!(!s.revoke_own_api_key(a.id, z1, t(2)).await.unwrap());
+        assert_eq!(s.verify_api_key("ck_z1").await.unwrap(), Some(z.id));
+        assert!(s.revoke_own_api_key(a.id, a1, t(2)).await.unwrap());
+        // Twice is a no-op.
+        assert!(!s.revoke_own_api_key(a.id, a1, t(3)).await.unwrap());
+        assert_eq!(s.verify_api_key("ck_a1").await.unwrap(), None);
+        assert_eq!(s.verify_api_key("ck_a2").await.unwrap(), Some(a.id));
+        let keys = s.api_keys(a.id).await.unwrap();
+        assert_eq!(keys[1].revoked_at, Some(t(2)));
+        assert_eq!(keys[0].revoked_at, None);
+    }
+
     fn cluster(id: &str, members: &[&OfferingId]) -> Cluster {
         Cluster {
             id: ClusterId(id.into()),
@@ -855,6 +933,38 @@ mod cases {
                 .code(),
             "unknown_source"
         );
+    }
+
+    pub async fn refresh_requested_during_a_fetch_outlives_it<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "nedcc", "events").await;
+        let next = Schedule {
+            next_due_at: Some(t(10)),
+            ..Schedule::default()
+        };
+        // A refresh before the fetch started is served by that fetch.
+        s.request_refresh(src, t(1)).await.unwrap();
+        s.apply_scheduled(src, &fetched(feed(0..2)), &next, t(2))
+            .await
+            .unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(st.next_due_at, Some(t(10)));
+        // A refresh while a fetch (started at t(3)) is under way: the fetch's schedule must
+        // not swallow it; the source stays due.
+        let during = t(3) + chrono::Duration::milliseconds(400);
+        s.request_refresh(src, during).await.unwrap();
+        s.apply_scheduled(src, &fetched(feed(0..2)), &next, t(3))
+            .await
+            .unwrap();
+        assert_eq!(s.due_sources(during, 10).await.unwrap(), vec![src]);
+        // The next fetch (started after the request) serves it and schedules normally.
+        s.apply_scheduled(src, &fetched(feed(0..2)), &next, t(4))
+            .await
+            .unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(st.next_due_at, Some(t(10)));
+        assert!(s.due_sources(t(5), 10).await.unwrap().is_empty());
     }
 
     pub async fn confirmed_redirect_moves_the_url_in_the_same_transaction<B: Backend>() {

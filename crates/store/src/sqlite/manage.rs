@@ -1,9 +1,11 @@
-//! Source management beyond registration: pausing and deleting. Kept apart from the crawl
-//! path so the apply rules in the parent module stay the only writers of offerings.
+//! Source management beyond registration: pausing, deleting, the fetch history, a provider's
+//! own keys. Kept apart from the crawl path so the apply rules in the parent module stay the
+//! only writers of offerings.
 
 use chrono::{DateTime, Utc};
+use sqlx::Row;
 
-use super::{SqliteStore, secs};
+use super::{SqliteStore, instant, opt_instant, secs};
 use crate::error::StoreError;
 use crate::types::*;
 
@@ -50,4 +52,139 @@ impl SqliteStore {
         tx.commit().await?;
         Ok(logged)
     }
+
+    /// Appends one fetch to the source's history and drops all but its newest `keep` rows, in
+    /// one transaction. A source deleted meanwhile is not an error: there is no history to keep.
+    pub(crate) async fn record_fetch(
+        &self,
+        source: SourceId,
+        log: &FetchLog,
+        keep: u32,
+    ) -> Result<(), StoreError> {
+        let warnings = serde_json::to_string(&log.warnings)
+            .map_err(|e| StoreError::corrupt("fetch log warnings", e))?;
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO fetch_log \
+             (source_id, at, outcome, http_status, message, offerings, new, updated, removed, \
+              warnings) \
+             SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM sources WHERE id = $1",
+        )
+        .bind(source.0)
+        .bind(secs(log.at))
+        .bind(&log.outcome)
+        .bind(log.http_status.map(i64::from))
+        .bind(&log.message)
+        .bind(clamp(log.offerings))
+        .bind(clamp(log.new))
+        .bind(clamp(log.updated))
+        .bind(clamp(log.removed))
+        .bind(warnings)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted > 0 {
+            sqlx::query(
+                "DELETE FROM fetch_log WHERE source_id = $1 AND id NOT IN \
+                 (SELECT id FROM fetch_log WHERE source_id = $1 ORDER BY id DESC LIMIT $2)",
+            )
+            .bind(source.0)
+            .bind(i64::from(keep))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The source's newest fetches first, at most `limit`.
+    pub(crate) async fn fetch_history(
+        &self,
+        source: SourceId,
+        limit: u32,
+    ) -> Result<Vec<FetchLog>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, outcome, http_status, message, offerings, new, updated, removed, warnings \
+             FROM fetch_log WHERE source_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(source.0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: Option<i64> = r.try_get(2)?;
+                let warnings: String = r.try_get(8)?;
+                Ok(FetchLog {
+                    at: instant(r.try_get(0)?)?,
+                    outcome: r.try_get(1)?,
+                    http_status: status
+                        .map(|s| {
+                            u16::try_from(s).map_err(|e| StoreError::corrupt("http status", e))
+                        })
+                        .transpose()?,
+                    message: r.try_get(3)?,
+                    offerings: count(r.try_get(4)?),
+                    new: count(r.try_get(5)?),
+                    updated: count(r.try_get(6)?),
+                    removed: count(r.try_get(7)?),
+                    warnings: serde_json::from_str(&warnings)
+                        .map_err(|e| StoreError::corrupt("fetch log warnings", e))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every key of `provider`, newest first, revoked ones included (so a provider sees what
+    /// it revoked and when).
+    pub(crate) async fn api_keys(&self, provider: ProviderId) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, label, created_at, revoked_at FROM api_keys \
+             WHERE provider_id = $1 ORDER BY id DESC",
+        )
+        .bind(provider.0)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKey {
+                    id: ApiKeyId(r.try_get(0)?),
+                    label: r.try_get(1)?,
+                    created_at: instant(r.try_get(2)?)?,
+                    revoked_at: opt_instant(r.try_get(3)?)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes `id` only if it belongs to `provider`; `false` when it does not exist, is
+    /// another provider's, or was already revoked.
+    pub(crate) async fn revoke_own_api_key(
+        &self,
+        provider: ProviderId,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 \
+             WHERE id = $2 AND provider_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(secs(now))
+        .bind(id.0)
+        .bind(provider.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done > 0)
+    }
+}
+
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
