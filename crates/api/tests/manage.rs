@@ -340,3 +340,97 @@ async fn metrics_expose_request_latency_and_catalog_gauges() {
     );
     assert!(text.contains("coalesce_offerings 0"));
 }
+
+#[tokio::test]
+async fn a_provider_lists_makes_and_revokes_only_its_own_keys() {
+    let (app, _dir) = app(10_000).await;
+    let a = provider_with_key(&app, "alpha").await;
+    let b = provider_with_key(&app, "beta").await;
+
+    // Rotation without the operator: a second key, shown once, then the first one revoked.
+    let (s, made) = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Some(&a),
+        Some(json!({"label": "rotated"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let a2 = made["key"].as_str().unwrap().to_owned();
+    assert!(a2.len() >= 32, "{made}");
+    assert_eq!(made["provider"], "alpha");
+    let (s, list) = call(&app, "GET", "/api/v1/keys", Some(&a2), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let keys = list.as_array().unwrap();
+    assert_eq!(keys.len(), 2, "{list}");
+    assert_eq!(keys[0]["label"], "rotated");
+    // Neither secrets nor digests are ever listed.
+    let text = list.to_string();
+    assert!(!text.contains(&a) && !text.contains(&a2), "{text}");
+    assert!(
+        keys.iter()
+            .all(|k| k.get("digest").is_none() && k.get("key").is_none())
+    );
+    let first_id = keys[1]["id"].as_i64().unwrap();
+
+    // Beta cannot see alpha's keys nor revoke them: 404, same as an unknown id.
+    let (_, beta_list) = call(&app, "GET", "/api/v1/keys", Some(&b), None).await;
+    assert_eq!(beta_list.as_array().unwrap().len(), 1);
+    let (s, body) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/keys/{first_id}"),
+        Some(&b),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let unknown = call(&app, "DELETE", "/api/v1/keys/99999", Some(&b), None).await;
+    assert_eq!((s, body), unknown);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/sources", Some(&a), None).await.0,
+        StatusCode::OK
+    );
+
+    // Alpha revokes its first key: it stops working at once, the new one keeps working.
+    let (s, _) = call(
+        &app,
+        "DELETE",
+        &format!("/api/v1/keys/{first_id}"),
+        Some(&a2),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/sources", Some(&a), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/v1/sources", Some(&a2), None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, list) = call(&app, "GET", "/api/v1/keys", Some(&a2), None).await;
+    assert!(list[1]["revoked_at"].is_string(), "{list}");
+    // A second revoke of the same key is a 404, not a silent success.
+    assert_eq!(
+        call(
+            &app,
+            "DELETE",
+            &format!("/api/v1/keys/{first_id}"),
+            Some(&a2),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+    // Without a key: 401.
+    assert_eq!(
+        call(&app, "GET", "/api/v1/keys", None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

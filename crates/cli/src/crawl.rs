@@ -141,7 +141,7 @@ pub fn run_crawl(args: CrawlArgs) -> Result<ExitCode> {
             if let Some(bar) = &bar {
                 bar.set_length(p.total as u64);
                 bar.set_position(p.done as u64);
-                bar.set_message(format!("{} {}", p.source, p.outcome));
+                bar.set_message(format!("{} {}", p.source, p.report.outcome));
             }
         };
         let result = crawler.run(selection, now, &cancel, &on_progress).await;

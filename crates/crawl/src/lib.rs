@@ -38,7 +38,8 @@ pub use policy::AddressPolicy;
 pub use resolve::{DialFilter, GuardedResolver, SystemResolver};
 pub use run::{Done, Job, fetch_all, fetch_all_until, host_key};
 pub use runner::{
-    CrawlError, CrawlSummary, Crawler, OfferingCounts, Progress, Selection, SourceReport, check_url,
+    CrawlError, CrawlSummary, Crawler, FETCH_HISTORY_KEPT, OfferingCounts, Progress, Selection,
+    check_url,
 };
 pub use schedule::{Change, Failure, ScheduleSpec, SourceStatus};
 pub use tokio_util::sync::CancellationToken;

@@ -12,7 +12,7 @@ use coalesce_core::Vocabulary;
 use coalesce_core::dedup::DedupError;
 use coalesce_ingest::{HtmlRules, Kind, ParseHints, Parsed};
 use coalesce_store::{
-    ApplySummary, FetchFailure, FetchResult, Schedule, Snapshot, Source, SourceId, Store,
+    ApplySummary, FetchFailure, FetchLog, FetchResult, Schedule, Snapshot, Source, SourceId, Store,
     StoreError,
 };
 use serde::Serialize;
@@ -26,6 +26,9 @@ use crate::gate::HostGate;
 use crate::hints;
 use crate::run::{Job, fetch_all_until};
 use crate::schedule::{self, Change, Failure};
+
+/// Fetch history entries kept per source (its status page shows them).
+pub const FETCH_HISTORY_KEPT: u32 = 20;
 
 /// Which sources a round takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,26 +49,9 @@ pub struct Progress {
     pub source_id: SourceId,
     /// `provider/name`.
     pub source: String,
-    /// `fetched`, `not_modified`, `unchanged`, or the failure's code.
-    pub outcome: String,
-    /// What this source's fetch did, for a status history.
-    pub report: SourceReport,
-}
-
-/// One source's fetch as a provider sees it in its history.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct SourceReport {
-    pub at: DateTime<Utc>,
-    pub http_status: Option<u16>,
-    /// The failure's message, when it failed.
-    pub message: Option<String>,
-    /// Offerings in the document, when one was read.
-    pub offerings: usize,
-    pub new: u64,
-    pub updated: u64,
-    pub removed: u64,
-    /// Parse warnings by code.
-    pub warnings: std::collections::BTreeMap<String, usize>,
+    /// What this source's fetch did, as its history records it (`report.outcome` is
+    /// `fetched`, `not_modified`, `unchanged`, or the failure's code).
+    pub report: FetchLog,
 }
 
 /// Offering counts over all sources of a round.
@@ -221,8 +207,17 @@ impl Crawler {
                     let e = FetchError::BadScheme {
                         scheme: u.scheme().to_owned(),
                     };
+                    let (source_changed, report) =
+                        self.settle(&source, now, Err(e), &mut summary).await?;
+                    changed.extend(source_changed);
                     done += 1;
-                    changed.extend(self.settle(&source, now, Err(e), &mut summary).await?.0);
+                    progress(&Progress {
+                        done,
+                        total,
+                        source_id: source.id,
+                        source: format!("{}/{}", source.provider, source.name),
+                        report,
+                    });
                     continue;
                 }
                 Err(e) => {
@@ -230,8 +225,17 @@ impl Crawler {
                         url: source.url.clone(),
                         reason: e.to_string(),
                     };
+                    let (source_changed, report) =
+                        self.settle(&source, now, Err(e), &mut summary).await?;
+                    changed.extend(source_changed);
                     done += 1;
-                    changed.extend(self.settle(&source, now, Err(e), &mut summary).await?.0);
+                    progress(&Progress {
+                        done,
+                        total,
+                        source_id: source.id,
+                        source: format!("{}/{}", source.provider, source.name),
+                        report,
+                    });
                     continue;
                 }
             };
@@ -265,7 +269,7 @@ impl Crawler {
             let Some(source) = pending.remove(&d.job.id) else {
                 continue;
             };
-            let (source_changed, outcome, report) =
+            let (source_changed, report) =
                 self.settle(&source, d.at, d.result, &mut summary).await?;
             changed.extend(source_changed);
             done += 1;
@@ -274,7 +278,6 @@ impl Crawler {
                 total,
                 source_id: source.id,
                 source: format!("{}/{}", source.provider, source.name),
-                outcome,
                 report,
             });
         }
@@ -357,19 +360,20 @@ impl Crawler {
         }
     }
 
-    /// Records one source's fetch: result and schedule in one transaction. Returns the
-    /// offerings that changed (their clusters need a look), the outcome's label and the report.
+    /// Records one source's fetch: result and schedule in one transaction, then the entry of
+    /// its fetch history. Returns the offerings that changed (their clusters need a look) and
+    /// that history entry.
     async fn settle(
         &self,
         source: &Source,
         at: DateTime<Utc>,
         result: Result<FetchResponse, FetchError>,
         summary: &mut CrawlSummary,
-    ) -> Result<(Vec<coalesce_store::OfferingId>, String, SourceReport), CrawlError> {
+    ) -> Result<(Vec<coalesce_store::OfferingId>, FetchLog), CrawlError> {
         let key = source.id.0.to_string();
-        let mut report = SourceReport {
+        let mut report = FetchLog {
             at,
-            ..SourceReport::default()
+            ..FetchLog::default()
         };
         let spec = &self.spec.schedule;
         let mut status = schedule_status(&source.status);
@@ -431,7 +435,7 @@ impl Crawler {
                             .or_default() += 1;
                     }
                     report.http_status = Some(resp.status);
-                    report.offerings = parsed.offerings.len();
+                    report.offerings = parsed.offerings.len() as u64;
                     let snapshot = Snapshot {
                         offerings: parsed.offerings,
                         warnings,
@@ -496,7 +500,16 @@ impl Crawler {
         report.new = applied.new;
         report.updated = applied.updated;
         report.removed = applied.removed;
-        Ok((applied.changed, outcome, report))
+        report.outcome = outcome;
+        // The history is for people; losing one entry must not fail the round.
+        if let Err(e) = self
+            .store
+            .record_fetch(source.id, &report, FETCH_HISTORY_KEPT)
+            .await
+        {
+            tracing::warn!(source = %key, code = e.code(), error = %e, "fetch history not recorded");
+        }
+        Ok((applied.changed, report))
     }
 
     /// Parses off the async threads with the source's own settings; the base URL is where the

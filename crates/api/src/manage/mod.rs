@@ -3,37 +3,37 @@
 //!
 //! - The admin token (its SHA-256 digest in [`ManageSpec`]) creates providers and their API
 //!   keys; a key is shown once and stored only as a digest ([`auth`]).
-//! - A provider manages only its own sources ([`sources`]): register (address policy checked
+//! - A provider manages its own keys ([`keys`]: list, make another, revoke) and only its own
+//!   sources ([`sources`]): register (address policy checked
 //!   first), list, patch, delete, refresh, preview (fetch through the guarded [`Fetcher`] and
 //!   parse, storing nothing), discovery, OPML in and out, status with recent fetch history,
 //!   and a data-quality scorecard ([`score`]).
 //! - [`limits`]: body cap, batch and URL caps, per-client rate limits; [`metrics`]: request
 //!   latency and the Prometheus scrape; [`health`]: `/healthz`, `/readyz`.
 //!
-//! The crawl loop lives outside (the binary wires it); it reports fetches here through
-//! [`ManageState::record_fetch`] and learns of refresh requests through
+//! The crawl loop lives outside (the binary wires it); it records each fetch in the store's
+//! fetch history (read here for the status page), counts outcomes through
+//! [`ManageState::count_fetch`], and learns of refresh requests through
 //! [`ManageState::refresh_requested`].
 
 pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod health;
+pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod opml;
 pub mod score;
 pub mod sources;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::{delete, get, post};
-use chrono::{DateTime, Utc};
 use coalesce_crawl::Fetcher;
-use coalesce_store::{SourceId, Store};
-use serde::Serialize;
+use coalesce_store::{FetchLog, SourceId, Store};
 use tokio::sync::Notify;
 
 pub use error::ManageError;
@@ -50,7 +50,7 @@ pub struct ManageSpec {
     pub max_batch: usize,
     pub max_url_len: usize,
     pub rate: RateSpec,
-    /// Fetch records kept per source for its status page.
+    /// Fetch history entries shown per source on its status page.
     pub history_len: usize,
 }
 
@@ -68,24 +68,6 @@ impl ManageSpec {
     }
 }
 
-/// One fetch of one source as its provider sees it on the status page.
-#[derive(Debug, Clone, Serialize)]
-pub struct FetchRecord {
-    pub at: DateTime<Utc>,
-    /// `fresh`, `not_modified`, `unchanged`, or the failure code.
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub http_status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    pub offerings: usize,
-    pub new: u64,
-    pub updated: u64,
-    pub removed: u64,
-    /// Parse warnings by code.
-    pub warnings: BTreeMap<String, usize>,
-}
-
 /// Shared by every handler; cheap to clone.
 #[derive(Clone)]
 pub struct ManageState {
@@ -98,7 +80,6 @@ struct Inner {
     spec: ManageSpec,
     limiter: limits::Limiter,
     metrics: Arc<Metrics>,
-    history: Mutex<HashMap<SourceId, VecDeque<FetchRecord>>>,
     refresh: Notify,
     ready: AtomicBool,
 }
@@ -112,7 +93,6 @@ impl ManageState {
                 limiter: limits::Limiter::new(spec.rate.clone()),
                 spec,
                 metrics: Arc::new(Metrics::default()),
-                history: Mutex::new(HashMap::new()),
                 refresh: Notify::new(),
                 ready: AtomicBool::new(false),
             }),
@@ -135,14 +115,10 @@ impl ManageState {
             .store(ready, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// The crawl loop reports each fetch here (the status page's history, the metrics).
-    pub fn record_fetch(&self, source: SourceId, record: FetchRecord) {
-        self.inner.metrics.count_fetch(&record.outcome);
-        if let Ok(mut h) = self.inner.history.lock() {
-            let q = h.entry(source).or_default();
-            q.push_front(record);
-            q.truncate(self.inner.spec.history_len);
-        }
+    /// The crawl loop reports each fetch's outcome here for the metrics; the fetch history
+    /// itself is in the store, written by the crawler.
+    pub fn count_fetch(&self, outcome: &str) {
+        self.inner.metrics.count_fetch(outcome);
     }
 
     /// Resolves when a provider asked for a refresh (the source's due time is already set to
@@ -151,16 +127,10 @@ impl ManageState {
         self.inner.refresh.notified().await;
     }
 
-    pub(crate) fn history(&self, source: SourceId) -> Vec<FetchRecord> {
-        self.inner
-            .history
-            .lock()
-            .map(|h| {
-                h.get(&source)
-                    .map(|q| q.iter().cloned().collect())
-                    .unwrap_or_default()
-            })
-            .unwrap_or_default()
+    /// The source's recent fetches, newest first.
+    pub(crate) async fn history(&self, source: SourceId) -> Result<Vec<FetchLog>, ManageError> {
+        let n = u32::try_from(self.inner.spec.history_len).unwrap_or(u32::MAX);
+        Ok(self.inner.store.fetch_history(source, n).await?)
     }
 }
 
@@ -180,6 +150,8 @@ pub fn management_router(state: ManageState) -> Router {
             post(admin::create_key),
         )
         .route("/api/v1/admin/keys/{id}", delete(admin::revoke_key))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke))
         .route("/api/v1/sources", post(sources::create).get(sources::list))
         .route("/api/v1/sources/batch", post(sources::create_batch))
         .route("/api/v1/sources/preview", post(sources::preview))

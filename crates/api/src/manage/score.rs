@@ -33,7 +33,7 @@ pub struct Scorecard {
     pub missing_cost: Missing,
     pub missing_topic: Missing,
     /// From the latest fetch this process made (empty until then).
-    pub warnings_by_kind: BTreeMap<String, usize>,
+    pub warnings_by_kind: BTreeMap<String, u64>,
     /// What to fix first, in plain words.
     pub advice: Vec<String>,
 }
@@ -114,8 +114,9 @@ pub async fn scorecard(
     // Warnings come with parsing, so only a fresh fetch has them.
     if let Some(latest) = state
         .history(source.id)
+        .await?
         .into_iter()
-        .find(|r| r.outcome == "fresh")
+        .find(|r| r.outcome == "fetched")
     {
         card.warnings_by_kind = latest.warnings;
     }

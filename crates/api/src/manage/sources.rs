@@ -10,14 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use coalesce_ingest::{Kind, ParseHints, Window};
-use coalesce_store::{NewSource, Source, SourceId, SourceStatus};
+use coalesce_store::{FetchLog, NewSource, Source, SourceId, SourceStatus};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::ManageState;
 use super::auth::Caller;
 use super::error::ManageError;
 use super::limits::JsonBody;
-use super::{FetchRecord, ManageState};
 
 /// Offerings shown in a preview; the counts cover all of them.
 const PREVIEW_OFFERINGS: usize = 100;
@@ -185,7 +185,7 @@ pub(crate) async fn register(
     if input.enabled == Some(false) {
         store.set_source_enabled(id, false, now).await?;
     }
-    store.set_next_due(id, now).await?;
+    store.request_refresh(id, now).await?;
     state.inner.refresh.notify_one();
     tracing::info!(source = id.0, provider = caller.0.0, "source registered");
     store.source(id).await?.ok_or(ManageError::NotFound)
@@ -273,8 +273,8 @@ pub async fn list(
 pub struct SourceDetail {
     #[serde(flatten)]
     pub source: SourceView,
-    /// The latest fetches, newest first (kept in memory: since this process started).
-    pub history: Vec<FetchRecord>,
+    /// The latest fetches, newest first (kept in the store: survives restarts).
+    pub history: Vec<FetchLog>,
     pub scorecard_url: String,
 }
 
@@ -284,7 +284,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<SourceDetail>, ManageError> {
     let source = owned(&state, caller, &id).await?;
-    let history = state.history(source.id);
+    let history = state.history(source.id).await?;
     Ok(Json(SourceDetail {
         scorecard_url: format!("/api/v1/sources/{}/scorecard", source.id.0),
         source: source.into(),
@@ -355,7 +355,7 @@ pub async fn refresh(
     Path(id): Path<String>,
 ) -> Result<Response, ManageError> {
     let source = owned(&state, caller, &id).await?;
-    state.store().set_next_due(source.id, Utc::now()).await?;
+    state.store().request_refresh(source.id, Utc::now()).await?;
     state.inner.refresh.notify_one();
     Ok((
         StatusCode::ACCEPTED,
