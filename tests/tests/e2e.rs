@@ -1,6 +1,7 @@
 //! The real binary against fixture sites on 127.0.0.1: onboarding, crawling, source status and
 //! scorecard, ownership, a failing source keeping its offerings, auth failures (HOSTILE D1),
-//! body limit (D5), rate limit (D2), slowloris (D6) and SIGTERM (E10).
+//! body limit (D5), rate limit with forged and trusted X-Forwarded-For (D2), slowloris (D6) and
+//! SIGTERM (E10).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -88,7 +89,7 @@ fn provider_onboards_registers_sources_and_a_broken_feed_keeps_its_offerings() {
         "the source was not crawled"
     );
     let (_, detail) = s.json("GET", &status_path, Some(&key), None);
-    assert_eq!(detail["history"][0]["outcome"], "fresh", "{detail}");
+    assert_eq!(detail["history"][0]["outcome"], "fetched", "{detail}");
     let (st, card) = s.json("GET", &format!("{status_path}/scorecard"), Some(&key), None);
     assert_eq!(st, 200);
     assert_eq!(card["offerings"].as_i64().unwrap(), count);
@@ -151,7 +152,8 @@ fn provider_onboards_registers_sources_and_a_broken_feed_keeps_its_offerings() {
     // Metrics count the fetches by outcome.
     let m = s.call("GET", "/metrics", None, None);
     assert!(
-        m.body.contains("coalesce_fetches_total{outcome=\"fresh\"}"),
+        m.body
+            .contains("coalesce_fetches_total{outcome=\"fetched\"}"),
         "{}",
         m.body
     );
@@ -170,6 +172,50 @@ fn a_client_over_the_rate_limit_gets_429_with_retry_after() {
     let last = last.unwrap();
     assert_eq!(last.status, 429);
     assert!(last.headers.contains_key("retry-after"));
+    // D2: a forged X-Forwarded-For, rotating per request, buys no fresh budget while no proxy
+    // is trusted.
+    for i in 0..10 {
+        let ip = format!("1.2.3.{i}");
+        let r = request_with(
+            s.addr,
+            "GET",
+            "/api/v1/offerings",
+            None,
+            None,
+            &[("X-Forwarded-For", &ip)],
+        )
+        .unwrap();
+        assert_eq!(r.status, 429, "forged client {ip} got through");
+    }
+}
+
+/// D2 with a trusted proxy: when the peer (here 127.0.0.1) is configured as a proxy, each
+/// forwarded client has its own budget, and the rightmost untrusted address is the client.
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let s = Server::start(&[
+        ("COALESCE_LIMITS__REQUESTS_PER_MINUTE", "3".into()),
+        ("COALESCE_LIMITS__BURST", "3".into()),
+        ("COALESCE_SERVER__TRUSTED_PROXIES", "[\"127.0.0.1\"]".into()),
+    ]);
+    let get = |xff: &str| {
+        request_with(
+            s.addr,
+            "GET",
+            "/healthz",
+            None,
+            None,
+            &[("X-Forwarded-For", xff)],
+        )
+        .unwrap()
+        .status
+    };
+    let statuses: Vec<u16> = (0..5).map(|_| get("203.0.113.7")).collect();
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // Forging an address to the left of what the proxy appended buys nothing.
+    assert_eq!(get("192.0.2.99, 203.0.113.7"), 429);
+    // Another client behind the same proxy is untouched.
+    assert_eq!(get("198.51.100.20"), 200);
 }
 
 #[test]

@@ -62,18 +62,29 @@ impl Limiter {
     }
 }
 
-/// The address a client is keyed by: the peer, or the first `X-Forwarded-For` entry when the
-/// peer is a trusted proxy; IPv6 cut to its /64.
+/// The address a client is keyed by; IPv6 cut to its /64. The peer, unless the peer is a
+/// trusted proxy: then `X-Forwarded-For` is read from the right (each proxy appends the
+/// address it saw) past the trusted proxies, and the first address not trusted is the client.
+/// Entries further left were written by the client itself and are never believed.
 pub fn client_key(peer: Option<IpAddr>, forwarded: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
     let peer = peer.unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let ip = if trusted.contains(&peer) {
-        forwarded
-            .and_then(|f| f.split(',').next())
-            .and_then(|s| s.trim().parse::<IpAddr>().ok())
-            .unwrap_or(peer)
-    } else {
-        peer
-    };
+    let mut ip = peer;
+    if trusted.contains(&peer)
+        && let Some(list) = forwarded
+    {
+        for entry in list.rsplit(',') {
+            match entry.trim().parse::<IpAddr>() {
+                Ok(hop) => {
+                    ip = hop;
+                    if !trusted.contains(&hop) {
+                        break;
+                    }
+                }
+                // Garbage where an address should be: stop at the last address we trust.
+                Err(_) => break,
+            }
+        }
+    }
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -181,6 +192,30 @@ mod tests {
             client_key(Some(peer), spoofed, &[peer]),
             "1.2.3.4".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn forwarded_for_is_read_from_the_right_past_trusted_proxies() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let edge = ip("10.0.0.5");
+        let inner = ip("10.0.0.6");
+        let trusted = [edge, inner];
+        // The client forged the left entry; the proxy appended what it saw.
+        assert_eq!(
+            client_key(Some(edge), Some("9.9.9.9, 203.0.113.7"), &trusted),
+            ip("203.0.113.7")
+        );
+        // Two proxies in a row: the first untrusted hop from the right.
+        assert_eq!(
+            client_key(Some(edge), Some("9.9.9.9, 203.0.113.7, 10.0.0.6"), &trusted),
+            ip("203.0.113.7")
+        );
+        // Garbage stops the walk at the last trusted hop rather than believing what is left.
+        assert_eq!(
+            client_key(Some(edge), Some("203.0.113.7, not-an-ip"), &trusted),
+            edge
+        );
+        assert_eq!(client_key(Some(edge), None, &trusted), edge);
     }
 
     #[test]
