@@ -11,23 +11,26 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Where `cargo test --workspace` put the binary; built on demand when absent.
+/// Where cargo puts the binary. Built (or found up to date) once per test process, so
+/// `cargo test -p coalesce-tests` never runs a binary older than the code.
 pub fn binary() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let bin = target.join("debug").join("coalesce");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "coalesce"])
-            .current_dir(&root)
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "cannot build the coalesce binary"
-        );
-    }
-    bin
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = repo_root();
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from);
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "-p", "coalesce"])
+                .current_dir(&root)
+                .status();
+            assert!(
+                status.is_ok_and(|s| s.success()),
+                "cannot build the coalesce binary"
+            );
+            target.join("debug").join("coalesce")
+        })
+        .clone()
 }
 
 pub fn repo_root() -> PathBuf {
@@ -47,7 +50,7 @@ pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
     pub admin: String,
-    pub _data: tempfile::TempDir,
+    data: Option<tempfile::TempDir>,
 }
 
 pub const ADMIN: &str = "adm_end_to_end_admin_token_0123456789";
@@ -57,6 +60,11 @@ impl Server {
     /// waits for /healthz.
     pub fn start(env: &[(&str, String)]) -> Server {
         let data = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        Server::start_in(data, env)
+    }
+
+    /// Starts `coalesce serve` on an existing data folder (a restart) and waits for /healthz.
+    pub fn start_in(data: tempfile::TempDir, env: &[(&str, String)]) -> Server {
         let port = free_port();
         let addr: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut cmd = Command::new(binary());
@@ -80,7 +88,7 @@ impl Server {
             child,
             addr,
             admin: ADMIN.to_owned(),
-            _data: data,
+            data: Some(data),
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
@@ -115,6 +123,16 @@ impl Server {
             r.status,
             serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null),
         )
+    }
+
+    /// SIGKILL: no shutdown path runs (no drain, no last index commit). Returns the data
+    /// folder for a restart.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data
+            .take()
+            .unwrap_or_else(|| panic!("the data folder was already taken"))
     }
 
     /// Polls `f` until it is true or `secs` pass.
@@ -227,6 +245,8 @@ fn dechunk(mut s: &str) -> String {
 pub struct Sites {
     pub addr: SocketAddr,
     pub failing: Arc<Mutex<Vec<String>>>,
+    pages: Arc<Mutex<HashMap<String, String>>>,
+    hits: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl Sites {
@@ -256,6 +276,10 @@ impl Sites {
             .unwrap_or_else(|e| panic!("addr: {e}"));
         let failing: Arc<Mutex<Vec<String>>> = Arc::default();
         let fail = Arc::clone(&failing);
+        let pages = Arc::new(Mutex::new(pages));
+        let served = Arc::clone(&pages);
+        let hits: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let counted = Arc::clone(&hits);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let mut stream = stream;
@@ -265,9 +289,10 @@ impl Sites {
                 let req = String::from_utf8_lossy(&buf[..n]);
                 let path = req.split(' ').nth(1).unwrap_or("/").to_owned();
                 let broken = fail.lock().map(|f| f.contains(&path)).unwrap_or(false);
-                let (status, body) = match pages.get(&path) {
+                let page = served.lock().ok().and_then(|p| p.get(&path).cloned());
+                let (status, body) = match page {
                     _ if broken => ("500 Internal Server Error", "broken".to_owned()),
-                    Some(b) => ("200 OK", b.clone()),
+                    Some(b) => ("200 OK", b),
                     None => ("404 Not Found", String::new()),
                 };
                 let ct = if path.ends_with(".ics") {
@@ -282,8 +307,31 @@ impl Sites {
                     "HTTP/1.1 {status}\r\nContent-Type: {ct}; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
+                if let Ok(mut h) = counted.lock() {
+                    *h.entry(path).or_default() += 1;
+                }
             }
         });
-        Sites { addr, failing }
+        Sites {
+            addr,
+            failing,
+            pages,
+            hits,
+        }
+    }
+
+    /// Serves `body` at `path` from now on (adding or replacing a page).
+    pub fn put(&self, path: &str, body: String) {
+        if let Ok(mut p) = self.pages.lock() {
+            p.insert(path.to_owned(), body);
+        }
+    }
+
+    /// How many responses `path` has had written in full.
+    pub fn hits(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .map(|h| h.get(path).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 }

@@ -18,6 +18,7 @@ pub struct Config {
     pub admin_token: Option<String>,
     pub server: ServerConfig,
     pub data: DataConfig,
+    pub index: IndexSettings,
     pub limits: LimitsConfig,
     pub crawl: CrawlConfig,
     pub log: LogConfig,
@@ -62,6 +63,21 @@ pub struct DataConfig {
 impl Default for DataConfig {
     fn default() -> Self {
         DataConfig { dir: "data".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexSettings {
+    /// How often the search index catches up with the store's change log.
+    pub sync_interval_ms: u64,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        IndexSettings {
+            sync_interval_ms: 2000,
+        }
     }
 }
 
@@ -139,6 +155,7 @@ pub struct ServeSpec {
     pub shutdown_grace: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub data_dir: PathBuf,
+    pub index_sync: Duration,
     pub per_minute: NonZeroU32,
     pub burst: NonZeroU32,
     pub body_limit: usize,
@@ -152,6 +169,13 @@ pub struct ServeSpec {
     pub respect_robots: bool,
     pub log_json: bool,
     pub log_level: String,
+}
+
+fn index_sync(ms: u64) -> Result<Duration> {
+    if !(50..=600_000).contains(&ms) {
+        bail!("index.sync_interval_ms: expected 50..=600000 milliseconds, got {ms}");
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 /// Defaults, then the file (when given), then `COALESCE_*` variables.
@@ -255,6 +279,7 @@ impl Config {
             )?,
             trusted_proxies,
             data_dir: self.data.dir,
+            index_sync: index_sync(self.index.sync_interval_ms)?,
             per_minute: nonzero(
                 "limits.requests_per_minute",
                 self.limits.requests_per_minute,

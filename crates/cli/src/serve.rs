@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use chrono::Utc;
-use coalesce_api::manage::{FetchRecord, ManageSpec, ManageState, RateSpec, auth};
+use coalesce_api::manage::{ManageSpec, ManageState, RateSpec, auth};
 use coalesce_api::{ApiConfig, AppState, Clock, IndexSlot};
 use coalesce_crawl::{Crawler, FetchConfig, Fetcher, Progress, Selection};
 use coalesce_store::{Store, StoreOptions};
@@ -186,6 +186,7 @@ impl Service {
             store.clone(),
             spec.data_dir.clone(),
             index.clone(),
+            spec.index_sync,
             sync_cancel.clone(),
         ));
         manage.set_ready(true);
@@ -248,12 +249,16 @@ impl Service {
     }
 }
 
-/// How often the index follows the store's change log.
-const SYNC_EVERY: Duration = Duration::from_secs(2);
-
 /// Opens (or rebuilds) the index in the data folder, hands it to the search routes, then keeps
-/// it caught up with the store's change log until cancelled, with one last catch-up after.
-async fn index_loop(store: Store, data_dir: PathBuf, slot: IndexSlot, cancel: CancellationToken) {
+/// it caught up with the store's change log every `every` until cancelled, with one last
+/// catch-up after.
+async fn index_loop(
+    store: Store,
+    data_dir: PathBuf,
+    slot: IndexSlot,
+    every: Duration,
+    cancel: CancellationToken,
+) {
     let config = match index_config(&data_dir) {
         Ok(c) => c,
         Err(e) => {
@@ -281,7 +286,7 @@ async fn index_loop(store: Store, data_dir: PathBuf, slot: IndexSlot, cancel: Ca
     loop {
         let stop = tokio::select! {
             _ = cancel.cancelled() => true,
-            _ = tokio::time::sleep(SYNC_EVERY) => false,
+            _ = tokio::time::sleep(every) => false,
         };
         if let Err(e) = coalesce_index::store_sync::catch_up(
             &store,
@@ -359,7 +364,7 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
 }
 
 /// The crawl runner `coalesce crawl` uses, driven by the service's tick and by providers'
-/// refresh requests; each source's fetch lands in the management API's history and metrics.
+/// refresh requests; each source's fetch lands in its store history and in the metrics.
 async fn crawl_loop(
     crawler: Crawler,
     manage: ManageState,
@@ -367,29 +372,8 @@ async fn crawl_loop(
     cancel: CancellationToken,
 ) {
     loop {
-        let record = |p: &Progress| {
-            let r = &p.report;
-            // The management API's word for new content is "fresh".
-            let outcome = if p.outcome == "fetched" {
-                "fresh"
-            } else {
-                p.outcome.as_str()
-            };
-            manage.record_fetch(
-                p.source_id,
-                FetchRecord {
-                    at: r.at,
-                    outcome: outcome.to_owned(),
-                    http_status: r.http_status,
-                    message: r.message.clone(),
-                    offerings: r.offerings,
-                    new: r.new,
-                    updated: r.updated,
-                    removed: r.removed,
-                    warnings: r.warnings.clone(),
-                },
-            );
-        };
+        // The crawler writes each fetch into the store's history; the metrics count outcomes.
+        let record = |p: &Progress| manage.count_fetch(&p.report.outcome);
         match crawler
             .run(Selection::Due, Utc::now(), &cancel, &record)
             .await
