@@ -123,6 +123,24 @@ fn provider_onboards_registers_sources_and_a_broken_feed_keeps_its_offerings() {
     assert_eq!(v["status"]["last_error_code"], "http_status", "{v}");
     assert_eq!(v["status"]["offerings_count"].as_i64().unwrap(), count);
 
+    // E4: the provider takes one upcoming offering down now (the feed cannot say so while it
+    // is broken, and a missing upcoming item would otherwise stay until its session is over).
+    let search = "/api/v1/offerings?provider=mpla&q=%22leading+through+change%22";
+    let mut hit = serde_json::Value::Null;
+    assert!(s.wait_until(30, || {
+        hit = s.json("GET", search, None, None).1["hits"][0].clone();
+        hit.is_object()
+    }));
+    let oid = hit["id"].as_str().unwrap();
+    let take_down = format!("{status_path}/offerings/{oid}");
+    assert_eq!(s.call("DELETE", &take_down, Some(&other), None).status, 403);
+    assert_eq!(s.call("DELETE", &take_down, Some(&key), None).status, 204);
+    assert_eq!(s.call("DELETE", &take_down, Some(&key), None).status, 404);
+    assert!(
+        s.wait_until(30, || s.json("GET", search, None, None).1["total"] == 0),
+        "the removed offering is still found"
+    );
+
     // OPML export lists the provider's sources only.
     let opml = s.call("GET", "/api/v1/sources/opml", Some(&key), None);
     assert_eq!(opml.status, 200);

@@ -237,6 +237,18 @@ impl Store {
 
     /// Lifts a pause (or a long backoff): the source is due at `now` and its failures are
     /// forgiven.
+    /// Removes one live offering of `source` now, as its provider asked (the way to take an
+    /// upcoming item down before its sessions are over; a feed that still lists it brings it
+    /// back on the next fetch). `false` when it is not a live offering of that source.
+    pub async fn remove_offering(
+        &self,
+        source: SourceId,
+        id: &OfferingId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, b => b.remove_offering(source, id, now).await)
+    }
+
     /// Appends one fetch to `source`'s history, keeping its newest `keep` entries. A source
     /// deleted meanwhile is silently skipped.
     pub async fn record_fetch(

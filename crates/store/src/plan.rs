@@ -29,6 +29,8 @@ pub(crate) struct Existing {
     pub removed: bool,
     pub absent_count: i64,
     pub sequence: i64,
+    /// The end of its last session (unix seconds); `None` when it has no dated session.
+    pub last_end: Option<i64>,
 }
 
 /// One offering ready to be written: the body plus the columns filters use.
@@ -162,13 +164,15 @@ fn delimited<'a>(words: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Decides what one successful fetch changes. `existing` is every row of the source (live and
-/// tombstones) by source key; `previous_healthy` is when the last healthy fetch happened.
+/// tombstones) by source key; `previous_healthy` is when the last healthy fetch happened;
+/// `now` (unix seconds) decides whether a missing item's sessions are over.
 pub(crate) fn plan(
     source: SourceId,
     existing: &HashMap<String, Existing>,
     offerings: &[Offering],
     policy: &ApplyPolicy,
     previous_healthy: Option<i64>,
+    now: i64,
 ) -> Result<Plan, StoreError> {
     let mut plan = Plan::default();
 
@@ -267,7 +271,12 @@ pub(crate) fn plan(
         gone.sort_by(|a, b| a.1.id.cmp(&b.1.id));
         for (_, e) in gone {
             let absent_count = e.absent_count + 1;
-            let remove = absent_count >= threshold;
+            // Feeds list a window of what is coming and drop what has passed, so an item whose
+            // sessions are still ahead may be missing for reasons of the feed's own (a window,
+            // a page, a glitch): it stays listed until they are over (HOSTILE E4), or until
+            // its provider deletes it. Undated items go after K absences.
+            let over = e.last_end.is_none_or(|end| end <= now);
+            let remove = absent_count >= threshold && over;
             if remove {
                 plan.summary.removed += 1;
                 plan.summary.changed.push(e.id.clone());
@@ -361,6 +370,7 @@ mod tests {
             &docs,
             &ApplyPolicy::default(),
             None,
+            0,
         )
         .unwrap();
         assert_eq!(p.summary.duplicate_keys, 1);
@@ -380,13 +390,22 @@ mod tests {
                         removed: false,
                         absent_count: 0,
                         sequence: 0,
+                        last_end: None,
                     },
                 )
             })
             .collect();
         let run = |keep: usize| {
             let docs: Vec<Offering> = (0..keep).map(|i| offering(&format!("k{i}"), "t")).collect();
-            plan(SourceId(1), &existing, &docs, &ApplyPolicy::default(), None).unwrap()
+            plan(
+                SourceId(1),
+                &existing,
+                &docs,
+                &ApplyPolicy::default(),
+                None,
+                0,
+            )
+            .unwrap()
         };
         // 8 of 10 gone is exactly 80%: still healthy.
         assert!(run(2).healthy);

@@ -511,6 +511,7 @@ impl SqliteStore {
                     &snapshot.offerings,
                     &self.policy,
                     last_healthy,
+                    now_s,
                 )?;
                 write_plan(&mut *tx, source, provider, &plan, now_s).await?;
                 let live: i64 = sqlx::query_scalar(
@@ -980,7 +981,8 @@ async fn load_existing(
     source: SourceId,
 ) -> Result<HashMap<String, Existing>, StoreError> {
     let rows = sqlx::query(
-        "SELECT k.source_key, o.id, o.content_hash, o.removed_at, o.absent_count, o.sequence \
+        "SELECT k.source_key, o.id, o.content_hash, o.removed_at, o.absent_count, o.sequence, \
+         o.last_end \
          FROM offering_keys k JOIN offerings o ON o.id = k.offering_id WHERE k.source_id = $1",
     )
     .bind(source.0)
@@ -996,6 +998,7 @@ async fn load_existing(
                 removed: row.try_get::<Option<i64>, _>(3)?.is_some(),
                 absent_count: row.try_get(4)?,
                 sequence: row.try_get(5)?,
+                last_end: row.try_get(6)?,
             },
         );
     }

@@ -90,14 +90,22 @@ suite!(sqlite: super::Sqlite;
     fetch_history_keeps_the_newest_and_survives_reopen,
     provider_sees_and_revokes_only_its_own_keys,
     refresh_requested_during_a_fetch_outlives_it,
+    missing_upcoming_item_stays_until_its_sessions_are_over,
+    provider_removes_one_offering_of_its_source,
 );
 
 fn t(hours: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap() + Duration::hours(hours)
 }
 
+/// When the helper's offerings take place: before every `t(..)`, so their sessions are over
+/// and the K-absence rule alone decides removal (upcoming items are tested separately).
+fn session_day() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).unwrap()
+}
+
 fn offering(key: &str, title: &str) -> Offering {
-    let start = (Utc.with_ymd_and_hms(2026, 5, 1, 15, 0, 0).unwrap()).fixed_offset();
+    let start = (session_day() + Duration::hours(15)).fixed_offset();
     Offering {
         source_key: key.to_string(),
         key_kind: KeyKind::Guid,
@@ -304,6 +312,76 @@ mod cases {
         assert_eq!(live.len(), 9, "tombstones are hidden from live listings");
         let last = s.changes_since(0, 1000).await.unwrap();
         assert_eq!(last.last().map(|c| c.kind), Some(ChangeKind::Removed));
+    }
+
+    pub async fn missing_upcoming_item_stays_until_its_sessions_are_over<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "nedcc", "events").await;
+        let mut items = feed(0..10);
+        // k9 takes place at t(100)..t(101); k8 is on demand (no sessions).
+        let at = (t(100)).fixed_offset();
+        items[9].occurrences = vec![Occurrence {
+            start: at,
+            end: Some(at + Duration::hours(1)),
+            all_day: false,
+            cancelled: false,
+        }];
+        items[8].occurrences.clear();
+        s.apply(src, &fetched(items), t(1)).await.unwrap();
+        // Both go missing for far more than K healthy fetches before k9's session.
+        for hour in 2..8 {
+            s.apply(src, &fetched(feed(0..8)), t(hour)).await.unwrap();
+        }
+        assert!(
+            by_key(s, src, "k9").await.removed_at.is_none(),
+            "an upcoming item was removed for being missing"
+        );
+        assert!(by_key(s, src, "k9").await.absent_count >= 3);
+        // The undated one had no session to wait for.
+        assert_eq!(by_key(s, src, "k8").await.removed_at, Some(t(4)));
+        // Still missing once its session is over: removed at the next healthy fetch.
+        let sum = s.apply(src, &fetched(feed(0..8)), t(102)).await.unwrap();
+        assert_eq!(sum.removed, 1);
+        assert_eq!(by_key(s, src, "k9").await.removed_at, Some(t(102)));
+    }
+
+    pub async fn provider_removes_one_offering_of_its_source<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "nedcc", "events").await;
+        let other = source(s, "saa", "webinars").await;
+        s.apply(src, &fetched(feed(0..3)), t(1)).await.unwrap();
+        let id = by_key(s, src, "k1").await.id;
+        let before = s.watermark().await.unwrap();
+        // Through another source: nothing happens.
+        assert!(!s.remove_offering(other, &id, t(2)).await.unwrap());
+        assert!(s.remove_offering(src, &id, t(2)).await.unwrap());
+        assert!(
+            !s.remove_offering(src, &id, t(3)).await.unwrap(),
+            "already removed"
+        );
+        assert_eq!(by_key(s, src, "k1").await.removed_at, Some(t(2)));
+        let log = s.changes_since(before, 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(
+            (&log[0].offering_id, log[0].kind),
+            (&id, ChangeKind::Removed)
+        );
+        // Gone from the feed too, it stays removed; listed again, it comes back.
+        s.apply(
+            src,
+            &fetched(vec![
+                offering("k0", "Webinar 0"),
+                offering("k2", "Webinar 2"),
+            ]),
+            t(4),
+        )
+        .await
+        .unwrap();
+        assert!(by_key(s, src, "k1").await.removed_at.is_some());
+        s.apply(src, &fetched(feed(0..3)), t(5)).await.unwrap();
+        assert!(by_key(s, src, "k1").await.removed_at.is_none());
     }
 
     pub async fn removal_threshold_is_configurable<B: Backend>() {
@@ -839,7 +917,7 @@ mod cases {
         let mut items = feed(0..3);
         items[2].occurrences[0].start += Duration::days(30);
         s.apply(src, &fetched(items), t(1)).await.unwrap();
-        let day = Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
+        let day = session_day();
         let hits = s
             .offerings_starting_between(day, day + Duration::days(1))
             .await

@@ -164,6 +164,10 @@ pub fn management_router(state: ManageState) -> Router {
                 .delete(sources::remove),
         )
         .route("/api/v1/sources/{id}/refresh", post(sources::refresh))
+        .route(
+            "/api/v1/sources/{id}/offerings/{offering}",
+            delete(sources::remove_offering),
+        )
         .route("/api/v1/sources/{id}/scorecard", get(score::scorecard))
         .with_state(state)
 }

@@ -349,6 +349,28 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Takes one offering of the source down now (HOSTILE E4: an upcoming item that left the
+/// feed otherwise stays listed until its sessions are over). A feed that still lists it brings
+/// it back on the next fetch: the feed stays the source of truth.
+pub async fn remove_offering(
+    caller: Caller,
+    State(state): State<ManageState>,
+    Path((id, offering)): Path<(String, String)>,
+) -> Result<StatusCode, ManageError> {
+    let source = owned(&state, caller, &id).await?;
+    let oid = coalesce_store::OfferingId(offering);
+    if state
+        .store()
+        .remove_offering(source.id, &oid, Utc::now())
+        .await?
+    {
+        tracing::info!(source = source.id.0, offering = %oid, "offering removed by its provider");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ManageError::NotFound)
+    }
+}
+
 pub async fn refresh(
     caller: Caller,
     State(state): State<ManageState>,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{SqliteStore, instant, opt_instant, secs};
+use super::{SqliteStore, insert_changes, instant, opt_instant, secs};
 use crate::error::StoreError;
 use crate::types::*;
 
@@ -51,6 +51,32 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(logged)
+    }
+
+    /// Tombstones one live offering of `source` at its provider's request and logs the
+    /// removal for the index. `false` when it is not a live offering of that source.
+    pub(crate) async fn remove_offering(
+        &self,
+        source: SourceId,
+        id: &OfferingId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query(
+            "UPDATE offerings SET removed_at = $1 \
+             WHERE id = $2 AND source_id = $3 AND removed_at IS NULL",
+        )
+        .bind(secs(now))
+        .bind(&id.0)
+        .bind(source.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            insert_changes(&mut tx, &[(id.0.as_str(), ChangeKind::Removed)], secs(now)).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     /// Appends one fetch to the source's history and drops all but its newest `keep` rows, in
