@@ -197,34 +197,24 @@ impl Crawler {
                 continue;
             }
             let url = match Url::parse(&source.url) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
                 // Imported files (`file:`) are sources without a fetchable URL, not failures.
                 Ok(u) if u.scheme() == "file" => {
                     *summary.skipped.entry("not_http".to_owned()).or_default() += 1;
                     continue;
                 }
-                Ok(u) => {
-                    let e = FetchError::BadScheme {
-                        scheme: u.scheme().to_owned(),
-                    };
-                    let (source_changed, report) =
-                        self.settle(&source, now, Err(e), &mut summary).await?;
-                    changed.extend(source_changed);
-                    done += 1;
-                    progress(&Progress {
-                        done,
-                        total,
-                        source_id: source.id,
-                        source: format!("{}/{}", source.provider, source.name),
-                        report,
-                    });
-                    continue;
-                }
+                Ok(u) => Err(FetchError::BadScheme {
+                    scheme: u.scheme().to_owned(),
+                }),
+                Err(e) => Err(FetchError::BadUrl {
+                    url: source.url.clone(),
+                    reason: e.to_string(),
+                }),
+            };
+            let url = match url {
+                Ok(u) => u,
+                // Recorded on the source like any failed fetch, without a request.
                 Err(e) => {
-                    let e = FetchError::BadUrl {
-                        url: source.url.clone(),
-                        reason: e.to_string(),
-                    };
                     let (source_changed, report) =
                         self.settle(&source, now, Err(e), &mut summary).await?;
                     changed.extend(source_changed);

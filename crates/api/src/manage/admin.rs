@@ -109,20 +109,40 @@ pub async fn create_key(
         .provider_by_name(&name)
         .await?
         .ok_or(ManageError::NotFound)?;
-    let body = body.unwrap_or_default();
+    issue_key(store, provider, body.unwrap_or_default().label, "operator").await
+}
+
+/// Longest label a key may carry.
+const MAX_LABEL: usize = 100;
+
+/// Makes a key for `provider` and answers 201 with it, shown this once; `by` says who asked,
+/// for the log (the key itself is never logged).
+pub(crate) async fn issue_key(
+    store: &coalesce_store::Store,
+    provider: Provider,
+    label: Option<String>,
+    by: &'static str,
+) -> Result<Response, ManageError> {
+    if label
+        .as_ref()
+        .is_some_and(|l| l.chars().count() > MAX_LABEL)
+    {
+        return Err(ManageError::Invalid(format!(
+            "label must be at most {MAX_LABEL} characters"
+        )));
+    }
     let key = generate_key()?;
     let id = store
-        .add_api_key(provider.id, &key, body.label.as_deref(), Utc::now())
+        .add_api_key(provider.id, &key, label.as_deref(), Utc::now())
         .await?;
-    // The key itself is never logged: only which provider got one.
-    tracing::info!(provider = %provider.name, key_id = id.0, "api key created");
+    tracing::info!(provider = %provider.name, key_id = id.0, by, "api key created");
     Ok((
         StatusCode::CREATED,
         Json(CreatedKey {
             id: id.0,
             provider: provider.name,
             key,
-            label: body.label,
+            label,
         }),
     )
         .into_response())

@@ -5,18 +5,15 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::Utc;
 use coalesce_store::{ApiKey, ApiKeyId};
 
 use super::ManageState;
-use super::admin::{CreatedKey, NewKey};
-use super::auth::{Caller, generate_key};
+use super::admin::{NewKey, issue_key};
+use super::auth::Caller;
 use super::error::ManageError;
 use super::limits::JsonBody;
-
-/// Longest label a key may carry.
-const MAX_LABEL: usize = 100;
 
 /// The caller's keys, newest first, revoked ones included; never a secret.
 pub async fn list(
@@ -33,15 +30,6 @@ pub async fn create(
     JsonBody(body): JsonBody<Option<NewKey>>,
 ) -> Result<Response, ManageError> {
     let body = body.unwrap_or_default();
-    if body
-        .label
-        .as_ref()
-        .is_some_and(|l| l.chars().count() > MAX_LABEL)
-    {
-        return Err(ManageError::Invalid(format!(
-            "label must be at most {MAX_LABEL} characters"
-        )));
-    }
     let store = state.store();
     let provider = store
         .providers()
@@ -49,21 +37,7 @@ pub async fn create(
         .into_iter()
         .find(|p| p.id == caller.0)
         .ok_or(ManageError::NotFound)?;
-    let key = generate_key()?;
-    let id = store
-        .add_api_key(provider.id, &key, body.label.as_deref(), Utc::now())
-        .await?;
-    tracing::info!(provider = %provider.name, key_id = id.0, "api key created by its provider");
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedKey {
-            id: id.0,
-            provider: provider.name,
-            key,
-            label: body.label,
-        }),
-    )
-        .into_response())
+    issue_key(store, provider, body.label, "provider").await
 }
 
 /// Revokes one of the caller's keys, the one in use included (it stops working at once).
