@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Where cargo puts the binary. Built (or found up to date) once per test process, so
-/// `cargo test -p coalesce-tests` never runs a binary older than the code.
+/// Where cargo puts the binary: `cargo test --workspace` builds it. It is rebuilt here when
+/// missing or older than any source file, so `cargo test -p coalesce-tests` never runs a
+/// stale binary; a fresh one is used as it is (a nested `cargo build -p coalesce` could
+/// resolve other features than the workspace build and recompile half the tree).
 pub fn binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
@@ -20,17 +22,39 @@ pub fn binary() -> PathBuf {
             let root = repo_root();
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map_or_else(|| root.join("target"), PathBuf::from);
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "-p", "coalesce"])
-                .current_dir(&root)
-                .status();
-            assert!(
-                status.is_ok_and(|s| s.success()),
-                "cannot build the coalesce binary"
-            );
-            target.join("debug").join("coalesce")
+            let bin = target.join("debug").join("coalesce");
+            let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+            let stale = built.is_none_or(|b| newest_source(&root.join("crates")) > Some(b));
+            if stale {
+                let status = Command::new(env!("CARGO"))
+                    .args(["build", "--quiet", "-p", "coalesce"])
+                    .current_dir(&root)
+                    .status();
+                assert!(
+                    status.is_ok_and(|s| s.success()),
+                    "cannot build the coalesce binary"
+                );
+            }
+            bin
         })
         .clone()
+}
+
+/// The newest modification time of any file below `dir`.
+fn newest_source(dir: &std::path::Path) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(t) = entry.metadata().and_then(|m| m.modified()) {
+                newest = newest.max(Some(t));
+            }
+        }
+    }
+    newest
 }
 
 pub fn repo_root() -> PathBuf {
