@@ -235,10 +235,32 @@ fn absolute(href: &str, base: Option<&Url>) -> Option<Url> {
 }
 
 fn plain_text(text: &Content) -> String {
-    if text.markup == Markup::Html || text.value.contains('<') {
-        html_to_text(&text.value, 64)
-    } else {
-        coalesce_core::normalize::squash_whitespace(&text.value)
+    match text.markup {
+        Markup::Html => html_to_text(&text.value, 64),
+        Markup::Loose if text.value.contains('<') => html_to_text(&text.value, 64),
+        _ => coalesce_core::normalize::squash_whitespace(&text.value),
+    }
+}
+
+/// A text construct as HTML the finishing stage may read: explicit text is escaped, so markup
+/// it holds is shown rather than interpreted. Returns the value and whether it is HTML.
+fn as_html(text: Content) -> (String, bool) {
+    match text.markup {
+        Markup::Html => (text.value, true),
+        Markup::Loose => (text.value, false),
+        Markup::Text if text.value.contains(['<', '&']) => {
+            let mut out = String::with_capacity(text.value.len() + 16);
+            for c in text.value.chars() {
+                match c {
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '&' => out.push_str("&amp;"),
+                    c => out.push(c),
+                }
+            }
+            (out, true)
+        }
+        Markup::Text => (text.value, false),
     }
 }
 
@@ -257,20 +279,26 @@ fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
         .map(str::to_string);
     d.guid = item.guid;
     if let Some(t) = item.title {
-        d.title_is_html = t.markup == Markup::Html;
-        d.title = Some(t.value);
+        let (title, is_html) = as_html(t);
+        d.title_is_html = is_html;
+        d.title = Some(title);
     }
     // Full content when there is some, the summary as summary; else the summary is the text.
     match (item.content, item.summary) {
         (Some(body), summary) => {
             match body.markup {
                 Markup::Text => d.description_text = Some(body.value),
-                Markup::Html => d.description_html = Some(body.value),
+                Markup::Html | Markup::Loose => d.description_html = Some(body.value),
             }
-            d.summary = summary.map(|s| s.value);
+            d.summary = summary.map(|s| as_html(s).0);
         }
         (None, Some(s)) => {
-            if s.markup == Markup::Html || s.value.contains(['<', '&']) {
+            let html = match s.markup {
+                Markup::Html => true,
+                Markup::Loose => s.value.contains(['<', '&']),
+                Markup::Text => false,
+            };
+            if html {
                 d.description_html = Some(s.value);
             } else {
                 d.description_text = Some(s.value);

@@ -32,8 +32,11 @@ const MAX_NAMESPACES: usize = 256;
 /// How a text field's value is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Markup {
-    /// Plain text (RSS titles, Atom `type="text"`).
+    /// Text that says nothing about markup: read as HTML when it looks like HTML, as
+    /// feedparser does (RSS titles, Atom titles and summaries without a `type`).
     #[default]
+    Loose,
+    /// Text that is text whatever it holds: Atom `type="text"`, and Atom content without a type.
     Text,
     /// HTML (RSS descriptions, Atom `type="html"` and, unwrapped, `type="xhtml"`).
     Html,
@@ -716,9 +719,9 @@ impl State<'_> {
             return;
         }
         let (markup, xhtml) = if field == FeedField::Title {
-            markup_of(e, Markup::Text)
+            markup_of(e, Markup::Loose)
         } else {
-            (Markup::Text, false)
+            (Markup::Loose, false)
         };
         self.buf.clear();
         self.feed_field = Some(OpenFeedField {
@@ -758,7 +761,7 @@ impl State<'_> {
         let base = own_base.or(self.bases.last().map(|(_, u)| u));
         let item = &mut open.item;
         let mut field = Field::Ignored;
-        let mut markup = Markup::Text;
+        let mut markup = Markup::Loose;
         let mut xhtml = false;
         let mut not_link = false;
         match vocab {
@@ -788,7 +791,7 @@ impl State<'_> {
             Vocab::Core if level == 0 => match lname {
                 "title" => {
                     field = Field::Title;
-                    (markup, xhtml) = markup_of(e, Markup::Text);
+                    (markup, xhtml) = markup_of(e, Markup::Loose);
                 }
                 "link" => match attr(e, "href") {
                     Some(href) => {
@@ -831,7 +834,7 @@ impl State<'_> {
                 "summary" => {
                     field = Field::Summary;
                     let default = if open.is_entry {
-                        Markup::Text
+                        Markup::Loose
                     } else {
                         Markup::Html
                     };
@@ -1290,7 +1293,7 @@ mod tests {
         assert_eq!(e.author.as_deref(), Some("Office"));
         assert_eq!(e.categories, ["Label", "term"]);
         assert_eq!(text(&e.summary), Some("Short."));
-        assert_eq!(e.summary.as_ref().map(|s| s.markup), Some(Markup::Text));
+        assert_eq!(e.summary.as_ref().map(|s| s.markup), Some(Markup::Loose));
         assert_eq!(text(&e.content), Some(r#"<p>See <a href="s">it</a></p>"#));
         assert_eq!(
             e.base.as_ref().map(Url::as_str),
