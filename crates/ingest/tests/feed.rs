@@ -465,7 +465,8 @@ fn entities_cdata_and_unescaped_html_are_read_like_feedparser() {
 #[test]
 fn a_broken_item_in_the_middle_keeps_the_items_after_it_and_their_events() {
     let p = read("rss/broken_middle_item_with_events.xml");
-    assert_eq!(titles(&p), ["First", "Second", "Third"]);
+    // The item nothing could be read from is kept, as feedparser keeps it, and named so.
+    assert_eq!(titles(&p), ["First", "Second", "Untitled", "Third"]);
     assert!(has_warning(&p, WarningCode::Repaired));
     for item in [1, 2] {
         assert!(
@@ -481,7 +482,7 @@ fn a_broken_item_in_the_middle_keeps_the_items_after_it_and_their_events() {
         .as_deref()
         .unwrap_or_default();
     assert!(second.contains("section"), "{second}");
-    let third = &p.offerings[2];
+    let third = &p.offerings[3];
     assert_eq!(third.url.as_deref(), Some("https://training.example.org/3"));
     assert_eq!(
         third.occurrences[0].start.to_rfc3339(),

@@ -42,7 +42,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
     let known_root = feed
         .root
         .as_deref()
-        .is_some_and(|r| matches!(r, "rss" | "rdf" | "feed" | "channel"));
+        .is_some_and(|r| matches!(r, "rss" | "rdf" | "feed" | "channel" | "entry"));
     if feed.items.is_empty() && (feed.malformed.is_some() || !known_root) {
         let reason = match (&feed.malformed, &feed.root) {
             (Some(why), _) => truncate(why, 160),
@@ -82,15 +82,9 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
     };
     let mut drafts = Vec::with_capacity(feed.items.len());
     for (index, mut item) in feed.items.into_iter().enumerate() {
+        // Kept even when nothing could be read from it: every item element is an item, as
+        // feedparser counts them.
         if item.broken {
-            if !item.has_substance() {
-                ctx.warn(
-                    WarningCode::BadItem,
-                    Some(index),
-                    "item is not well-formed and has no title, link or text; skipped",
-                );
-                continue;
-            }
             ctx.warn(
                 WarningCode::BadItem,
                 Some(index),

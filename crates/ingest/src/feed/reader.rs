@@ -98,16 +98,6 @@ pub(super) struct Item {
     pub event: EventData,
 }
 
-impl Item {
-    /// Whether the item says anything an offering could be made of.
-    pub fn has_substance(&self) -> bool {
-        self.title.is_some()
-            || self.link.is_some()
-            || self.summary.is_some()
-            || self.content.is_some()
-    }
-}
-
 /// Event-module values of one item, as written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(super) struct EventData {
@@ -633,7 +623,13 @@ impl State<'_> {
         let lname = lower_local(local, &mut lower);
         let vocab = self.ns.vocab(prefix);
 
-        if vocab == Vocab::Core && (lname == "item" || lname == "entry") && depth >= 1 {
+        // An Atom Entry Document (RFC 4287 4.1.2) is one entry at the root.
+        let starts_item = match lname {
+            "item" => depth >= 1,
+            "entry" => true,
+            _ => false,
+        };
+        if vocab == Vocab::Core && starts_item {
             // An item that never closed ends where the next one starts.
             if let Some(mut open) = self.item.take() {
                 self.feed.malformed.get_or_insert_with(|| {
@@ -1378,6 +1374,22 @@ mod tests {
         let f = read_str(xml);
         assert_eq!(f.items.len(), 3);
         assert_eq!(text(&f.items[2].title), Some("C"));
+        assert!(f.malformed.is_some());
+    }
+
+    #[test]
+    fn an_atom_entry_document_is_one_item_and_a_cut_cdata_keeps_its_item() {
+        let f = read_str(
+            r#"<entry xmlns="http://www.w3.org/2005/Atom"><title>Alone</title><id>urn:x</id></entry>"#,
+        );
+        assert_eq!(f.root.as_deref(), Some("entry"));
+        assert_eq!(f.title, None);
+        assert_eq!(f.items.len(), 1);
+        assert_eq!(text(&f.items[0].title), Some("Alone"));
+
+        let f = read_str("<rss><channel><title>t</title><item><title><![CD");
+        assert_eq!(f.items.len(), 1);
+        assert!(f.items[0].broken);
         assert!(f.malformed.is_some());
     }
 
