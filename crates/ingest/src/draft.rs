@@ -554,32 +554,8 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let mut cost_sentences = String::new();
-    // Lowercased once for the whole text. ASCII lowercasing keeps byte offsets, so each
-    // sentence of `lower_all` lines up with the original; for these ASCII words (and € £) it
-    // finds what Unicode lowercasing would: the only non-ASCII letters that lowercase to ASCII
-    // are the Kelvin sign (k, in no word) and İ (i plus a combining dot, which no word has).
-    let lower_all = description.to_ascii_lowercase();
-    let mut at = 0;
     for sentence in description.split(['.', '\n', '|']) {
-        let lower = &lower_all[at..at + sentence.len()];
-        at += sentence.len() + 1;
-        if [
-            "cost",
-            "fee",
-            "price",
-            "free",
-            "$",
-            "€",
-            "£",
-            "register",
-            "registration",
-            "members",
-            "tuition",
-            "charge",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
-        {
+        if mentions_cost(sentence) {
             cost_sentences.push_str(sentence);
             cost_sentences.push('\n');
         }
@@ -590,6 +566,33 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     } else {
         Cost::default()
     }
+}
+
+/// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
+/// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
+/// lowercasing the text and searching it once per word was a visible share of finishing an item.
+fn mentions_cost(sentence: &str) -> bool {
+    let bytes = sentence.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| {
+        // The words that may start with this byte: most bytes start none.
+        let words: &[&str] = match b.to_ascii_lowercase() {
+            b'$' => return true,
+            b'c' => &["cost", "charge"],
+            b'f' => &["fee", "free"],
+            b'p' => &["price"],
+            b'r' => &["register", "registration"],
+            b'm' => &["members"],
+            b't' => &["tuition"],
+            0xE2 => &["€"],
+            0xC2 => &["£"],
+            _ => return false,
+        };
+        words.iter().any(|w| {
+            bytes
+                .get(i..i + w.len())
+                .is_some_and(|here| here.eq_ignore_ascii_case(w.as_bytes()))
+        })
+    })
 }
 
 fn clean_location(loc: &mut Location) {
@@ -692,6 +695,23 @@ mod tests {
             o.topics
         );
         assert_eq!(o.sectors, vec![Sector::Archives, Sector::Museums]);
+    }
+
+    #[test]
+    fn cost_sentences_are_found_whatever_their_case() {
+        for (s, want) in [
+            ("Registration: $25", true),
+            ("FREE for MEMBERS", true),
+            ("Tickets €10", true),
+            ("Entry £5", true),
+            ("Tuition waived", true),
+            ("No CHARGE", true),
+            ("Meet in Room 25", false),
+            ("", false),
+            ("Caf\u{e9} €", true),
+        ] {
+            assert_eq!(mentions_cost(s), want, "{s}");
+        }
     }
 
     #[test]
