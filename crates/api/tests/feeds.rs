@@ -577,7 +577,7 @@ fn atom_and_json_feed_escape_text_and_carry_stable_ids() {
     assert!(atom.contains("<updated>2026-09-02T00:00:00Z</updated>"));
     assert!(atom.contains("Also offered by: Museum Guild"));
     assert!(!atom.chars().any(|c| c.is_control() && c != '\n'));
-    // Our own feed parser (feed-rs underneath) reads it back.
+    // Our own feed parser (the ingest crate's RSS/Atom reader) reads it back.
     let mut hints = coalesce_ingest::ParseHints::new(utc("2026-09-15T08:00:00Z"));
     hints.content_type = Some("application/atom+xml".into());
     let parsed = coalesce_ingest::parse(atom.as_bytes(), &hints).unwrap();

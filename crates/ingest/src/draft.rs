@@ -418,12 +418,76 @@ fn defang(o: &mut Offering) {
     }
 }
 
-static ANCHOR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    // Sanitized HTML is regular (ammonia re-serializes it), so a pattern is enough here.
-    #[allow(clippy::expect_used)]
-    regex::Regex::new(r#"(?is)<a\s[^>]*?href="([^"]+)"[^>]*>(.*?)</a>"#)
-        .expect("anchor regex compiles")
-});
+/// ASCII case-insensitive search for an ASCII `needle`.
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.as_bytes();
+    let first = n.first()?;
+    let h = hay.as_bytes();
+    let mut at = 0;
+    while let Some(p) = h
+        .get(at..)?
+        .iter()
+        .position(|b| b.eq_ignore_ascii_case(first))
+    {
+        let start = at + p;
+        if h.get(start..start + n.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(n))
+        {
+            return Some(start);
+        }
+        at = start + 1;
+    }
+    None
+}
+
+/// The links of sanitized HTML in order, as `(href, label)`: `<a ...href="X"...>LABEL</a>`
+/// (tag and attribute names in any case, the first `href` of the tag, the label up to the first
+/// `</a>`). Sanitized HTML is regular (ammonia re-serializes it with double-quoted attributes),
+/// so a linear scan is enough; a regex with captures was a measurable share of finishing an
+/// item.
+fn anchors(html: &str) -> impl Iterator<Item = (&str, &str)> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let start = at + find_ascii_ci(html.get(at..)?, "<a")?;
+            at = start + 2;
+            if let Some(link) = anchor_at(html, start + 2) {
+                at = link.2;
+                return Some((link.0, link.1));
+            }
+        }
+    })
+}
+
+/// The link whose tag continues at `from` (just after `<a`): href, label and where it ends.
+fn anchor_at(html: &str, from: usize) -> Option<(&str, &str, usize)> {
+    let rest = html.get(from..)?;
+    if !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    // `href="` before the tag's first `>`, with a non-empty value.
+    let mut scan = 0;
+    let (value_start, value_end) = loop {
+        let p = scan + find_ascii_ci(rest.get(scan..)?, "href=\"")?;
+        if rest[..p].contains('>') {
+            return None;
+        }
+        let v = p + 6;
+        let len = rest[v..].find('"')?;
+        if len > 0 {
+            break (v, v + len);
+        }
+        scan = p + 1;
+    };
+    let gt = value_end + 1 + rest.get(value_end + 1..)?.find('>')?;
+    let label_start = gt + 1;
+    let label_len = find_ascii_ci(rest.get(label_start..)?, "</a>")?;
+    Some((
+        &rest[value_start..value_end],
+        &rest[label_start..label_start + label_len],
+        from + label_start + label_len + 4,
+    ))
+}
 
 static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     #[allow(clippy::expect_used)]
@@ -450,8 +514,7 @@ fn registration_link(html: Option<&str>, text: &str) -> Option<String> {
     if let Some(html) = html
         && html.contains("<a")
     {
-        for cap in ANCHOR.captures_iter(html) {
-            let (href, label) = (&cap[1], &cap[2]);
+        for (href, label) in anchors(html) {
             if says_register(label) || says_register(href) {
                 let href = htmlize::unescape(href);
                 if let Some(url) = safe_http_url(&href, None) {
@@ -491,32 +554,8 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let mut cost_sentences = String::new();
-    // Lowercased once for the whole text. ASCII lowercasing keeps byte offsets, so each
-    // sentence of `lower_all` lines up with the original; for these ASCII words (and € £) it
-    // finds what Unicode lowercasing would: the only non-ASCII letters that lowercase to ASCII
-    // are the Kelvin sign (k, in no word) and İ (i plus a combining dot, which no word has).
-    let lower_all = description.to_ascii_lowercase();
-    let mut at = 0;
     for sentence in description.split(['.', '\n', '|']) {
-        let lower = &lower_all[at..at + sentence.len()];
-        at += sentence.len() + 1;
-        if [
-            "cost",
-            "fee",
-            "price",
-            "free",
-            "$",
-            "€",
-            "£",
-            "register",
-            "registration",
-            "members",
-            "tuition",
-            "charge",
-        ]
-        .iter()
-        .any(|w| lower.contains(w))
-        {
+        if mentions_cost(sentence) {
             cost_sentences.push_str(sentence);
             cost_sentences.push('\n');
         }
@@ -527,6 +566,33 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     } else {
         Cost::default()
     }
+}
+
+/// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
+/// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
+/// lowercasing the text and searching it once per word was a visible share of finishing an item.
+fn mentions_cost(sentence: &str) -> bool {
+    let bytes = sentence.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| {
+        // The words that may start with this byte: most bytes start none.
+        let words: &[&str] = match b.to_ascii_lowercase() {
+            b'$' => return true,
+            b'c' => &["cost", "charge"],
+            b'f' => &["fee", "free"],
+            b'p' => &["price"],
+            b'r' => &["register", "registration"],
+            b'm' => &["members"],
+            b't' => &["tuition"],
+            0xE2 => &["€"],
+            0xC2 => &["£"],
+            _ => return false,
+        };
+        words.iter().any(|w| {
+            bytes
+                .get(i..i + w.len())
+                .is_some_and(|here| here.eq_ignore_ascii_case(w.as_bytes()))
+        })
+    })
 }
 
 fn clean_location(loc: &mut Location) {
@@ -632,6 +698,23 @@ mod tests {
     }
 
     #[test]
+    fn cost_sentences_are_found_whatever_their_case() {
+        for (s, want) in [
+            ("Registration: $25", true),
+            ("FREE for MEMBERS", true),
+            ("Tickets €10", true),
+            ("Entry £5", true),
+            ("Tuition waived", true),
+            ("No CHARGE", true),
+            ("Meet in Room 25", false),
+            ("", false),
+            ("Caf\u{e9} €", true),
+        ] {
+            assert_eq!(mentions_cost(s), want, "{s}");
+        }
+    }
+
+    #[test]
     fn numbers_outside_cost_sentences_are_not_prices() {
         let mut d = draft(0, "Cataloging lab");
         d.description_text = Some("Meet in Room 25 on the 2nd floor.".into());
@@ -706,6 +789,42 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn anchors_are_read_like_the_pattern_they_replace() {
+        let html = r#"<p><A HREF="/one" rel="x">One <b>1</b></A> <a>none</a> <a href="">empty</a> <abbr>x</abbr>
+            <a title="t" href="/two">Two</a><a href="/three">unclosed"#;
+        let got: Vec<(&str, &str)> = anchors(html).collect();
+        assert_eq!(got, [("/one", "One <b>1</b>"), ("/two", "Two")]);
+        assert_eq!(
+            anchors("<a\nhref=\"/x\"\n>X</a>").collect::<Vec<_>>(),
+            [("/x", "X")]
+        );
+        assert_eq!(anchors("no links").count(), 0);
+        // The same answers as the pattern used before, on these and a few more shapes.
+        let pattern = regex::Regex::new(r#"(?is)<a\s[^>]*?href="([^"]+)"[^>]*>(.*?)</a>"#)
+            .expect("pattern compiles");
+        for doc in [
+            html,
+            "<a href=\"/a\"><a href=\"/b\">x</a></a>",
+            "<a  data-href=\"/d\" href=\"/e\">E</a>",
+            "<a href=\"/g>t\">G</a><a href=\"\" href=\"/h\">H</a>",
+            "<aside><a\thref=\"/i\">I</A>",
+            "é<a href=\"/é\">é</a>",
+        ] {
+            let want: Vec<(&str, &str)> = pattern
+                .captures_iter(doc)
+                .map(|c| {
+                    let (h, l) = (
+                        c.get(1).map_or("", |m| m.as_str()),
+                        c.get(2).map_or("", |m| m.as_str()),
+                    );
+                    (h, l)
+                })
+                .collect();
+            assert_eq!(anchors(doc).collect::<Vec<_>>(), want, "{doc}");
+        }
     }
 
     #[test]

@@ -403,3 +403,113 @@ fn unterminated_item_at_the_end_of_a_truncated_feed_is_recovered() {
     let p = parse(body.as_bytes(), &hints()).expect("recovered");
     assert_eq!(titles(&p), ["Whole", "Cut off"]);
 }
+
+#[test]
+fn atom_xhtml_content_and_titles_keep_their_markup_and_resolve_against_xml_base() {
+    let p = read("atom/atom10_xhtml_content.xml");
+    assert_eq!(p.kind, Kind::Atom);
+    assert_eq!(p.title.as_deref(), Some("Conservation Studio"));
+    assert_eq!(titles(&p), ["Paper repair basics", "Less <than> obvious"]);
+    let first = &p.offerings[0];
+    assert_eq!(
+        first.url.as_deref(),
+        Some("https://studio.example.org/talks/2026/paper-repair")
+    );
+    let html = first.description_html.as_deref().unwrap_or_default();
+    assert!(html.contains("<p>Hands-on."), "{html}");
+    assert!(
+        !html.contains("<div"),
+        "the xhtml wrapper is dropped: {html}"
+    );
+    assert!(
+        html.contains("src=\"https://studio.example.org/talks/2026/img/tools.jpg\""),
+        "{html}"
+    );
+    assert_eq!(
+        first.registration_url.as_deref(),
+        Some("https://studio.example.org/talks/register?t=1&u=2")
+    );
+    assert_eq!(first.language.as_deref(), Some("en-GB"));
+    assert_eq!(
+        first.updated_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2026-02-03T08:00:00+00:00")
+    );
+    // type="text" content is text: its escaped markup is shown, not interpreted.
+    let second = &p.offerings[1];
+    let html = second.description_html.as_deref().unwrap_or_default();
+    assert!(html.contains("&lt;tag&gt;"), "{html}");
+}
+
+#[test]
+fn entities_cdata_and_unescaped_html_are_read_like_feedparser() {
+    let p = read("rss/entities_cdata_and_naked_html.xml");
+    assert_eq!(p.title.as_deref(), Some("Café Library — Programs"));
+    assert_eq!(titles(&p), ["Book & paper – care — été", "Naked markup"]);
+    let first = p.offerings[0]
+        .description_html
+        .as_deref()
+        .unwrap_or_default();
+    assert!(first.contains("<b>two</b> books &amp; a pencil"), "{first}");
+    let second = &p.offerings[1];
+    // A guid that is a permalink is the link when there is no <link>.
+    assert_eq!(second.url.as_deref(), Some("https://cafe.example.org/p/2"));
+    // content:encoded is the description; the description (unescaped HTML) the summary.
+    let html = second.description_html.as_deref().unwrap_or_default();
+    assert!(html.contains("<i>item two</i>"), "{html}");
+    assert_eq!(
+        second.summary.as_deref(),
+        Some("Unescaped sign up link & text.")
+    );
+}
+
+#[test]
+fn a_broken_item_in_the_middle_keeps_the_items_after_it_and_their_events() {
+    let p = read("rss/broken_middle_item_with_events.xml");
+    // The item nothing could be read from is kept, as feedparser keeps it, and named so.
+    assert_eq!(titles(&p), ["First", "Second", "Untitled", "Third"]);
+    assert!(has_warning(&p, WarningCode::Repaired));
+    for item in [1, 2] {
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.code == WarningCode::BadItem && w.item == Some(item)),
+            "{:?}",
+            p.warnings
+        );
+    }
+    let second = p.offerings[1]
+        .description_html
+        .as_deref()
+        .unwrap_or_default();
+    assert!(second.contains("section"), "{second}");
+    let third = &p.offerings[3];
+    assert_eq!(third.url.as_deref(), Some("https://training.example.org/3"));
+    assert_eq!(
+        third.occurrences[0].start.to_rfc3339(),
+        "2026-06-03T10:00:00+00:00"
+    );
+    assert_eq!(
+        third.location.as_ref().and_then(|l| l.name.as_deref()),
+        Some("Hall 3")
+    );
+}
+
+#[test]
+fn prefixed_rss_root_and_rss090_are_read() {
+    let p = read("rss/prefixed_root_guid_link.xml");
+    assert_eq!(p.title.as_deref(), Some("Prefixed"));
+    assert_eq!(titles(&p), ["Permalink guid"]);
+    assert_eq!(
+        p.offerings[0].url.as_deref(),
+        Some("https://prefixed.example.org/items/9")
+    );
+    assert!(has_warning(&p, WarningCode::Repaired));
+
+    let p = read("rss/rss090.xml");
+    assert_eq!(p.title.as_deref(), Some("Netscape Era Library"));
+    assert_eq!(titles(&p), ["Microfilm Workshop"]);
+    assert_eq!(
+        p.offerings[0].url.as_deref(),
+        Some("https://old-library.example.org/microfilm")
+    );
+}

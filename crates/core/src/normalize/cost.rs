@@ -54,47 +54,18 @@ pub fn parse_cost_text(text: &str) -> Cost {
     // An amount needs an ASCII digit (other `\d` digits never parse as a number), and most
     // sentences that mention cost have none ("Free for members"): skip the regex for them.
     let has_digit = text.bytes().any(|b| b.is_ascii_digit());
-    let captures = has_digit.then(|| MONEY.captures_iter(&text));
-    for cap in captures.into_iter().flatten() {
-        let amount = cap
-            .name("a1")
-            .or_else(|| cap.name("a2"))
-            .map(|m| m.as_str());
-        let Some(amount) = amount.and_then(|a| a.replace(',', "").parse::<f64>().ok()) else {
+    // Matches only: the lazy DFA finds them, and the parts are read off the matched text by
+    // hand (`money_parts`). Capture groups ran the bounded backtracker for every match.
+    let matches = has_digit.then(|| MONEY.find_iter(&text));
+    for m in matches.into_iter().flatten() {
+        let (amount, code) = money_parts(m.as_str());
+        let Some(amount) = amount.replace(',', "").parse::<f64>().ok() else {
             continue;
         };
         if !amount.is_finite() || amount < 0.0 {
             continue;
         }
         amounts.push(amount);
-        let code = if let Some(sym) = cap.name("sym") {
-            Some(match sym.as_str() {
-                "€" => "EUR",
-                "£" => "GBP",
-                "¥" => "JPY",
-                _ => "USD",
-            })
-        } else if let Some(c) = cap.name("code1").or_else(|| cap.name("code2")) {
-            Some(match c.as_str().to_ascii_uppercase().as_str() {
-                "CAD" => "CAD",
-                "EUR" => "EUR",
-                "GBP" => "GBP",
-                "AUD" => "AUD",
-                "NZD" => "NZD",
-                _ => "USD",
-            })
-        } else {
-            cap.name("word").map(|w| {
-                let w = w.as_str().to_ascii_lowercase();
-                if w.starts_with("euro") {
-                    "EUR"
-                } else if w.starts_with("pound") {
-                    "GBP"
-                } else {
-                    "USD"
-                }
-            })
-        };
         if currency.is_none() {
             currency = code.map(str::to_string);
         }
@@ -105,6 +76,49 @@ pub fn parse_cost_text(text: &str) -> Cost {
         .filter(|w| **w != "0")
         .any(|w| contains_words(&folded, w));
     build(amounts, currency, says_free, Some(text))
+}
+
+/// The amount and currency of one [`MONEY`] match. Either a symbol or code comes first and the
+/// amount (the first digit on) last, or the amount comes first and a code or word (letters)
+/// last: the parts never overlap, so they are read off the match without capture groups.
+fn money_parts(m: &str) -> (&str, Option<&'static str>) {
+    let code_of = |c: &str| match c.to_ascii_uppercase().as_str() {
+        "CAD" => "CAD",
+        "EUR" => "EUR",
+        "GBP" => "GBP",
+        "AUD" => "AUD",
+        "NZD" => "NZD",
+        _ => "USD",
+    };
+    if m.starts_with(|c: char| c.is_ascii_digit()) {
+        let amount_end = m
+            .rfind(|c: char| c.is_ascii_digit())
+            .map_or(m.len(), |i| i + 1);
+        let tail = m[amount_end..].trim_start();
+        let code = if tail.len() == 3 && tail.bytes().all(|b| b.is_ascii_alphabetic()) {
+            code_of(tail)
+        } else {
+            let w = tail.to_ascii_lowercase();
+            if w.starts_with("euro") {
+                "EUR"
+            } else if w.starts_with("pound") {
+                "GBP"
+            } else {
+                "USD"
+            }
+        };
+        return (&m[..amount_end], Some(code));
+    }
+    let amount_start = m.find(|c: char| c.is_ascii_digit()).unwrap_or(m.len());
+    let lead = m[..amount_start].trim_end();
+    let code = match lead {
+        "€" => "EUR",
+        "£" => "GBP",
+        "¥" => "JPY",
+        "$" => "USD",
+        c => code_of(c),
+    };
+    (&m[amount_start..], Some(code))
 }
 
 /// Whether the folded `phrase` occurs in the folded `text` on word boundaries: the same as
@@ -212,6 +226,37 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_parts_agree_with_the_pattern_groups() {
+        let texts = [
+            "$25 members / $50 non-members",
+            "USD 1,250.00 or 30 euros, £5, € 7.5, ¥100, 12 CAD, 40 dollars, 3 pounds",
+            "usd25 and 9 nzd and 1,000USD",
+            "cad 1,00 and 7.25 Euro",
+        ];
+        for text in texts {
+            for cap in MONEY.captures_iter(text) {
+                let whole = cap.get(0).map_or("", |m| m.as_str());
+                let amount = cap
+                    .name("a1")
+                    .or_else(|| cap.name("a2"))
+                    .map(|m| m.as_str());
+                let (got_amount, _) = money_parts(whole);
+                assert_eq!(Some(got_amount), amount, "{whole}");
+            }
+        }
+        assert_eq!(money_parts("$ 25"), ("25", Some("USD")));
+        assert_eq!(money_parts("€7.5"), ("7.5", Some("EUR")));
+        assert_eq!(money_parts("£5"), ("5", Some("GBP")));
+        assert_eq!(money_parts("¥100"), ("100", Some("JPY")));
+        assert_eq!(money_parts("CAD 10"), ("10", Some("CAD")));
+        assert_eq!(money_parts("12 eur"), ("12", Some("EUR")));
+        assert_eq!(money_parts("30 euros"), ("30", Some("EUR")));
+        assert_eq!(money_parts("3 pounds"), ("3", Some("GBP")));
+        assert_eq!(money_parts("40 dollars"), ("40", Some("USD")));
+        assert_eq!(money_parts("1,000USD"), ("1,000", Some("USD")));
+    }
 
     #[test]
     fn cost_text_table() {

@@ -28,11 +28,11 @@ static CREDITS: LazyLock<Regex> = LazyLock::new(|| {
 /// Every credit statement in `text`, one per unit (the first amount wins for a unit).
 pub fn parse_credits(text: &str) -> Vec<Credit> {
     let mut out: Vec<Credit> = Vec::new();
-    for cap in CREDITS.captures_iter(text) {
-        let (Some(n), Some(unit)) = (cap.name("n"), cap.name("unit")) else {
-            continue;
-        };
-        let amount = match n.as_str().to_ascii_lowercase().as_str() {
+    // Matches only (the lazy DFA); the amount and unit are read off the matched text by hand.
+    // Capture groups ran the bounded backtracker for every match.
+    for m in CREDITS.find_iter(text) {
+        let (n, unit) = credit_parts(m.as_str());
+        let amount = match n.to_ascii_lowercase().as_str() {
             "one" => 1.0,
             "two" => 2.0,
             "three" => 3.0,
@@ -47,7 +47,7 @@ pub fn parse_credits(text: &str) -> Vec<Credit> {
         if !(amount > 0.0 && amount <= 500.0) {
             continue;
         }
-        let u = unit.as_str().to_ascii_lowercase();
+        let u = unit.to_ascii_lowercase();
         let unit = if u.starts_with("ceu") || u.starts_with("continuing education unit") {
             CreditUnit::Ceu
         } else if u.starts_with("contact") {
@@ -68,9 +68,51 @@ pub fn parse_credits(text: &str) -> Vec<Credit> {
     out
 }
 
+/// The amount and the unit of one [`CREDITS`] match: the amount is a number word or the digits
+/// and dots it starts with, the unit starts at the first letter after the spaces and hyphen
+/// that may follow.
+fn credit_parts(m: &str) -> (&str, &str) {
+    const WORDS: [&str; 6] = ["one", "two", "three", "four", "five", "six"];
+    let n_len = WORDS
+        .iter()
+        .find(|w| {
+            m.get(..w.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(w))
+        })
+        .map_or_else(
+            || {
+                m.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                    .unwrap_or(m.len())
+            },
+            |w| w.len(),
+        );
+    let unit = m[n_len..].trim_start_matches(|c: char| c.is_whitespace() || c == '-');
+    (&m[..n_len], unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credit_parts_agree_with_the_pattern_groups() {
+        let texts = [
+            "Earn 1.5 CEUs and 2 contact hours; 3 PDUs / .3 CEU",
+            "one CE credit, Two - credit hours, six   continuing education units",
+            "5 ACA recertification credits or 4-CLE hours; 12 professional development units",
+            "1.505 CEUs, 10.25 CPE credits",
+        ];
+        for text in texts {
+            for cap in CREDITS.captures_iter(text) {
+                let whole = cap.get(0).map_or("", |m| m.as_str());
+                let want = (
+                    cap.name("n").map_or("", |m| m.as_str()),
+                    cap.name("unit").map_or("", |m| m.as_str()),
+                );
+                assert_eq!(credit_parts(whole), want, "{whole}");
+            }
+        }
+    }
 
     #[test]
     fn credits_table() {

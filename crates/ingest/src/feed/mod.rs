@@ -1,21 +1,22 @@
-//! RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and JSON Feed 1.x via feed-rs, plus event modules.
+//! RSS 0.9x/1.0/2.0 and Atom 0.3/1.0 through our own reader ([`reader`]), JSON Feed 1.x through
+//! feed-rs ([`json`]), plus event modules.
 //!
-//! feed-rs reads the text the pipeline already decoded (re-encoded as UTF-8, its declaration
-//! dropped), so our charset precedence wins over the feed's own, possibly lying, declaration.
-//! Before it runs, a few repairs a browser-grade reader like feedparser makes silently are made
-//! here (`<rss>` without a version it knows). A tolerant quick-xml pass ([`scan`]) finds every
-//! item's span and its event-module fields, which feed-rs does not expose; when feed-rs rejects
-//! the whole document, items are recovered one by one from those spans.
+//! The reader is one tolerant quick-xml pass over the text the pipeline already decoded (so our
+//! charset precedence wins over the feed's own, possibly lying, declaration, which is ignored).
+//! It reads the channel, every item's fields and the event modules (`ev:`, xCal, Google Base
+//! `g:event_date_range`, ...) in the same pass, so each byte is read once. It is as forgiving as
+//! a browser-grade reader like feedparser: any `<rss>` version, old and prefixed namespaces, and
+//! malformed markup. A broken item never drops the feed: its fields are read as far as they go,
+//! the item gets a `bad_item` warning, and the document a `repaired` one. This module turns what
+//! the reader found into [`Draft`]s: text constructs into HTML or text, dates, links and the base
+//! for relative links (`xml:base`, the item's page, the feed's page).
 
 mod json;
-mod scan;
+mod reader;
 mod timestamp;
-
-use std::collections::HashMap;
 
 use chrono::Duration;
 use coalesce_core::Occurrence;
-use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
 use crate::dates::parse_when;
@@ -23,7 +24,7 @@ use crate::draft::Draft;
 use crate::sanitize::html_to_text;
 use crate::{Ctx, Doc, Extracted, Kind, ParseError, WarningCode};
 
-use scan::{EventData, ItemScan, Scan};
+use reader::{Content, EventData, Item, Markup};
 
 pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
     match doc.kind {
@@ -31,66 +32,79 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         _ => extract_xml(doc, ctx),
     }
 }
-
 fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError> {
     let max = ctx.hints.limits.max_items;
-    let xml = prepare_xml(doc.text, ctx);
-    let scanned = scan::scan(&xml, max);
-    match parse_feed(&xml, ctx.hints.base_url.as_ref()) {
-        // feed-rs can stop quietly at a broken item (an unterminated CDATA section, say) and
-        // return the items before it; the tolerant pass saw more.
-        Ok(feed) if feed.entries.len() < scanned.total_items && scanned.broken => {
-            let title = feed
-                .title
-                .as_ref()
-                .map(plain_text)
-                .filter(|t| !t.is_empty());
-            let mut extracted = recover(&xml, &scanned, doc.kind, "the reader stopped early", ctx)?;
-            extracted.title = extracted.title.or(title);
-            Ok(extracted)
+    let text = doc
+        .text
+        .trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    note_repairs(text, ctx);
+    let feed = reader::read(text, ctx.hints.base_url.as_ref(), max);
+    let known_root = feed
+        .root
+        .as_deref()
+        .is_some_and(|r| matches!(r, "rss" | "rdf" | "feed" | "channel" | "entry"));
+    if feed.items.is_empty() && (feed.malformed.is_some() || !known_root) {
+        let reason = match (&feed.malformed, &feed.root) {
+            (Some(why), _) => truncate(why, 160),
+            (None, Some(root)) => format!("root element <{}> is not a feed", truncate(root, 40)),
+            (None, None) => "no root element".to_string(),
+        };
+        return Err(ParseError::malformed(doc.kind, reason));
+    }
+    let broken = feed.items.iter().filter(|i| i.broken).count();
+    if feed.malformed.is_some() || broken > 0 {
+        let why = feed
+            .malformed
+            .as_deref()
+            .map_or_else(|| format!("{broken} malformed items"), |w| truncate(w, 160));
+        ctx.warn(
+            WarningCode::Repaired,
+            None,
+            format!("feed is not well-formed ({why}); items were read as far as they go"),
+        );
+    }
+    if feed.total_items > max {
+        ctx.warn(
+            WarningCode::TooManyItems,
+            None,
+            format!(
+                "document has {} items; only the first {max} were read",
+                feed.total_items
+            ),
+        );
+    }
+    let info = FeedInfo {
+        link: feed
+            .link
+            .as_deref()
+            .and_then(|l| absolute(l, ctx.hints.base_url.as_ref())),
+        language: feed.language,
+    };
+    let mut drafts = Vec::with_capacity(feed.items.len());
+    for (index, mut item) in feed.items.into_iter().enumerate() {
+        // Kept even when nothing could be read from it: every item element is an item, as
+        // feedparser counts them.
+        if item.broken {
+            ctx.warn(
+                WarningCode::BadItem,
+                Some(index),
+                "item is not well-formed; its fields were read as far as they go",
+            );
         }
-        Ok(feed) => Ok(from_feed(feed, &scanned, ctx)),
-        Err(err) => recover(&xml, &scanned, doc.kind, &err.to_string(), ctx),
+        let event = std::mem::take(&mut item.event);
+        let mut draft = draft_from_item(index, item, &info);
+        apply_event(&mut draft, &event, ctx);
+        drafts.push(draft);
     }
-}
-
-/// Runs feed-rs with ids left empty when the feed has none (its generated ids are hashes of
-/// the link and title; identity is ours to derive).
-fn parse_feed(text: &str, base: Option<&Url>) -> Result<Feed, feed_rs::parser::ParseFeedError> {
-    feed_rs::parser::Builder::new()
-        .base_uri(base.map(Url::as_str))
-        .id_generator(|_, _, _| String::new())
-        .timestamp_parser(timestamp::parse)
-        .build()
-        .parse(text.as_bytes())
-}
-
-/// Makes the decoded text something feed-rs reads the way feedparser would.
-fn prepare_xml(text: &str, ctx: &mut Ctx<'_>) -> String {
-    let mut t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
-    // The declaration names the charset the bytes had; the text is UTF-8 now, and feed-rs would
-    // decode it a second time with the declared charset.
-    if t.len() >= 5 && t[..5].eq_ignore_ascii_case("<?xml") {
-        t = t.find("?>").map_or("", |end| &t[end + 2..]);
-    }
-    let mut out = t.to_string();
-    if let Some(fixed) = repair_namespaces(&out) {
-        ctx.warn(
-            WarningCode::Repaired,
-            None,
-            "feed namespace of an older or prefixed format was read as its current one",
-        );
-        out = fixed;
-    }
-    if let Some(fixed) = repair_rss_version(&out) {
-        ctx.warn(
-            WarningCode::Repaired,
-            None,
-            "rss root without a known version was read as rss 2.0",
-        );
-        out = fixed;
-    }
-    out
+    Ok(Extracted {
+        title: feed
+            .title
+            .as_ref()
+            .map(plain_text)
+            .filter(|t| !t.is_empty()),
+        drafts,
+        ttl: feed.ttl,
+    })
 }
 
 /// The byte span of the root element's start tag, skipping the prolog.
@@ -118,73 +132,83 @@ fn root_tag(text: &str) -> Option<(usize, usize)> {
     }
 }
 
-/// feed-rs knows the RSS 1.0 and Atom 1.0 namespaces only; RSS 0.90 and Atom 0.3 differ from
-/// them in little more than the URI. A prefixed `<r:rss>` root is read unprefixed.
-fn repair_namespaces(text: &str) -> Option<String> {
-    const OLD_TO_NEW: [(&str, &str); 2] = [
-        (
-            "http://my.netscape.com/rdf/simple/0.9/",
-            "http://purl.org/rss/1.0/",
-        ),
-        ("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom"),
-    ];
-    let (start, end) = root_tag(text)?;
+/// Warns about what a strict reader would refuse and ours reads as its current form: an old or
+/// prefixed feed namespace, an `<rss>` root without a version it knows. Only the root's start
+/// tag is looked at; nothing is rewritten.
+fn note_repairs(text: &str, ctx: &mut Ctx<'_>) {
+    let Some((start, end)) = root_tag(text) else {
+        return;
+    };
     let tag = &text[start..end];
-    let name: String = tag[1..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-        .collect();
-    if let Some((prefix, "rss")) = name.split_once(':')
+    if old_or_prefixed_namespace(tag) {
+        ctx.warn(
+            WarningCode::Repaired,
+            None,
+            "feed namespace of an older or prefixed format was read as its current one",
+        );
+    }
+    if rss_without_known_version(tag) {
+        ctx.warn(
+            WarningCode::Repaired,
+            None,
+            "rss root without a known version was read as rss 2.0",
+        );
+    }
+}
+
+/// The element name of a start tag (`<name ...>`).
+fn tag_name(tag: &str) -> &str {
+    let rest = tag.strip_prefix('<').unwrap_or(tag);
+    let len = rest
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(rest.len());
+    &rest[..len]
+}
+
+/// RSS 0.90 and Atom 0.3 differ from RSS 1.0 and Atom 1.0 in little more than the namespace
+/// URI; a prefixed `<r:rss>` root is RSS all the same.
+fn old_or_prefixed_namespace(tag: &str) -> bool {
+    const OLD: [&str; 2] = [
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://purl.org/atom/ns#",
+    ];
+    if let Some((prefix, "rss")) = tag_name(tag).split_once(':')
         && !prefix.is_empty()
         && prefix
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        let re = regex::Regex::new(&format!("(</?){}:", regex::escape(prefix))).ok()?;
-        return Some(re.replace_all(text, "$1").into_owned());
+        return true;
     }
-    let (old, new) = OLD_TO_NEW.iter().find(|(old, _)| tag.contains(old))?;
-    let mut out = String::with_capacity(text.len() + 16);
-    out.push_str(&text[..start]);
-    out.push_str(&tag.replacen(old, new, 1));
-    out.push_str(&text[end..]);
-    Some(out)
+    OLD.iter().any(|old| tag.contains(old))
 }
 
-/// feed-rs only accepts `<rss version="2.0|0.91|0.92">`; feedparser reads any `<rss>`.
-fn repair_rss_version(text: &str) -> Option<String> {
-    let (start, end) = root_tag(text)?;
-    let tag = &text[start..end];
-    let name: String = tag[1..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
-        .collect();
+/// An `<rss>` root whose version is missing or not 2.0, 0.91 or 0.92.
+fn rss_without_known_version(tag: &str) -> bool {
+    let name = tag_name(tag);
     if !name.eq_ignore_ascii_case("rss") {
-        return None;
+        return false;
     }
-    let version = regex::Regex::new(r#"\bversion\s*=\s*(?:"([^"]*)"|'([^']*)')"#).ok()?;
-    match version.captures(tag) {
-        Some(c) => {
-            let value = c.get(1).or_else(|| c.get(2))?;
-            if matches!(value.as_str().trim(), "2.0" | "0.91" | "0.92") {
-                return None;
-            }
-            let whole = c.get(0)?;
-            let mut out = String::with_capacity(text.len() + 4);
-            out.push_str(&text[..start + whole.start()]);
-            out.push_str("version=\"2.0\"");
-            out.push_str(&text[start + whole.end()..]);
-            Some(out)
+    let attrs = &tag[1 + name.len()..];
+    let mut rest = attrs;
+    while let Some(at) = rest.find("version") {
+        let before_ok = at == 0 || !rest.as_bytes()[at - 1].is_ascii_alphanumeric();
+        let after = rest[at + 7..].trim_start();
+        rest = &rest[at + 7..];
+        if !before_ok {
+            continue;
         }
-        None => {
-            let insert = start + 1 + name.len();
-            let mut out = String::with_capacity(text.len() + 16);
-            out.push_str(&text[..insert]);
-            out.push_str(" version=\"2.0\"");
-            out.push_str(&text[insert..]);
-            Some(out)
-        }
+        let Some(value) = after.strip_prefix('=').map(str::trim_start) else {
+            continue;
+        };
+        let Some(quote) = value.chars().next().filter(|q| *q == '"' || *q == '\'') else {
+            continue;
+        };
+        let value = &value[1..];
+        let version = value.find(quote).map_or(value, |e| &value[..e]);
+        return !matches!(version.trim(), "2.0" | "0.91" | "0.92");
     }
+    true
 }
 
 /// What every item of one feed shares.
@@ -194,328 +218,101 @@ struct FeedInfo {
     link: Option<Url>,
 }
 
-fn feed_info(feed: &Feed, base: Option<&Url>) -> FeedInfo {
-    let link = feed
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .and_then(|l| match base {
-            Some(b) => b.join(l.href.trim()).ok(),
-            None => Url::parse(l.href.trim()).ok(),
-        })
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
-    FeedInfo {
-        language: feed.language.clone(),
-        link,
+/// `href` as an absolute http(s) URL, resolved against `base` when relative.
+fn absolute(href: &str, base: Option<&Url>) -> Option<Url> {
+    let href = href.trim();
+    match base {
+        Some(b) => b.join(href).ok(),
+        None => Url::parse(href).ok(),
+    }
+    .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+fn plain_text(text: &Content) -> String {
+    match text.markup {
+        Markup::Html => html_to_text(&text.value, 64),
+        Markup::Loose if text.value.contains('<') => html_to_text(&text.value, 64),
+        _ => coalesce_core::normalize::squash_whitespace(&text.value),
     }
 }
 
-fn from_feed(feed: Feed, scanned: &Scan, ctx: &mut Ctx<'_>) -> Extracted {
-    let max = ctx.hints.limits.max_items;
-    let info = feed_info(&feed, ctx.hints.base_url.as_ref());
-    let title = feed
-        .title
-        .as_ref()
-        .map(plain_text)
-        .filter(|t| !t.is_empty());
-    let total = feed.entries.len();
-    if total > max {
-        ctx.warn(
-            WarningCode::TooManyItems,
-            None,
-            format!("document has {total} items; only the first {max} were read"),
-        );
-    }
-    // Event fields come from the tolerant pass: by position when both saw the same items, else
-    // by guid.
-    let by_position = scanned.total_items == total;
-    let mut by_guid: HashMap<&str, Option<&EventData>> = HashMap::new();
-    if !by_position {
-        for item in &scanned.items {
-            if let Some(g) = item.guid.as_deref() {
-                let slot = by_guid.entry(g.trim()).or_insert(Some(&item.event));
-                if slot.is_some_and(|e| *e != item.event) {
-                    *slot = None;
+/// A text construct as HTML the finishing stage may read: explicit text is escaped, so markup
+/// it holds is shown rather than interpreted. Returns the value and whether it is HTML.
+fn as_html(text: Content) -> (String, bool) {
+    match text.markup {
+        Markup::Html => (text.value, true),
+        Markup::Loose => (text.value, false),
+        Markup::Text if text.value.contains(['<', '&']) => {
+            let mut out = String::with_capacity(text.value.len() + 16);
+            for c in text.value.chars() {
+                match c {
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '&' => out.push_str("&amp;"),
+                    c => out.push(c),
                 }
             }
+            (out, true)
         }
-    }
-    let mut drafts = Vec::with_capacity(total.min(max));
-    for (index, entry) in feed.entries.iter().take(max).enumerate() {
-        let mut draft = draft_from_entry(index, entry, &info);
-        let event = if by_position {
-            scanned.items.get(index).map(|i| &i.event)
-        } else {
-            draft
-                .guid
-                .as_deref()
-                .and_then(|g| by_guid.get(g.trim()).copied().flatten())
-        };
-        if let Some(event) = event {
-            apply_event(&mut draft, event, ctx);
-        }
-        drafts.push(draft);
-    }
-    Extracted {
-        title,
-        drafts,
-        ttl: feed.ttl,
+        Markup::Text => (text.value, false),
     }
 }
 
-/// feed-rs rejected the document: read each item's span on its own.
-fn recover(
-    xml: &str,
-    scanned: &Scan,
-    kind: Kind,
-    err: &str,
-    ctx: &mut Ctx<'_>,
-) -> Result<Extracted, ParseError> {
-    if scanned.items.is_empty() {
-        return Err(ParseError::malformed(kind, err));
-    }
-    ctx.warn(
-        WarningCode::Repaired,
-        None,
-        format!(
-            "feed is not well-formed ({}); items were read one by one",
-            truncate(err, 160)
-        ),
-    );
-    let max = ctx.hints.limits.max_items;
-    if scanned.total_items > max {
-        ctx.warn(
-            WarningCode::TooManyItems,
-            None,
-            format!(
-                "document has {} items; only the first {max} were read",
-                scanned.total_items
-            ),
-        );
-    }
-    let base = ctx.hints.base_url.clone();
-    let info = FeedInfo {
-        language: None,
-        link: None,
-    };
-    let mut drafts = Vec::with_capacity(scanned.items.len());
-    for (index, item) in scanned.items.iter().enumerate() {
-        let wrapped = wrap_item(
-            &xml[item.start..item.end.min(xml.len())],
-            item,
-            &scanned.root_namespaces,
-        );
-        let entry = parse_feed(&wrapped, base.as_ref()).ok().and_then(|f| {
-            (f.entries.len() == 1)
-                .then(|| f.entries.into_iter().next())
-                .flatten()
-        });
-        let mut draft = match entry {
-            Some(entry) => draft_from_entry(index, &entry, &info),
-            None => match draft_from_scan(index, item) {
-                Some(d) => {
-                    ctx.warn(
-                        WarningCode::BadItem,
-                        Some(index),
-                        "item is not well-formed; only its plain fields were read",
-                    );
-                    d
-                }
-                None => {
-                    ctx.warn(
-                        WarningCode::BadItem,
-                        Some(index),
-                        "item is not well-formed and has no title, link or text; skipped",
-                    );
-                    continue;
-                }
-            },
-        };
-        apply_event(&mut draft, &item.event, ctx);
-        drafts.push(draft);
-    }
-    let title = scanned
-        .feed_title
-        .as_deref()
-        .map(|t| html_to_text(t, 8))
-        .filter(|t| !t.is_empty());
-    Ok(Extracted {
-        title,
-        drafts,
-        ttl: None,
-    })
-}
-
-/// A one-item document feed-rs can read, with the root's namespace declarations.
-fn wrap_item(span: &str, item: &ItemScan, namespaces: &[(String, String)]) -> String {
-    let mut decls = String::new();
-    for (key, value) in namespaces {
-        // RSS 1.0 items live in the RSS 1.0 default namespace; feed-rs reads them as RSS 2.0
-        // items only without it.
-        if key == "xmlns" {
-            continue;
-        }
-        decls.push(' ');
-        decls.push_str(key);
-        decls.push_str("=\"");
-        decls.push_str(&value.replace('&', "&amp;").replace('"', "&quot;"));
-        decls.push('"');
-    }
-    let close = if item.closed {
-        ""
-    } else if item.is_entry {
-        "</entry>"
-    } else {
-        "</item>"
-    };
-    if item.is_entry {
-        format!("<feed xmlns=\"http://www.w3.org/2005/Atom\"{decls}>{span}{close}</feed>")
-    } else {
-        format!("<rss version=\"2.0\"{decls}><channel>{span}{close}</channel></rss>")
-    }
-}
-
-fn draft_from_scan(index: usize, item: &ItemScan) -> Option<Draft> {
-    if item.title.is_none() && item.link.is_none() && item.description.is_none() {
-        return None;
-    }
-    let date = item
-        .date
-        .as_deref()
-        .and_then(|d| parse_when(d, None))
-        .map(|w| w.at.with_timezone(&chrono::Utc));
-    Some(Draft {
-        index,
-        guid: item.guid.clone(),
-        title: item.title.clone(),
-        title_is_html: true,
-        description_html: item.description.clone(),
-        url: item.link.clone(),
-        published_at: date,
-        ..Draft::default()
-    })
-}
-
-fn is_html(text: &Text) -> bool {
-    let essence = text.content_type.essence().to_string();
-    essence.contains("html")
-}
-
-fn plain_text(text: &Text) -> String {
-    if is_html(text) || text.content.contains('<') {
-        html_to_text(&text.content, 64)
-    } else {
-        coalesce_core::normalize::squash_whitespace(&text.content)
-    }
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_string())
-}
-
-fn draft_from_entry(index: usize, entry: &Entry, info: &FeedInfo) -> Draft {
+fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
     let mut d = Draft {
         index,
-        guid: non_empty(&entry.id),
         ..Draft::default()
     };
-    if let Some(t) = &entry.title {
-        d.title = non_empty(&t.content);
-        d.title_is_html = is_html(t);
+    let guid_link = (item.guid_is_link && item.link.is_none())
+        .then_some(item.guid.as_deref())
+        .flatten()
+        .filter(|g| {
+            let g = g.trim_start();
+            g.starts_with("http://") || g.starts_with("https://")
+        })
+        .map(str::to_string);
+    d.guid = item.guid;
+    if let Some(t) = item.title {
+        let (title, is_html) = as_html(t);
+        d.title_is_html = is_html;
+        d.title = Some(title);
     }
-
     // Full content when there is some, the summary as summary; else the summary is the text.
-    let content = entry.content.as_ref();
-    let content_body = content.and_then(|c| c.body.as_deref()).and_then(non_empty);
-    let content_is_text =
-        content.is_some_and(|c| c.content_type.essence().to_string() == "text/plain");
-    let summary = entry
-        .summary
-        .as_ref()
-        .filter(|s| !s.content.trim().is_empty());
-    match (content_body, summary) {
-        (Some(body), s) => {
-            if content_is_text {
-                d.description_text = Some(body);
-            } else {
-                d.description_html = Some(body);
+    match (item.content, item.summary) {
+        (Some(body), summary) => {
+            match body.markup {
+                Markup::Text => d.description_text = Some(body.value),
+                Markup::Html | Markup::Loose => d.description_html = Some(body.value),
             }
-            d.summary = s.map(|s| s.content.clone());
+            d.summary = summary.map(|s| as_html(s).0);
         }
         (None, Some(s)) => {
-            if is_html(s) || s.content.contains('<') || s.content.contains('&') {
-                d.description_html = Some(s.content.clone());
+            let html = match s.markup {
+                Markup::Html => true,
+                Markup::Loose => s.value.contains(['<', '&']),
+                Markup::Text => false,
+            };
+            if html {
+                d.description_html = Some(s.value);
             } else {
-                d.description_text = Some(s.content.clone());
+                d.description_text = Some(s.value);
             }
         }
         (None, None) => {}
     }
-    if let Some(src) = content.and_then(|c| c.src.as_ref()) {
-        d.other_urls.push(src.href.clone());
-    }
-
-    for link in &entry.links {
-        let href = link.href.trim();
-        if href.is_empty() {
-            continue;
-        }
-        match link.rel.as_deref() {
-            None | Some("alternate") if d.url.is_none() => d.url = Some(href.to_string()),
-            Some("enclosure" | "related" | "via") => d.other_urls.push(href.to_string()),
-            _ => {}
-        }
-    }
-
-    for media in &entry.media {
-        for thumb in &media.thumbnails {
-            if d.image_url.is_none() {
-                d.image_url = non_empty(&thumb.image.uri);
-            }
-        }
-        for c in &media.content {
-            let Some(url) = c.url.as_ref() else { continue };
-            let is_image = c
-                .content_type
-                .as_ref()
-                .is_some_and(|t| t.ty().as_str() == "image");
-            if is_image && d.image_url.is_none() {
-                d.image_url = Some(url.to_string());
-            } else {
-                d.other_urls.push(url.to_string());
-            }
-        }
-    }
-    d.other_urls.truncate(32);
-
-    d.categories = entry
-        .categories
-        .iter()
-        .filter_map(|c| {
-            c.label
-                .as_deref()
-                .and_then(non_empty)
-                .or_else(|| non_empty(&c.term))
-        })
-        .take(64)
-        .collect();
-    d.organizer = entry.authors.iter().find_map(|p| {
-        p.name
-            .as_deref()
-            .and_then(non_empty)
-            .or_else(|| p.email.as_deref().and_then(non_empty))
-    });
-    d.published_at = entry.published;
-    d.updated_at = entry.updated;
-    d.language = entry.language.clone().or_else(|| info.language.clone());
-    d.base_url = entry
+    d.url = item.link.or(guid_link);
+    d.image_url = item.image;
+    d.other_urls = item.other_urls;
+    d.categories = item.categories;
+    d.organizer = item.author;
+    d.published_at = item.published.as_deref().and_then(timestamp::parse);
+    d.updated_at = item.updated.as_deref().and_then(timestamp::parse);
+    d.language = item.language.or_else(|| info.language.clone());
+    d.base_url = item
         .base
-        .as_deref()
-        .and_then(|b| Url::parse(b).ok())
-        .or_else(|| d.url.as_deref().and_then(|u| Url::parse(u).ok()))
-        .or_else(|| info.link.clone())
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .or_else(|| d.url.as_deref().and_then(|u| absolute(u, None)))
+        .or_else(|| info.link.clone());
     d
 }
 
@@ -605,49 +402,47 @@ fn truncate(s: &str, n: usize) -> String {
 mod tests {
     use super::*;
 
+    fn root(text: &str) -> &str {
+        let (start, end) = root_tag(text).expect("root tag");
+        &text[start..end]
+    }
+
     #[test]
-    fn namespace_repairs() {
-        let cases: &[(&str, Option<&str>)] = &[
+    fn old_and_prefixed_namespaces_are_noticed() {
+        let cases: &[(&str, bool)] = &[
             (
                 "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry/></feed>",
-                Some("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>"),
+                true,
             ),
             (
                 "<rdf:RDF xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">",
-                Some("<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\">"),
+                true,
             ),
             (
                 "<r:rss xmlns:r=\"u\"><r:channel><r:item/></r:channel></r:rss>",
-                Some("<rss xmlns:r=\"u\"><channel><item/></channel></rss>"),
+                true,
             ),
-            ("<rss version=\"2.0\"><channel/></rss>", None),
+            ("<rss version=\"2.0\"><channel/></rss>", false),
+            ("<feed xmlns=\"http://www.w3.org/2005/Atom\">", false),
         ];
         for (input, want) in cases {
-            assert_eq!(repair_namespaces(input).as_deref(), *want, "{input}");
+            assert_eq!(old_or_prefixed_namespace(root(input)), *want, "{input}");
         }
     }
 
     #[test]
-    fn rss_version_repairs() {
-        let cases: &[(&str, Option<&str>)] = &[
-            (
-                "<rss><channel/></rss>",
-                Some("<rss version=\"2.0\"><channel/></rss>"),
-            ),
-            (
-                "<?xml version='1.0'?>\n<rss version='2.00'>",
-                Some("<?xml version='1.0'?>\n<rss version=\"2.0\">"),
-            ),
-            (
-                "<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss>",
-                Some("<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss version=\"2.0\">"),
-            ),
-            ("<rss version=\"2.0\">", None),
-            ("<rss version=\"0.91\">", None),
-            ("<feed>", None),
+    fn rss_roots_without_a_known_version_are_noticed() {
+        let cases: &[(&str, bool)] = &[
+            ("<rss><channel/></rss>", true),
+            ("<?xml version='1.0'?>\n<rss version='2.00'>", true),
+            ("<!-- c --><!DOCTYPE x [ <!ENTITY a 'b'> ]><rss>", true),
+            ("<rss xmlns:x=\"urn:version\" version = \"2.0\">", false),
+            ("<rss version=\"2.0\">", false),
+            ("<rss version=\"0.91\">", false),
+            ("<feed>", false),
         ];
         for (input, want) in cases {
-            assert_eq!(repair_rss_version(input).as_deref(), *want, "{input}");
+            assert_eq!(rss_without_known_version(root(input)), *want, "{input}");
         }
     }
 }

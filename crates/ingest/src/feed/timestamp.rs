@@ -1,4 +1,5 @@
-//! The timestamp parser we hand to feed-rs for `pubDate`, `updated`, `dc:date` and friends.
+//! The timestamp parser for `pubDate`, `updated`, `dc:date` and friends (our reader's dates, and
+//! feed-rs's for JSON Feed).
 //!
 //! Feeds mostly write RFC 2822 (RSS) or RFC 3339 (Atom), and those two are tried first, as
 //! chrono reads them. What is left is the breakage seen in real feeds: long weekday or month
