@@ -23,6 +23,7 @@ pub mod schema;
 mod search;
 pub mod store_sync;
 pub mod sync;
+mod table;
 
 pub use doc::{AlsoOfferedBy, IndexDoc};
 pub use error::IndexError;

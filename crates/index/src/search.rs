@@ -3,13 +3,14 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use coalesce_core::{Cost, Credit, CreditUnit, Modality, Occurrence, Sector, Status};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::snippet::SnippetGenerator;
@@ -19,6 +20,7 @@ use crate::cursor::{self, Position};
 use crate::doc::{AlsoOfferedBy, IndexDoc, credit_unit_str, status_str};
 use crate::query::{self, Builder};
 use crate::schema as f;
+use crate::table::{FACET_FIELDS, SegTable};
 use crate::{CatalogIndex, IndexError};
 
 /// Hits per page when the request does not say.
@@ -270,9 +272,51 @@ struct PageCollector {
     after: Option<(u64, u64)>,
     limit: usize,
     deadline: Instant,
+    /// The table of every segment, by segment ordinal.
+    tables: Vec<Arc<SegTable>>,
 }
 
-const FACET_FIELDS: [&str; 4] = [f::TOPIC, f::SECTOR, f::MODALITY, f::PROVIDER];
+/// Month facet counts: a dense run of months from the window start, a map for the rest (a
+/// session that began long before `from`, or one far in the future).
+struct MonthCounts {
+    base: u32,
+    dense: Vec<u64>,
+    other: HashMap<u32, u64>,
+}
+
+/// Months counted densely: ten years from the window start.
+const DENSE_MONTHS: usize = 120;
+
+impl MonthCounts {
+    fn new(from_min: u64) -> MonthCounts {
+        MonthCounts {
+            base: month_of_minutes(from_min),
+            dense: vec![0; DENSE_MONTHS],
+            other: HashMap::new(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, month: u32) {
+        match month
+            .checked_sub(self.base)
+            .and_then(|i| self.dense.get_mut(i as usize))
+        {
+            Some(c) => *c += 1,
+            None => *self.other.entry(month).or_insert(0) += 1,
+        }
+    }
+
+    fn into_pairs(self) -> impl Iterator<Item = (u32, u64)> {
+        let base = self.base;
+        self.dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| *c > 0)
+            .map(move |(i, c)| (base + i as u32, c))
+            .chain(self.other)
+    }
+}
 
 struct PageSegment {
     seg: SegmentOrdinal,
@@ -283,12 +327,12 @@ struct PageSegment {
     after: Option<(u64, u64)>,
     limit: usize,
     deadline: Instant,
-    key: Column<u64>,
-    occ: Column<u64>,
-    updated: Column<i64>,
-    facet_cols: Vec<Option<StrColumn>>,
-    facet_counts: Vec<Vec<u64>>,
-    months: HashMap<u32, u64>,
+    table: Arc<SegTable>,
+    /// Only read for `sort=updated`.
+    updated: Option<Column<i64>>,
+    /// Indexed by flat facet id (see [`SegTable::facet_base`]).
+    facet_counts: Vec<u64>,
+    months: MonthCounts,
     heap: BinaryHeap<Entry>,
     total: u64,
     remaining: u64,
@@ -301,7 +345,7 @@ struct SegFruit {
     remaining: u64,
     top: Vec<Entry>,
     facets: Vec<Vec<(String, u64)>>,
-    months: HashMap<u32, u64>,
+    months: Vec<(u32, u64)>,
     timed_out: bool,
 }
 
@@ -314,14 +358,14 @@ impl Collector for PageCollector {
         seg: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<PageSegment> {
-        let ff = reader.fast_fields();
-        let mut facet_cols = Vec::new();
-        let mut facet_counts = Vec::new();
-        for name in FACET_FIELDS {
-            let col = ff.str(name)?;
-            facet_counts.push(vec![0u64; col.as_ref().map_or(0, |c| c.num_terms())]);
-            facet_cols.push(col);
-        }
+        let table = self.tables.get(seg as usize).cloned().ok_or_else(|| {
+            tantivy::TantivyError::InternalError("no search table for segment".into())
+        })?;
+        let updated = match self.sort {
+            SortOrder::Updated => Some(reader.fast_fields().i64(f::UPDATED)?),
+            _ => None,
+        };
+        let ids = table.facet_base[FACET_FIELDS.len()] as usize;
         Ok(PageSegment {
             seg,
             sort: self.sort,
@@ -331,12 +375,10 @@ impl Collector for PageCollector {
             after: self.after,
             limit: self.limit,
             deadline: self.deadline,
-            key: ff.u64(f::KEY)?,
-            occ: ff.u64(f::OCC)?,
-            updated: ff.i64(f::UPDATED)?,
-            facet_cols,
-            facet_counts,
-            months: HashMap::new(),
+            table,
+            updated,
+            facet_counts: vec![0u64; ids],
+            months: MonthCounts::new(self.from_min),
             heap: BinaryHeap::with_capacity(self.limit + 1),
             total: 0,
             remaining: 0,
@@ -371,46 +413,53 @@ impl SegmentCollector for PageSegment {
             self.timed_out = true;
             return;
         }
-        // The first session that overlaps the window [from, to).
+        // Non-canonical duplicates are left out here rather than by a query clause: the flag
+        // is one bit, while a clause would intersect a posting list of nearly every document.
+        if !self.table.is_listed(doc) {
+            return;
+        }
+        // The first session that overlaps the window [from, to): sessions are in start order,
+        // so the first one ending at or after `from` is it, unless it starts at or after `to`.
+        let sessions = self.table.sessions(doc);
         let mut first: Option<u64> = None;
-        let mut dated = false;
-        for v in self.occ.values_for_doc(doc) {
-            dated = true;
+        for v in sessions {
             let start = v >> 32;
-            let end = v & 0xffff_ffff;
-            if end >= self.from_min && start < self.to_min && first.is_none_or(|x| start < x) {
+            if start >= self.to_min {
+                break;
+            }
+            if v & 0xffff_ffff >= self.from_min {
                 first = Some(start);
+                break;
             }
         }
-        if dated && first.is_none() {
-            return;
-        }
-        if !dated && !self.include_on_demand {
-            return;
+        match (sessions.is_empty(), first) {
+            (false, None) => return,
+            (true, _) if !self.include_on_demand => return,
+            _ => {}
         }
         self.total += 1;
-        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter_mut()) {
-            if let Some(col) = col {
-                for ord in col.term_ords(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
-                }
+        for &id in self.table.facet_ids(doc) {
+            if let Some(c) = self.facet_counts.get_mut(id as usize) {
+                *c += 1;
             }
         }
         if let Some(start) = first {
-            *self.months.entry(month_of_minutes(start)).or_insert(0) += 1;
+            self.months.add(month_of_minutes(start));
         }
         let primary = match self.sort {
             SortOrder::Relevance => score_primary(score),
             SortOrder::Start => first.unwrap_or(u64::MAX),
             SortOrder::Updated => {
-                let u = self.updated.first(doc).unwrap_or(0);
+                let u = self
+                    .updated
+                    .as_ref()
+                    .and_then(|c| c.first(doc))
+                    .unwrap_or(0);
                 // Newest first: invert the order-preserving map of i64 to u64.
                 !((u as u64) ^ (1 << 63))
             }
         };
-        let key = self.key.first(doc).unwrap_or(0);
+        let key = self.table.key(doc);
         if let Some(after) = self.after
             && (primary, key) <= after
         {
@@ -434,10 +483,15 @@ impl SegmentCollector for PageSegment {
     }
 
     fn harvest(self) -> SegFruit {
-        let mut facets = Vec::with_capacity(self.facet_cols.len());
-        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter()) {
+        let base = self.table.facet_base;
+        let mut facets = Vec::with_capacity(FACET_FIELDS.len());
+        for (i, col) in self.table.facet_cols.iter().enumerate() {
             let mut out = Vec::new();
             if let Some(col) = col {
+                let counts = self
+                    .facet_counts
+                    .get(base[i] as usize..base[i + 1] as usize)
+                    .unwrap_or(&[]);
                 let ords: Vec<u64> = (0..counts.len() as u64)
                     .filter(|o| counts[*o as usize] > 0)
                     .collect();
@@ -457,7 +511,7 @@ impl SegmentCollector for PageSegment {
             remaining: self.remaining,
             top: self.heap.into_vec(),
             facets,
-            months: self.months,
+            months: self.months.into_pairs().collect(),
             timed_out: self.timed_out,
         }
     }
@@ -572,16 +626,6 @@ impl CatalogIndex {
             Occur::Must,
             text_query.unwrap_or_else(|| Box::new(AllQuery)),
         ));
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_u64(fl.listed, 1),
-                    IndexRecordOption::Basic,
-                )),
-                0.0,
-            )),
-        ));
         let sectors: Vec<&str> = req.sectors.iter().map(|s| s.as_str()).collect();
         let modalities: Vec<&str> = req.modalities.iter().map(|m| m.as_str()).collect();
         let topics: Vec<&str> = req.topics.iter().map(String::as_str).collect();
@@ -607,6 +651,11 @@ impl CatalogIndex {
             }
         }
         let full = BooleanQuery::new(clauses);
+        let tables = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| self.tables.get(r, fl))
+            .collect::<Result<Vec<_>, _>>()?;
         let collector = PageCollector {
             sort,
             from_min: to_minutes(from),
@@ -615,6 +664,7 @@ impl CatalogIndex {
             after,
             limit,
             deadline,
+            tables,
         };
         let SegFruits(fruits) = searcher.search(&full, &collector)?;
 
