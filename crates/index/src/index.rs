@@ -338,6 +338,11 @@ impl CatalogIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// Heap bytes of the decoded per-segment search tables (see `table.rs`).
+    pub fn search_table_bytes(&self) -> usize {
+        self.tables.heap_bytes()
+    }
+
     /// The stored document of `id`, as last committed.
     pub fn get(&self, id: &str) -> Result<Option<IndexDoc>, IndexError> {
         let searcher = self.reader.searcher();

@@ -16,6 +16,7 @@
 pub mod cursor;
 pub mod doc;
 mod error;
+mod filter;
 pub mod generate;
 mod index;
 pub mod query;

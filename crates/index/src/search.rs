@@ -11,13 +11,15 @@ use coalesce_core::{Cost, Credit, CreditUnit, Modality, Occurrence, Sector, Stat
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::index::SegmentId;
+use tantivy::query::Query;
+use tantivy::schema::Field;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use crate::cursor::{self, Position};
 use crate::doc::{AlsoOfferedBy, IndexDoc, credit_unit_str, status_str};
+use crate::filter::{DocBits, FilterQuery};
 use crate::query::{self, Builder};
 use crate::schema as f;
 use crate::table::{FACET_FIELDS, SegTable};
@@ -413,11 +415,6 @@ impl SegmentCollector for PageSegment {
             self.timed_out = true;
             return;
         }
-        // Non-canonical duplicates are left out here rather than by a query clause: the flag
-        // is one bit, while a clause would intersect a posting list of nearly every document.
-        if !self.table.is_listed(doc) {
-            return;
-        }
         // The first session that overlaps the window [from, to): sessions are in start order,
         // so the first one ending at or after `from` is it, unless it starts at or after `to`.
         let sessions = self.table.sessions(doc);
@@ -536,29 +533,32 @@ fn to_minutes(t: DateTime<Utc>) -> u64 {
     t.timestamp().div_euclid(60).clamp(0, u32::MAX as i64) as u64
 }
 
-fn filter_terms(field: Field, values: &[&str]) -> Option<Box<dyn Query>> {
-    if values.is_empty() {
-        return None;
+/// The request's filters ANDed into one bitset per segment: listed documents, then for each
+/// filter the union of its values.
+fn filter_bits(
+    readers: &[SegmentReader],
+    tables: &[Arc<SegTable>],
+    filters: &[(Field, &[&str])],
+) -> Result<HashMap<SegmentId, Arc<DocBits>>, IndexError> {
+    let mut out = HashMap::with_capacity(readers.len());
+    for (reader, table) in readers.iter().zip(tables) {
+        let mut words = table.listed_words().to_vec();
+        for (field, values) in filters {
+            if let [one] = values {
+                let b = table.term_bits(reader, &Term::from_field_text(*field, one))?;
+                words.iter_mut().zip(b.iter()).for_each(|(w, b)| *w &= b);
+                continue;
+            }
+            let mut any = vec![0u64; words.len()];
+            for v in values.iter() {
+                let b = table.term_bits(reader, &Term::from_field_text(*field, v))?;
+                any.iter_mut().zip(b.iter()).for_each(|(a, b)| *a |= b);
+            }
+            words.iter_mut().zip(&any).for_each(|(w, a)| *w &= a);
+        }
+        out.insert(reader.segment_id(), Arc::new(DocBits::new(words)));
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = values
-        .iter()
-        .map(|v| {
-            (
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, v),
-                    IndexRecordOption::Basic,
-                )) as Box<dyn Query>,
-            )
-        })
-        .collect();
-    let q: Box<dyn Query> = if clauses.len() == 1 {
-        clauses.pop().map(|(_, q)| q)?
-    } else {
-        Box::new(BooleanQuery::new(clauses))
-    };
-    // Filters decide membership, never the score.
-    Some(Box::new(ConstScoreQuery::new(q, 0.0)))
+    Ok(out)
 }
 
 impl CatalogIndex {
@@ -606,26 +606,6 @@ impl CatalogIndex {
 
         let searcher = self.reader.searcher();
         let fl = &self.fields;
-        let mut builder = Builder {
-            searcher: &searcher,
-            fields: fl,
-            analyzer: self.analyzer.clone(),
-            plain: self.plain_analyzer.clone(),
-            synonyms: &self.synonyms,
-            fuzzy_left: query::MAX_FUZZY_WORDS,
-            highlight: BTreeMap::new(),
-        };
-        let text_query = match &ast {
-            Some(n) => builder.build(n)?,
-            None => None,
-        };
-        let highlight = std::mem::take(&mut builder.highlight);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let has_text = text_query.is_some();
-        clauses.push((
-            Occur::Must,
-            text_query.unwrap_or_else(|| Box::new(AllQuery)),
-        ));
         let sectors: Vec<&str> = req.sectors.iter().map(|s| s.as_str()).collect();
         let modalities: Vec<&str> = req.modalities.iter().map(|m| m.as_str()).collect();
         let topics: Vec<&str> = req.topics.iter().map(String::as_str).collect();
@@ -637,7 +617,7 @@ impl CatalogIndex {
             None => vec![],
         };
         let credits: Vec<&str> = req.credits.map(|c| c.term()).into_iter().collect();
-        for (field, values) in [
+        let filters: Vec<(Field, &[&str])> = [
             (fl.topic, &topics),
             (fl.sector, &sectors),
             (fl.modality, &modalities),
@@ -645,17 +625,40 @@ impl CatalogIndex {
             (fl.status, &statuses),
             (fl.cost, &cost),
             (fl.credit, &credits),
-        ] {
-            if let Some(q) = filter_terms(field, values) {
-                clauses.push((Occur::Must, q));
-            }
-        }
-        let full = BooleanQuery::new(clauses);
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(f, v)| (f, v.as_slice()))
+        .collect();
         let tables = searcher
             .segment_readers()
             .iter()
             .map(|r| self.tables.get(r, fl))
             .collect::<Result<Vec<_>, _>>()?;
+        let filter = FilterQuery::new(filter_bits(searcher.segment_readers(), &tables, &filters)?);
+        let mut builder = Builder {
+            searcher: &searcher,
+            fields: fl,
+            analyzer: self.analyzer.clone(),
+            plain: self.plain_analyzer.clone(),
+            synonyms: &self.synonyms,
+            fuzzy_left: query::MAX_FUZZY_WORDS,
+            highlight: BTreeMap::new(),
+            filter: Some(filter.clone()),
+        };
+        let text_query = match &ast {
+            Some(n) => builder.build(n)?,
+            None => None,
+        };
+        let highlight = std::mem::take(&mut builder.highlight);
+        let has_text = text_query.is_some();
+        // Without text the filter bits are the whole query. With text the builder has put them
+        // into every positive leaf (and under exclusions), so the text query matches only
+        // documents that pass them. Filters decide membership, never score.
+        let full: Box<dyn Query> = match text_query {
+            Some(t) => t,
+            None => Box::new(filter),
+        };
         let collector = PageCollector {
             sort,
             from_min: to_minutes(from),
@@ -666,7 +669,7 @@ impl CatalogIndex {
             deadline,
             tables,
         };
-        let SegFruits(fruits) = searcher.search(&full, &collector)?;
+        let SegFruits(fruits) = searcher.search(full.as_ref(), &collector)?;
 
         let mut total = 0;
         let mut remaining = 0;

@@ -42,7 +42,15 @@ pub(crate) struct SegTable {
     pub facet_base: [u32; FACET_FIELDS.len() + 1],
     /// The columns, for turning ordinals back into values.
     pub facet_cols: Vec<Option<StrColumn>>,
+    /// Documents of each filter value asked for so far (see `filter.rs`), at most
+    /// [`MAX_CACHED_TERMS`] of them.
+    term_bits: RwLock<HashMap<Term, Arc<Vec<u64>>>>,
 }
+
+/// Filter values whose bitsets a segment keeps. Topics, sectors, modalities, statuses, cost
+/// classes and credit units are well under this; rarely used provider ids past it are read
+/// from their postings per search.
+const MAX_CACHED_TERMS: usize = 256;
 
 fn too_large() -> IndexError {
     IndexError::Unavailable("segment too large for search tables".into())
@@ -123,14 +131,47 @@ impl SegTable {
             facet_ids,
             facet_base,
             facet_cols,
+            term_bits: RwLock::new(HashMap::new()),
         })
     }
 
-    #[inline]
-    pub fn is_listed(&self, d: DocId) -> bool {
-        self.listed
-            .get((d / 64) as usize)
-            .is_some_and(|w| w & (1 << (d % 64)) != 0)
+    /// The listed documents, one bit each.
+    pub fn listed_words(&self) -> &[u64] {
+        &self.listed
+    }
+
+    /// The documents holding `term` (deleted ones included), one bit each.
+    pub fn term_bits(
+        &self,
+        reader: &SegmentReader,
+        term: &Term,
+    ) -> Result<Arc<Vec<u64>>, IndexError> {
+        if let Ok(map) = self.term_bits.read()
+            && let Some(b) = map.get(term)
+        {
+            return Ok(b.clone());
+        }
+        let mut words = vec![0u64; self.listed.len()];
+        let inverted = reader.inverted_index(term.field())?;
+        let postings = inverted
+            .read_postings(term, IndexRecordOption::Basic)
+            .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
+        if let Some(mut postings) = postings {
+            let mut d = postings.doc();
+            while d != TERMINATED {
+                if let Some(w) = words.get_mut((d / 64) as usize) {
+                    *w |= 1 << (d % 64);
+                }
+                d = postings.advance();
+            }
+        }
+        let words = Arc::new(words);
+        if let Ok(mut map) = self.term_bits.write()
+            && map.len() < MAX_CACHED_TERMS
+        {
+            map.insert(term.clone(), words.clone());
+        }
+        Ok(words)
     }
 
     /// Sessions of `d`, packed, in start order.
@@ -160,7 +201,13 @@ impl SegTable {
 
     /// Heap bytes held, for logs and the memory budget.
     pub fn heap_bytes(&self) -> usize {
-        self.listed.len() * 8
+        let cached = self
+            .term_bits
+            .read()
+            .map(|m| m.len() * self.listed.len() * 8)
+            .unwrap_or(0);
+        cached
+            + self.listed.len() * 8
             + (self.occ_off.len() + self.facet_off.len() + self.facet_ids.len()) * 4
             + (self.occ.len() + self.keys.len()) * 8
     }
