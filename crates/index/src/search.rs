@@ -343,10 +343,12 @@ struct PageSegment {
 }
 
 struct SegFruit {
+    seg: SegmentOrdinal,
     total: u64,
     remaining: u64,
     top: Vec<Entry>,
-    facets: Vec<Vec<(String, u64)>>,
+    /// By flat facet id; named by the segment's table in `search`.
+    facet_counts: Vec<u64>,
     months: Vec<(u32, u64)>,
     timed_out: bool,
 }
@@ -480,34 +482,12 @@ impl SegmentCollector for PageSegment {
     }
 
     fn harvest(self) -> SegFruit {
-        let base = self.table.facet_base;
-        let mut facets = Vec::with_capacity(FACET_FIELDS.len());
-        for (i, col) in self.table.facet_cols.iter().enumerate() {
-            let mut out = Vec::new();
-            if let Some(col) = col {
-                let counts = self
-                    .facet_counts
-                    .get(base[i] as usize..base[i + 1] as usize)
-                    .unwrap_or(&[]);
-                let ords: Vec<u64> = (0..counts.len() as u64)
-                    .filter(|o| counts[*o as usize] > 0)
-                    .collect();
-                let mut names = Vec::with_capacity(ords.len());
-                // One sequential walk of the dictionary instead of a lookup per value.
-                let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |b| {
-                    names.push(String::from_utf8_lossy(b).into_owned())
-                });
-                for (o, name) in ords.iter().zip(names) {
-                    out.push((name, counts[*o as usize]));
-                }
-            }
-            facets.push(out);
-        }
         SegFruit {
+            seg: self.seg,
             total: self.total,
             remaining: self.remaining,
             top: self.heap.into_vec(),
-            facets,
+            facet_counts: self.facet_counts,
             months: self.months.into_pairs().collect(),
             timed_out: self.timed_out,
         }
@@ -667,14 +647,14 @@ impl CatalogIndex {
             after,
             limit,
             deadline,
-            tables,
+            tables: tables.clone(),
         };
         let SegFruits(fruits) = searcher.search(full.as_ref(), &collector)?;
 
         let mut total = 0;
         let mut remaining = 0;
         let mut top: Vec<Entry> = Vec::new();
-        let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+        let mut facet_maps: Vec<HashMap<&str, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
         let mut months: HashMap<u32, u64> = HashMap::new();
         for fr in fruits {
             if fr.timed_out {
@@ -683,9 +663,16 @@ impl CatalogIndex {
             total += fr.total;
             remaining += fr.remaining;
             top.extend(fr.top);
-            for (map, values) in facet_maps.iter_mut().zip(fr.facets) {
-                for (v, c) in values {
-                    *map.entry(v).or_insert(0) += c;
+            let Some(table) = tables.get(fr.seg as usize) else {
+                continue;
+            };
+            for (i, map) in facet_maps.iter_mut().enumerate() {
+                let ids = table.facet_base[i] as usize..table.facet_base[i + 1] as usize;
+                for id in ids {
+                    match fr.facet_counts.get(id) {
+                        Some(&c) if c > 0 => *map.entry(table.facet_name(id)).or_insert(0) += c,
+                        _ => {}
+                    }
                 }
             }
             for (m, c) in fr.months {
@@ -764,14 +751,16 @@ impl CatalogIndex {
 }
 
 /// Most frequent first, ties by value, at most [`FACET_LIMIT`].
-fn top_counts(map: HashMap<String, u64>) -> Vec<FacetCount> {
-    let mut v: Vec<FacetCount> = map
-        .into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+fn top_counts(map: HashMap<&str, u64>) -> Vec<FacetCount> {
+    let mut v: Vec<(&str, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     v.truncate(FACET_LIMIT);
-    v
+    v.into_iter()
+        .map(|(value, count)| FacetCount {
+            value: value.to_string(),
+            count,
+        })
+        .collect()
 }
 
 fn render_snippet(

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentId;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, DocSet, Searcher, SegmentReader, TERMINATED, Term};
@@ -40,8 +39,9 @@ pub(crate) struct SegTable {
     facet_ids: Vec<u32>,
     /// Start of each facet field's id range; the last entry is the number of flat ids.
     pub facet_base: [u32; FACET_FIELDS.len() + 1],
-    /// The columns, for turning ordinals back into values.
-    pub facet_cols: Vec<Option<StrColumn>>,
+    /// Every facet value by flat id, so counts become names without a dictionary walk or an
+    /// allocation per value and search.
+    facet_names: Vec<String>,
     /// Documents of each filter value asked for so far (see `filter.rs`), at most
     /// [`MAX_CACHED_TERMS`] of them.
     term_bits: RwLock<HashMap<Term, Arc<Vec<u64>>>>,
@@ -106,6 +106,21 @@ impl SegTable {
                 .ok_or_else(too_large)?;
             facet_cols.push(col);
         }
+        let mut facet_names = Vec::with_capacity(facet_base[FACET_FIELDS.len()] as usize);
+        for col in facet_cols.iter().flatten() {
+            let ords: Vec<u64> = (0..col.num_terms() as u64).collect();
+            let want = facet_names.len() + ords.len();
+            col.dictionary()
+                .sorted_ords_to_term_cb(&ords, |b| {
+                    facet_names.push(String::from_utf8_lossy(b).into_owned())
+                })
+                .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
+            if facet_names.len() != want {
+                return Err(IndexError::Unavailable(
+                    "facet dictionary has fewer values than its column".into(),
+                ));
+            }
+        }
         let mut facet_off = Vec::with_capacity(n + 1);
         let mut facet_ids = Vec::with_capacity(n * 6);
         facet_off.push(0);
@@ -130,9 +145,15 @@ impl SegTable {
             facet_off,
             facet_ids,
             facet_base,
-            facet_cols,
+            facet_names,
             term_bits: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// The facet value of a flat id.
+    #[inline]
+    pub fn facet_name(&self, id: usize) -> &str {
+        self.facet_names.get(id).map_or("", String::as_str)
     }
 
     /// The listed documents, one bit each.
