@@ -7,6 +7,8 @@
 //!   the SQLite FTS5 comparison (`benches/fts5.py`).
 //! - search: opens the built index in a fresh process (so resident memory is a serving
 //!   process's), runs typical queries with two filters and facets, prints p50/p99 and RSS.
+//!   `COALESCE_BENCH_QUERIES` (default 2000) timed queries after 200 warm-up queries; fewer
+//!   make a profile under valgrind affordable.
 
 // A benchmark harness: any failure should stop it loudly.
 #![allow(clippy::unwrap_used)]
@@ -200,27 +202,71 @@ fn search(ours: &std::path::Path, now: chrono::DateTime<Utc>) {
         let r = make(&mut rng);
         idx.search(&r).unwrap();
     }
+    let queries: usize = std::env::var("COALESCE_BENCH_QUERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000)
+        .max(1);
     let mut times = Vec::new();
+    let mut text_times = Vec::new();
+    let mut bare_times = Vec::new();
     let mut totals = 0u64;
+    let mut by_text: std::collections::BTreeMap<String, (Vec<f64>, u64)> = Default::default();
     let t = Instant::now();
-    for _ in 0..2000 {
+    for _ in 0..queries {
         let r = make(&mut rng);
         let s = Instant::now();
         let res = idx.search(&r).unwrap();
-        times.push(s.elapsed().as_secs_f64() * 1000.0);
+        let ms = s.elapsed().as_secs_f64() * 1000.0;
+        times.push(ms);
+        let slot = by_text
+            .entry(r.q.clone().unwrap_or_else(|| "(no text)".into()))
+            .or_default();
+        slot.0.push(ms);
+        slot.1 += res.total;
+        if r.q.is_some() {
+            text_times.push(ms);
+        } else {
+            bare_times.push(ms);
+        }
         totals += res.total;
     }
     let wall = t.elapsed().as_secs_f64();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
-        "search (2000 queries, two filters + facets, 80% with text): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.0} q/s single thread, mean total {}",
+        "search ({queries} queries, two filters + facets, 80% with text): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms, {:.0} q/s single thread, mean total {}",
         pct(0.5),
         pct(0.9),
         pct(0.99),
         times[times.len() - 1],
-        2000.0 / wall,
-        totals / 2000
+        queries as f64 / wall,
+        totals / queries as u64
     );
-    println!("after searches: {}", rss());
+    println!(
+        "  p50 with text {:.2} ms ({} queries), without text {:.2} ms ({} queries)",
+        median(&mut text_times),
+        text_times.len(),
+        median(&mut bare_times),
+        bare_times.len()
+    );
+    if std::env::var_os("COALESCE_BENCH_VERBOSE").is_some() {
+        for (text, (mut v, total)) in by_text {
+            let n = v.len() as u64;
+            println!(
+                "  {text:<28} p50 {:>7.2} ms  mean total {:>7}  ({n} queries)",
+                median(&mut v),
+                total / n.max(1)
+            );
+        }
+    }
+    println!(
+        "search tables: {:.0} MiB; after searches: {}",
+        idx.search_table_bytes() as f64 / (1 << 20) as f64,
+        rss()
+    );
 }

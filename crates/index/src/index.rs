@@ -15,6 +15,7 @@ use crate::query::Synonyms;
 use crate::schema::{
     self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, plain_analyzer,
 };
+use crate::table::Tables;
 
 /// Validated settings of an index handle.
 #[derive(Debug, Clone)]
@@ -86,6 +87,10 @@ pub struct CatalogIndex {
     pub(crate) plain_analyzer: TextAnalyzer,
     pub(crate) synonyms: Synonyms,
     pub(crate) config: IndexConfig,
+    /// Decoded per-segment columns the search collector reads (see `table.rs`).
+    pub(crate) tables: Tables,
+    /// Build tables at each commit; off for the throwaway handle of a bulk rebuild.
+    eager_tables: bool,
     path: Option<PathBuf>,
 }
 
@@ -146,6 +151,8 @@ impl CatalogIndex {
             seg.get_store_reader(0)
                 .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
         }
+        // Decode the search tables now, so the first searches do not pay for it.
+        idx.tables.refresh(&searcher, &idx.fields)?;
         Ok(idx)
     }
 
@@ -201,7 +208,9 @@ impl CatalogIndex {
         std::fs::create_dir_all(&tmp).map_err(io)?;
         let n = {
             let index = Index::create_in_dir(&tmp, build_schema())?;
-            let idx = CatalogIndex::from_index(index, config.clone(), Some(tmp.clone()))?;
+            let mut idx = CatalogIndex::from_index(index, config.clone(), Some(tmp.clone()))?;
+            // Nobody searches this handle; `open` below builds the tables once.
+            idx.eager_tables = false;
             let mut n = 0u64;
             for d in docs {
                 idx.add(&d)?;
@@ -255,6 +264,8 @@ impl CatalogIndex {
             analyzer: analyzer(),
             plain_analyzer: plain_analyzer(),
             config,
+            tables: Tables::default(),
+            eager_tables: true,
             path,
         })
     }
@@ -302,6 +313,12 @@ impl CatalogIndex {
             prepared.commit()?;
         }
         self.reader.reload()?;
+        // New segments get their tables here, off the search path; merged-away ones go. The
+        // commit itself has succeeded: a table that fails to build is retried (and its error
+        // reported) by the next search.
+        if self.eager_tables {
+            let _ = self.tables.refresh(&self.reader.searcher(), &self.fields);
+        }
         Ok(())
     }
 
@@ -319,6 +336,11 @@ impl CatalogIndex {
     /// Documents visible to search (listed or not).
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// Heap bytes of the decoded per-segment search tables (see `table.rs`).
+    pub fn search_table_bytes(&self) -> usize {
+        self.tables.heap_bytes()
     }
 
     /// The stored document of `id`, as last committed.

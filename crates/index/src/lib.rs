@@ -16,6 +16,7 @@
 pub mod cursor;
 pub mod doc;
 mod error;
+mod filter;
 pub mod generate;
 mod index;
 pub mod query;
@@ -23,6 +24,7 @@ pub mod schema;
 mod search;
 pub mod store_sync;
 pub mod sync;
+mod table;
 
 pub use doc::{AlsoOfferedBy, IndexDoc};
 pub use error::IndexError;

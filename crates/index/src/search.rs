@@ -3,22 +3,26 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use coalesce_core::{Cost, Credit, CreditUnit, Modality, Occurrence, Sector, Status};
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
-use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::columnar::Column;
+use tantivy::index::SegmentId;
+use tantivy::query::Query;
+use tantivy::schema::Field;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term};
 
 use crate::cursor::{self, Position};
 use crate::doc::{AlsoOfferedBy, IndexDoc, credit_unit_str, status_str};
+use crate::filter::{DocBits, FilterQuery};
 use crate::query::{self, Builder};
 use crate::schema as f;
+use crate::table::{FACET_FIELDS, SegTable};
 use crate::{CatalogIndex, IndexError};
 
 /// Hits per page when the request does not say.
@@ -270,9 +274,51 @@ struct PageCollector {
     after: Option<(u64, u64)>,
     limit: usize,
     deadline: Instant,
+    /// The table of every segment, by segment ordinal.
+    tables: Vec<Arc<SegTable>>,
 }
 
-const FACET_FIELDS: [&str; 4] = [f::TOPIC, f::SECTOR, f::MODALITY, f::PROVIDER];
+/// Month facet counts: a dense run of months from the window start, a map for the rest (a
+/// session that began long before `from`, or one far in the future).
+struct MonthCounts {
+    base: u32,
+    dense: Vec<u64>,
+    other: HashMap<u32, u64>,
+}
+
+/// Months counted densely: ten years from the window start.
+const DENSE_MONTHS: usize = 120;
+
+impl MonthCounts {
+    fn new(from_min: u64) -> MonthCounts {
+        MonthCounts {
+            base: month_of_minutes(from_min),
+            dense: vec![0; DENSE_MONTHS],
+            other: HashMap::new(),
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, month: u32) {
+        match month
+            .checked_sub(self.base)
+            .and_then(|i| self.dense.get_mut(i as usize))
+        {
+            Some(c) => *c += 1,
+            None => *self.other.entry(month).or_insert(0) += 1,
+        }
+    }
+
+    fn into_pairs(self) -> impl Iterator<Item = (u32, u64)> {
+        let base = self.base;
+        self.dense
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| *c > 0)
+            .map(move |(i, c)| (base + i as u32, c))
+            .chain(self.other)
+    }
+}
 
 struct PageSegment {
     seg: SegmentOrdinal,
@@ -283,12 +329,12 @@ struct PageSegment {
     after: Option<(u64, u64)>,
     limit: usize,
     deadline: Instant,
-    key: Column<u64>,
-    occ: Column<u64>,
-    updated: Column<i64>,
-    facet_cols: Vec<Option<StrColumn>>,
-    facet_counts: Vec<Vec<u64>>,
-    months: HashMap<u32, u64>,
+    table: Arc<SegTable>,
+    /// Only read for `sort=updated`.
+    updated: Option<Column<i64>>,
+    /// Indexed by flat facet id (see [`SegTable::facet_base`]).
+    facet_counts: Vec<u64>,
+    months: MonthCounts,
     heap: BinaryHeap<Entry>,
     total: u64,
     remaining: u64,
@@ -297,11 +343,13 @@ struct PageSegment {
 }
 
 struct SegFruit {
+    seg: SegmentOrdinal,
     total: u64,
     remaining: u64,
     top: Vec<Entry>,
-    facets: Vec<Vec<(String, u64)>>,
-    months: HashMap<u32, u64>,
+    /// By flat facet id; named by the segment's table in `search`.
+    facet_counts: Vec<u64>,
+    months: Vec<(u32, u64)>,
     timed_out: bool,
 }
 
@@ -314,14 +362,14 @@ impl Collector for PageCollector {
         seg: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<PageSegment> {
-        let ff = reader.fast_fields();
-        let mut facet_cols = Vec::new();
-        let mut facet_counts = Vec::new();
-        for name in FACET_FIELDS {
-            let col = ff.str(name)?;
-            facet_counts.push(vec![0u64; col.as_ref().map_or(0, |c| c.num_terms())]);
-            facet_cols.push(col);
-        }
+        let table = self.tables.get(seg as usize).cloned().ok_or_else(|| {
+            tantivy::TantivyError::InternalError("no search table for segment".into())
+        })?;
+        let updated = match self.sort {
+            SortOrder::Updated => Some(reader.fast_fields().i64(f::UPDATED)?),
+            _ => None,
+        };
+        let ids = table.facet_base[FACET_FIELDS.len()] as usize;
         Ok(PageSegment {
             seg,
             sort: self.sort,
@@ -331,12 +379,10 @@ impl Collector for PageCollector {
             after: self.after,
             limit: self.limit,
             deadline: self.deadline,
-            key: ff.u64(f::KEY)?,
-            occ: ff.u64(f::OCC)?,
-            updated: ff.i64(f::UPDATED)?,
-            facet_cols,
-            facet_counts,
-            months: HashMap::new(),
+            table,
+            updated,
+            facet_counts: vec![0u64; ids],
+            months: MonthCounts::new(self.from_min),
             heap: BinaryHeap::with_capacity(self.limit + 1),
             total: 0,
             remaining: 0,
@@ -371,46 +417,48 @@ impl SegmentCollector for PageSegment {
             self.timed_out = true;
             return;
         }
-        // The first session that overlaps the window [from, to).
+        // The first session that overlaps the window [from, to): sessions are in start order,
+        // so the first one ending at or after `from` is it, unless it starts at or after `to`.
+        let sessions = self.table.sessions(doc);
         let mut first: Option<u64> = None;
-        let mut dated = false;
-        for v in self.occ.values_for_doc(doc) {
-            dated = true;
+        for v in sessions {
             let start = v >> 32;
-            let end = v & 0xffff_ffff;
-            if end >= self.from_min && start < self.to_min && first.is_none_or(|x| start < x) {
+            if start >= self.to_min {
+                break;
+            }
+            if v & 0xffff_ffff >= self.from_min {
                 first = Some(start);
+                break;
             }
         }
-        if dated && first.is_none() {
-            return;
-        }
-        if !dated && !self.include_on_demand {
-            return;
+        match (sessions.is_empty(), first) {
+            (false, None) => return,
+            (true, _) if !self.include_on_demand => return,
+            _ => {}
         }
         self.total += 1;
-        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter_mut()) {
-            if let Some(col) = col {
-                for ord in col.term_ords(doc) {
-                    if let Some(c) = counts.get_mut(ord as usize) {
-                        *c += 1;
-                    }
-                }
+        for &id in self.table.facet_ids(doc) {
+            if let Some(c) = self.facet_counts.get_mut(id as usize) {
+                *c += 1;
             }
         }
         if let Some(start) = first {
-            *self.months.entry(month_of_minutes(start)).or_insert(0) += 1;
+            self.months.add(month_of_minutes(start));
         }
         let primary = match self.sort {
             SortOrder::Relevance => score_primary(score),
             SortOrder::Start => first.unwrap_or(u64::MAX),
             SortOrder::Updated => {
-                let u = self.updated.first(doc).unwrap_or(0);
+                let u = self
+                    .updated
+                    .as_ref()
+                    .and_then(|c| c.first(doc))
+                    .unwrap_or(0);
                 // Newest first: invert the order-preserving map of i64 to u64.
                 !((u as u64) ^ (1 << 63))
             }
         };
-        let key = self.key.first(doc).unwrap_or(0);
+        let key = self.table.key(doc);
         if let Some(after) = self.after
             && (primary, key) <= after
         {
@@ -434,30 +482,13 @@ impl SegmentCollector for PageSegment {
     }
 
     fn harvest(self) -> SegFruit {
-        let mut facets = Vec::with_capacity(self.facet_cols.len());
-        for (col, counts) in self.facet_cols.iter().zip(self.facet_counts.iter()) {
-            let mut out = Vec::new();
-            if let Some(col) = col {
-                let ords: Vec<u64> = (0..counts.len() as u64)
-                    .filter(|o| counts[*o as usize] > 0)
-                    .collect();
-                let mut names = Vec::with_capacity(ords.len());
-                // One sequential walk of the dictionary instead of a lookup per value.
-                let _ = col.dictionary().sorted_ords_to_term_cb(&ords, |b| {
-                    names.push(String::from_utf8_lossy(b).into_owned())
-                });
-                for (o, name) in ords.iter().zip(names) {
-                    out.push((name, counts[*o as usize]));
-                }
-            }
-            facets.push(out);
-        }
         SegFruit {
+            seg: self.seg,
             total: self.total,
             remaining: self.remaining,
             top: self.heap.into_vec(),
-            facets,
-            months: self.months,
+            facet_counts: self.facet_counts,
+            months: self.months.into_pairs().collect(),
             timed_out: self.timed_out,
         }
     }
@@ -482,29 +513,32 @@ fn to_minutes(t: DateTime<Utc>) -> u64 {
     t.timestamp().div_euclid(60).clamp(0, u32::MAX as i64) as u64
 }
 
-fn filter_terms(field: Field, values: &[&str]) -> Option<Box<dyn Query>> {
-    if values.is_empty() {
-        return None;
+/// The request's filters ANDed into one bitset per segment: listed documents, then for each
+/// filter the union of its values.
+fn filter_bits(
+    readers: &[SegmentReader],
+    tables: &[Arc<SegTable>],
+    filters: &[(Field, &[&str])],
+) -> Result<HashMap<SegmentId, Arc<DocBits>>, IndexError> {
+    let mut out = HashMap::with_capacity(readers.len());
+    for (reader, table) in readers.iter().zip(tables) {
+        let mut words = table.listed_words().to_vec();
+        for (field, values) in filters {
+            if let [one] = values {
+                let b = table.term_bits(reader, &Term::from_field_text(*field, one))?;
+                words.iter_mut().zip(b.iter()).for_each(|(w, b)| *w &= b);
+                continue;
+            }
+            let mut any = vec![0u64; words.len()];
+            for v in values.iter() {
+                let b = table.term_bits(reader, &Term::from_field_text(*field, v))?;
+                any.iter_mut().zip(b.iter()).for_each(|(a, b)| *a |= b);
+            }
+            words.iter_mut().zip(&any).for_each(|(w, a)| *w &= a);
+        }
+        out.insert(reader.segment_id(), Arc::new(DocBits::new(words)));
     }
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = values
-        .iter()
-        .map(|v| {
-            (
-                Occur::Should,
-                Box::new(TermQuery::new(
-                    Term::from_field_text(field, v),
-                    IndexRecordOption::Basic,
-                )) as Box<dyn Query>,
-            )
-        })
-        .collect();
-    let q: Box<dyn Query> = if clauses.len() == 1 {
-        clauses.pop().map(|(_, q)| q)?
-    } else {
-        Box::new(BooleanQuery::new(clauses))
-    };
-    // Filters decide membership, never the score.
-    Some(Box::new(ConstScoreQuery::new(q, 0.0)))
+    Ok(out)
 }
 
 impl CatalogIndex {
@@ -552,36 +586,6 @@ impl CatalogIndex {
 
         let searcher = self.reader.searcher();
         let fl = &self.fields;
-        let mut builder = Builder {
-            searcher: &searcher,
-            fields: fl,
-            analyzer: self.analyzer.clone(),
-            plain: self.plain_analyzer.clone(),
-            synonyms: &self.synonyms,
-            fuzzy_left: query::MAX_FUZZY_WORDS,
-            highlight: BTreeMap::new(),
-        };
-        let text_query = match &ast {
-            Some(n) => builder.build(n)?,
-            None => None,
-        };
-        let highlight = std::mem::take(&mut builder.highlight);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let has_text = text_query.is_some();
-        clauses.push((
-            Occur::Must,
-            text_query.unwrap_or_else(|| Box::new(AllQuery)),
-        ));
-        clauses.push((
-            Occur::Must,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_u64(fl.listed, 1),
-                    IndexRecordOption::Basic,
-                )),
-                0.0,
-            )),
-        ));
         let sectors: Vec<&str> = req.sectors.iter().map(|s| s.as_str()).collect();
         let modalities: Vec<&str> = req.modalities.iter().map(|m| m.as_str()).collect();
         let topics: Vec<&str> = req.topics.iter().map(String::as_str).collect();
@@ -593,7 +597,7 @@ impl CatalogIndex {
             None => vec![],
         };
         let credits: Vec<&str> = req.credits.map(|c| c.term()).into_iter().collect();
-        for (field, values) in [
+        let filters: Vec<(Field, &[&str])> = [
             (fl.topic, &topics),
             (fl.sector, &sectors),
             (fl.modality, &modalities),
@@ -601,12 +605,40 @@ impl CatalogIndex {
             (fl.status, &statuses),
             (fl.cost, &cost),
             (fl.credit, &credits),
-        ] {
-            if let Some(q) = filter_terms(field, values) {
-                clauses.push((Occur::Must, q));
-            }
-        }
-        let full = BooleanQuery::new(clauses);
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(f, v)| (f, v.as_slice()))
+        .collect();
+        let tables = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| self.tables.get(r, fl))
+            .collect::<Result<Vec<_>, _>>()?;
+        let filter = FilterQuery::new(filter_bits(searcher.segment_readers(), &tables, &filters)?);
+        let mut builder = Builder {
+            searcher: &searcher,
+            fields: fl,
+            analyzer: self.analyzer.clone(),
+            plain: self.plain_analyzer.clone(),
+            synonyms: &self.synonyms,
+            fuzzy_left: query::MAX_FUZZY_WORDS,
+            highlight: BTreeMap::new(),
+            filter: Some(filter.clone()),
+        };
+        let text_query = match &ast {
+            Some(n) => builder.build(n)?,
+            None => None,
+        };
+        let highlight = std::mem::take(&mut builder.highlight);
+        let has_text = text_query.is_some();
+        // Without text the filter bits are the whole query. With text the builder has put them
+        // into every positive leaf (and under exclusions), so the text query matches only
+        // documents that pass them. Filters decide membership, never score.
+        let full: Box<dyn Query> = match text_query {
+            Some(t) => t,
+            None => Box::new(filter),
+        };
         let collector = PageCollector {
             sort,
             from_min: to_minutes(from),
@@ -615,13 +647,14 @@ impl CatalogIndex {
             after,
             limit,
             deadline,
+            tables: tables.clone(),
         };
-        let SegFruits(fruits) = searcher.search(&full, &collector)?;
+        let SegFruits(fruits) = searcher.search(full.as_ref(), &collector)?;
 
         let mut total = 0;
         let mut remaining = 0;
         let mut top: Vec<Entry> = Vec::new();
-        let mut facet_maps: Vec<HashMap<String, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+        let mut facet_maps: Vec<HashMap<&str, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
         let mut months: HashMap<u32, u64> = HashMap::new();
         for fr in fruits {
             if fr.timed_out {
@@ -630,9 +663,16 @@ impl CatalogIndex {
             total += fr.total;
             remaining += fr.remaining;
             top.extend(fr.top);
-            for (map, values) in facet_maps.iter_mut().zip(fr.facets) {
-                for (v, c) in values {
-                    *map.entry(v).or_insert(0) += c;
+            let Some(table) = tables.get(fr.seg as usize) else {
+                continue;
+            };
+            for (i, map) in facet_maps.iter_mut().enumerate() {
+                let ids = table.facet_base[i] as usize..table.facet_base[i + 1] as usize;
+                for id in ids {
+                    match fr.facet_counts.get(id) {
+                        Some(&c) if c > 0 => *map.entry(table.facet_name(id)).or_insert(0) += c,
+                        _ => {}
+                    }
                 }
             }
             for (m, c) in fr.months {
@@ -711,14 +751,16 @@ impl CatalogIndex {
 }
 
 /// Most frequent first, ties by value, at most [`FACET_LIMIT`].
-fn top_counts(map: HashMap<String, u64>) -> Vec<FacetCount> {
-    let mut v: Vec<FacetCount> = map
-        .into_iter()
-        .map(|(value, count)| FacetCount { value, count })
-        .collect();
-    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+fn top_counts(map: HashMap<&str, u64>) -> Vec<FacetCount> {
+    let mut v: Vec<(&str, u64)> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     v.truncate(FACET_LIMIT);
-    v
+    v.into_iter()
+        .map(|(value, count)| FacetCount {
+            value: value.to_string(),
+            count,
+        })
+        .collect()
 }
 
 fn render_snippet(
