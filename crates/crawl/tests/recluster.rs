@@ -113,8 +113,9 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
         vec![4, 2]
     );
 
-    // The consortium's feed empties item by item: after K healthy absences its copy of the
-    // webinar is removed and the cluster shrinks, incrementally as from scratch.
+    // The consortium's feed drops its copy of the webinar. The session is still ahead, so K
+    // healthy absences keep it (HOSTILE E4); the provider then takes it down, and the cluster
+    // shrinks, incrementally as from scratch.
     let tclc = sources[4];
     for round in 1..=4 {
         let at = now + chrono::Duration::hours(round);
@@ -148,12 +149,37 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
             "after shrink round {round}"
         );
     }
+    let sizes = |g: BTreeSet<Vec<String>>| g.iter().map(Vec::len).collect::<Vec<_>>();
     assert_eq!(
-        groups(&store)
-            .await
-            .iter()
-            .map(Vec::len)
-            .collect::<Vec<_>>(),
-        vec![3, 2]
+        sizes(groups(&store).await),
+        vec![4, 2],
+        "an upcoming copy stays"
     );
+    let at = now + chrono::Duration::hours(5);
+    let copy = store
+        .offerings(&coalesce_store::OfferingFilter {
+            source_id: Some(tclc),
+            ..Default::default()
+        })
+        .await
+        .expect("offerings")
+        .into_iter()
+        .find(|o| o.offering.title.to_lowercase().contains("copyright"))
+        .expect("the consortium's copy is still live")
+        .id;
+    assert!(
+        store
+            .remove_offering(tclc, &copy, at)
+            .await
+            .expect("remove")
+    );
+    live.update(&store, std::slice::from_ref(&copy), at)
+        .await
+        .expect("incremental update");
+    let incremental = groups(&store).await;
+    coalesce_crawl::recluster(&store, at)
+        .await
+        .expect("full recompute");
+    assert_eq!(incremental, groups(&store).await, "after the take-down");
+    assert_eq!(sizes(groups(&store).await), vec![3, 2]);
 }
