@@ -290,7 +290,7 @@ impl Synonyms {
         let mut i = 0;
         while i < items.len() {
             if let Node::Word(w) = &items[i]
-                && let Some(cands) = self.by_first.get(&fold_word(w))
+                && let Some(cands) = self.candidates(&fold_word(w))
             {
                 let hit = cands.iter().find(|(p, _)| {
                     p.iter().enumerate().all(|(k, pw)| {
@@ -318,6 +318,43 @@ impl Synonyms {
             i += 1;
         }
         out
+    }
+}
+
+impl Synonyms {
+    /// The phrases starting with `word`.
+    fn candidates(&self, word: &str) -> Option<&Vec<(Vec<String>, usize)>> {
+        self.by_first.get(word)
+    }
+
+    /// The group of the one-word synonym closest to `word` within the typo budget (1 edit
+    /// from 4 characters, 2 from 8); ties go to the alphabetically first. For words the index
+    /// does not know, so "presevation" reaches the preservation group.
+    fn typo_group(&self, word: &str) -> Option<usize> {
+        let budget = usize::from(typo_budget(word.chars().count()));
+        if budget == 0 {
+            return None;
+        }
+        self.by_first
+            .iter()
+            .flat_map(|(k, c)| {
+                c.iter()
+                    .filter(|(p, _)| p.len() == 1)
+                    .map(move |(_, g)| (k, *g))
+            })
+            .map(|(k, g)| (strsim::levenshtein(word, k), k, g))
+            .filter(|(d, _, _)| *d <= budget)
+            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+            .map(|(_, _, g)| g)
+    }
+}
+
+/// Edits a word of `len` characters may be away from what was meant.
+fn typo_budget(len: usize) -> u8 {
+    match len {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
     }
 }
 
@@ -509,12 +546,7 @@ impl Builder<'_> {
         }
         // Typo tolerance only for words the index does not know: a known word is most likely
         // spelled as meant, and fuzzy-expanding it ("form" -> "from") would drown the exact hits.
-        let len = w.chars().count();
-        let distance = match len {
-            0..=3 => 0,
-            4..=7 => 1,
-            _ => 2,
-        };
+        let distance = typo_budget(w.chars().count());
         if !known
             && distance > 0
             && self.fuzzy_left > 0
@@ -532,6 +564,16 @@ impl Builder<'_> {
                 let q = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
                 let q = Box::new(BoostQuery::new(Box::new(q), FUZZY_FIELD.1 * FUZZY_BOOST));
                 clauses.push((Occur::Should, self.leaf(q)));
+            }
+            // The misspelt word may be a synonym key: its group's phrases too.
+            let folded = fold_word(w);
+            if let Some(group) = self.synonyms.typo_group(&folded) {
+                let alts = self.synonyms.groups.get(group).cloned().unwrap_or_default();
+                for alt in &alts {
+                    if let Some(q) = self.phrase(&alt.join(" "), true) {
+                        clauses.push((Occur::Should, Box::new(BoostQuery::new(q, SYNONYM_BOOST))));
+                    }
+                }
             }
         }
         Ok(Some(Box::new(BooleanQuery::new(clauses))))

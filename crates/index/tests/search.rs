@@ -158,6 +158,22 @@ fn synonyms_cross_the_sectors_vocabularies() {
 }
 
 #[test]
+fn a_misspelt_synonym_reaches_its_group() {
+    // No document says "preservation": only its synonym "collections care" is written.
+    let idx = index_of(&[
+        doc(
+            "care",
+            offering("Collections care basics", "Storage and handling.", Some(3)),
+        ),
+        doc("other", offering("Grant writing", "x", Some(3))),
+    ]);
+    assert_eq!(ids(&idx, &q("preservation")), vec!["care"]);
+    assert_eq!(ids(&idx, &q("presevation")), vec!["care"]);
+    // Beyond the typo budget nothing is reached.
+    assert!(ids(&idx, &q("prsrvatoin")).is_empty());
+}
+
+#[test]
 fn phrases_exclusion_and_or() {
     let idx = index_of(&[
         doc(
