@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use coalesce_core::Offering;
-use coalesce_index::store_sync::effective_canonical;
 use coalesce_index::{MAX_LIMIT, SearchHit, SortOrder};
 use coalesce_store::{OfferingId, StoredOffering};
 use serde_json::json;
@@ -26,7 +25,7 @@ use crate::feeds::{
     write_offering_ics,
 };
 use crate::params::{Accept, Filters, Params};
-use crate::routes::{provider_names, run_search};
+use crate::routes::{ClusterView, cluster_view, provider_names, run_search};
 use crate::state::AppState;
 
 /// Default calendar window: a week back (so this week's sessions stay visible) to a year ahead.
@@ -61,6 +60,19 @@ impl Owned {
             detail_url: self.detail_url.clone(),
         }
     }
+}
+
+/// The vocabulary's labels of `topics` (an id it does not know stays as it is).
+fn topic_labels(state: &AppState, topics: &[String]) -> Vec<String> {
+    topics
+        .iter()
+        .map(|t| {
+            state
+                .vocabulary
+                .topic(t)
+                .map_or_else(|| t.clone(), |x| x.label.clone())
+        })
+        .collect()
 }
 
 fn hour_floor(t: DateTime<Utc>) -> DateTime<Utc> {
@@ -138,17 +150,7 @@ fn owned(
     hit: &SearchHit,
     shown: &dyn Fn(&str) -> String,
 ) -> Owned {
-    let topic_labels = offering
-        .topics
-        .iter()
-        .map(|t| {
-            state
-                .vocabulary
-                .topic(t)
-                .map(|x| x.label.clone())
-                .unwrap_or_else(|| t.clone())
-        })
-        .collect();
+    let topic_labels = topic_labels(state, &offering.topics);
     let mut also: Vec<String> = Vec::new();
     for a in &hit.also_offered_by {
         if !also.contains(&a.provider_name) && a.provider_id != stored.provider {
@@ -409,19 +411,12 @@ pub(crate) async fn offering_ics(state: &AppState, id: &str) -> Result<Response,
     let names = provider_names(state).await?;
     let shown = |p: &str| names.get(p).cloned().unwrap_or_else(|| p.to_string());
     if let Some(cid) = stored.cluster_id.clone()
-        && let Some(c) = state.store.cluster(&cid).await?
+        && let Some(ClusterView {
+            cluster: c,
+            members,
+            canonical,
+        }) = cluster_view(state, &cid).await?
     {
-        let ids: Vec<OfferingId> = c.members.iter().map(|m| m.offering_id.clone()).collect();
-        let members: HashMap<OfferingId, StoredOffering> = state
-            .store
-            .offerings_by_ids(&ids)
-            .await?
-            .into_iter()
-            .map(|o| (o.id.clone(), o))
-            .collect();
-        let canonical = effective_canonical(&c, |id| {
-            members.get(id).is_some_and(|m| m.removed_at.is_none())
-        });
         if let Some(canon) = canonical.and_then(|cid| members.get(&cid))
             && canon.id != stored.id
         {
@@ -445,18 +440,7 @@ pub(crate) async fn offering_ics(state: &AppState, id: &str) -> Result<Response,
         ),
         provider: shown(&stored.provider),
         offering: stored.offering.clone(),
-        topic_labels: stored
-            .offering
-            .topics
-            .iter()
-            .map(|t| {
-                state
-                    .vocabulary
-                    .topic(t)
-                    .map(|x| x.label.clone())
-                    .unwrap_or_else(|| t.clone())
-            })
-            .collect(),
+        topic_labels: topic_labels(state, &stored.offering.topics),
         also,
         stored,
     };

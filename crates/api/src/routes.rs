@@ -2,7 +2,7 @@
 //! `/api/v1/topics`, `/api/v1/providers`. Handlers parse, call the index or the store, and let
 //! [`ApiError`] pick the status.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -220,21 +220,13 @@ pub(crate) async fn offering(
     let base = &state.config.public_base_url;
     let cluster = match &stored.cluster_id {
         None => serde_json::Value::Null,
-        Some(cid) => match state.store.cluster(cid).await? {
+        Some(cid) => match cluster_view(&state, cid).await? {
             None => serde_json::Value::Null,
-            Some(c) => {
-                let ids: Vec<OfferingId> =
-                    c.members.iter().map(|m| m.offering_id.clone()).collect();
-                let members: BTreeMap<OfferingId, StoredOffering> = state
-                    .store
-                    .offerings_by_ids(&ids)
-                    .await?
-                    .into_iter()
-                    .map(|o| (o.id.clone(), o))
-                    .collect();
-                let canonical = effective_canonical(&c, |id| {
-                    members.get(id).is_some_and(|m| m.removed_at.is_none())
-                });
+            Some(ClusterView {
+                cluster: c,
+                members,
+                canonical,
+            }) => {
                 let list: Vec<serde_json::Value> = c
                     .members
                     .iter()
@@ -302,6 +294,44 @@ async fn upcoming_facets(
     req.limit = 1;
     let res = run_search(state, req).await?;
     Ok((index, res))
+}
+
+/// A duplicate cluster with its members' stored records and the member that stands for it
+/// now (the canonical, or the first live member when the canonical is gone).
+pub(crate) struct ClusterView {
+    pub cluster: coalesce_store::Cluster,
+    pub members: HashMap<OfferingId, StoredOffering>,
+    pub canonical: Option<OfferingId>,
+}
+
+/// The cluster `id` as [`ClusterView`]; `None` when it no longer exists.
+pub(crate) async fn cluster_view(
+    state: &AppState,
+    id: &coalesce_store::ClusterId,
+) -> Result<Option<ClusterView>, ApiError> {
+    let Some(cluster) = state.store.cluster(id).await? else {
+        return Ok(None);
+    };
+    let ids: Vec<OfferingId> = cluster
+        .members
+        .iter()
+        .map(|m| m.offering_id.clone())
+        .collect();
+    let members: HashMap<OfferingId, StoredOffering> = state
+        .store
+        .offerings_by_ids(&ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect();
+    let canonical = effective_canonical(&cluster, |id| {
+        members.get(id).is_some_and(|m| m.removed_at.is_none())
+    });
+    Ok(Some(ClusterView {
+        cluster,
+        members,
+        canonical,
+    }))
 }
 
 pub(crate) async fn topics(State(state): State<AppState>) -> Result<Response, ApiError> {
