@@ -433,4 +433,27 @@ async fn a_provider_lists_makes_and_revokes_only_its_own_keys() {
         call(&app, "GET", "/api/v1/keys", None, None).await.0,
         StatusCode::UNAUTHORIZED
     );
+    // Bad input: an oversized label is refused with the one error shape and makes no key;
+    // an id that is not a number is simply unknown.
+    let (s, body) = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Some(&a2),
+        Some(json!({"label": "x".repeat(101)})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("label"),
+        "{body}"
+    );
+    let (_, list) = call(&app, "GET", "/api/v1/keys", Some(&a2), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert_eq!(
+        call(&app, "DELETE", "/api/v1/keys/not-a-number", Some(&a2), None)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -324,4 +324,16 @@ mod tests {
         let err = load(Some(&p)).unwrap_err().to_string();
         assert!(err.contains("listen_port"), "{err}");
     }
+
+    #[test]
+    fn index_sync_interval_is_bounded_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[index]\nsync_interval_ms = 5\n").unwrap();
+        let err = load(Some(&p)).unwrap().validate().unwrap_err().to_string();
+        assert!(err.contains("index.sync_interval_ms"), "{err}");
+        std::fs::write(&p, "[index]\nsync_interval_ms = 3000\n").unwrap();
+        let spec = load(Some(&p)).unwrap().validate().unwrap();
+        assert_eq!(spec.index_sync, Duration::from_millis(3000));
+    }
 }
