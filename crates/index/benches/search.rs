@@ -171,10 +171,15 @@ fn search(ours: &std::path::Path, now: chrono::DateTime<Utc>) {
         "records -retention",
         "oral history OR exhibits",
     ];
+    // `COALESCE_BENCH_TEXT` replaces the mix's texts with one (filters still vary): for a
+    // profile of one query.
+    let only = std::env::var("COALESCE_BENCH_TEXT").ok();
     let mut rng = Rng::new(9);
     let make = |rng: &mut Rng| {
         let mut r = SearchRequest::new(now);
-        if rng.below(5) > 0 {
+        if let Some(t) = &only {
+            r.q = Some(t.clone()).filter(|t| !t.is_empty());
+        } else if rng.below(5) > 0 {
             r.q = Some(rng.pick(&words).to_string());
         }
         // Two filters, as a learner narrows a search.

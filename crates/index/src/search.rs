@@ -336,6 +336,8 @@ struct PageSegment {
     facet_counts: Vec<u64>,
     months: MonthCounts,
     heap: BinaryHeap<Entry>,
+    /// Documents waiting for [`PageSegment::flush`].
+    batch: Vec<(DocId, Score)>,
     total: u64,
     remaining: u64,
     seen: u64,
@@ -384,6 +386,7 @@ impl Collector for PageCollector {
             facet_counts: vec![0u64; ids],
             months: MonthCounts::new(self.from_min),
             heap: BinaryHeap::with_capacity(self.limit + 1),
+            batch: Vec::with_capacity(BATCH),
             total: 0,
             remaining: 0,
             seen: 0,
@@ -403,41 +406,46 @@ impl Collector for PageCollector {
 /// Tantivy's `Fruit` needs `Send + 'static`; the merge itself happens in `search`.
 struct SegFruits(Vec<SegFruit>);
 
-impl SegmentCollector for PageSegment {
-    type Fruit = SegFruit;
+/// Matching documents handed to the table at once. Their rows are scattered over tens of
+/// megabytes, so each is a cache miss; touching a batch's rows before using them lets those
+/// misses overlap instead of being paid one after another.
+const BATCH: usize = 64;
 
-    fn collect(&mut self, doc: DocId, score: Score) {
-        if self.timed_out {
-            return;
+impl PageSegment {
+    fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.batch);
+        self.table.touch(batch.iter().map(|(d, _)| *d));
+        for &(doc, score) in &batch {
+            self.one(doc, score);
         }
-        self.seen += 1;
-        // Checking the clock costs ~20 ns; every 4096 docs keeps it out of the profile while
-        // bounding the overrun to well under a millisecond.
-        if self.seen.is_multiple_of(4096) && Instant::now() > self.deadline {
-            self.timed_out = true;
-            return;
-        }
+        self.batch = batch;
+        self.batch.clear();
+    }
+
+    /// Counts one matching document and offers it to the page.
+    #[inline]
+    fn one(&mut self, doc: DocId, score: Score) {
         // The first session that overlaps the window [from, to): sessions are in start order,
         // so the first one ending at or after `from` is it, unless it starts at or after `to`.
-        let sessions = self.table.sessions(doc);
+        let row = self.table.row(doc);
         let mut first: Option<u64> = None;
-        for v in sessions {
-            let start = v >> 32;
+        for pair in row.sessions.chunks_exact(2) {
+            let (start, end) = (u64::from(pair[0]), u64::from(pair[1]));
             if start >= self.to_min {
                 break;
             }
-            if v & 0xffff_ffff >= self.from_min {
+            if end >= self.from_min {
                 first = Some(start);
                 break;
             }
         }
-        match (sessions.is_empty(), first) {
+        match (row.sessions.is_empty(), first) {
             (false, None) => return,
             (true, _) if !self.include_on_demand => return,
             _ => {}
         }
         self.total += 1;
-        for &id in self.table.facet_ids(doc) {
+        for &id in row.facets {
             if let Some(c) = self.facet_counts.get_mut(id as usize) {
                 *c += 1;
             }
@@ -458,13 +466,21 @@ impl SegmentCollector for PageSegment {
                 !((u as u64) ^ (1 << 63))
             }
         };
-        let key = self.table.key(doc);
-        if let Some(after) = self.after
-            && (primary, key) <= after
+        // The cursor key is another array: read it only where the primary key ties.
+        if let Some((after_primary, after_key)) = self.after
+            && (primary < after_primary
+                || primary == after_primary && self.table.key(doc) <= after_key)
         {
             return;
         }
         self.remaining += 1;
+        if self.heap.len() >= self.limit
+            && let Some(top) = self.heap.peek()
+            && primary > top.primary
+        {
+            return;
+        }
+        let key = self.table.key(doc);
         let e = Entry {
             primary,
             key,
@@ -480,8 +496,31 @@ impl SegmentCollector for PageSegment {
             self.heap.push(e);
         }
     }
+}
 
-    fn harvest(self) -> SegFruit {
+impl SegmentCollector for PageSegment {
+    type Fruit = SegFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.timed_out {
+            return;
+        }
+        self.seen += 1;
+        // Checking the clock costs ~20 ns; every 4096 docs keeps it out of the profile while
+        // bounding the overrun to well under a millisecond.
+        if self.seen.is_multiple_of(4096) && Instant::now() > self.deadline {
+            self.timed_out = true;
+            self.batch.clear();
+            return;
+        }
+        self.batch.push((doc, score));
+        if self.batch.len() == BATCH {
+            self.flush();
+        }
+    }
+
+    fn harvest(mut self) -> SegFruit {
+        self.flush();
         SegFruit {
             seg: self.seg,
             total: self.total,
@@ -513,16 +552,22 @@ fn to_minutes(t: DateTime<Utc>) -> u64 {
     t.timestamp().div_euclid(60).clamp(0, u32::MAX as i64) as u64
 }
 
-/// The request's filters ANDed into one bitset per segment: listed documents, then for each
-/// filter the union of its values.
+/// The request's filters ANDed into one bitset per segment: documents that can overlap the
+/// window, listed ones, then for each filter the union of its values.
 fn filter_bits(
     readers: &[SegmentReader],
     tables: &[Arc<SegTable>],
     filters: &[(Field, &[&str])],
+    from_min: u64,
+    include_on_demand: bool,
 ) -> Result<HashMap<SegmentId, Arc<DocBits>>, IndexError> {
     let mut out = HashMap::with_capacity(readers.len());
     for (reader, table) in readers.iter().zip(tables) {
-        let mut words = table.listed_words().to_vec();
+        let mut words = table.window_words(from_min, include_on_demand);
+        words
+            .iter_mut()
+            .zip(table.listed_words())
+            .for_each(|(w, l)| *w &= l);
         for (field, values) in filters {
             if let [one] = values {
                 let b = table.term_bits(reader, &Term::from_field_text(*field, one))?;
@@ -615,7 +660,13 @@ impl CatalogIndex {
             .iter()
             .map(|r| self.tables.get(r, fl))
             .collect::<Result<Vec<_>, _>>()?;
-        let filter = FilterQuery::new(filter_bits(searcher.segment_readers(), &tables, &filters)?);
+        let filter = FilterQuery::new(filter_bits(
+            searcher.segment_readers(),
+            &tables,
+            &filters,
+            to_minutes(from),
+            req.include_on_demand,
+        )?);
         let mut builder = Builder {
             searcher: &searcher,
             fields: fl,

@@ -10,7 +10,7 @@
 //! tantivy never hands them to a collector.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use tantivy::index::SegmentId;
 use tantivy::schema::IndexRecordOption;
@@ -27,16 +27,15 @@ pub(crate) const FACET_FIELDS: [&str; 4] = [f::TOPIC, f::SECTOR, f::MODALITY, f:
 pub(crate) struct SegTable {
     /// Bit per document: listed in search (canonical of its duplicate cluster).
     listed: Vec<u64>,
-    /// `occ[occ_off[d]..occ_off[d + 1]]`: document `d`'s sessions, packed as in the schema
-    /// (start minutes high, end minutes low) and sorted, so by start.
-    occ_off: Vec<u32>,
-    occ: Vec<u64>,
-    /// The cursor tie-breaker of every document.
+    /// `rows[row_off[d]..row_off[d + 1]]` is document `d`'s row: its session count, its facet
+    /// value count, its sessions as `(start, end)` minute pairs sorted by start (the schema's
+    /// packing, split), then its facet values as flat ids (`facet_base[i] + term ordinal` for
+    /// facet field `i`). One row per document, so a matching document costs one or two cache
+    /// lines, not one per column.
+    row_off: Vec<u32>,
+    rows: Vec<u32>,
+    /// The cursor tie-breaker of every document; read only for documents entering the page.
     keys: Vec<u64>,
-    /// `facet_ids[facet_off[d]..facet_off[d + 1]]`: document `d`'s facet values as flat ids,
-    /// `facet_base[i] + term ordinal` for facet field `i`.
-    facet_off: Vec<u32>,
-    facet_ids: Vec<u32>,
     /// Start of each facet field's id range; the last entry is the number of flat ids.
     pub facet_base: [u32; FACET_FIELDS.len() + 1],
     /// Every facet value by flat id, so counts become names without a dictionary walk or an
@@ -45,6 +44,15 @@ pub(crate) struct SegTable {
     /// Documents of each filter value asked for so far (see `filter.rs`), at most
     /// [`MAX_CACHED_TERMS`] of them.
     term_bits: RwLock<HashMap<Term, Arc<Vec<u64>>>>,
+    /// Dated documents as `(end of their last session in minutes, doc)`, sorted: the documents
+    /// with a session ending at or after `t` are a suffix.
+    by_last_end: Vec<(u32, DocId)>,
+    /// Bit per document without sessions (on-demand, self-paced).
+    undated: Vec<u64>,
+    /// The last window asked for: `(from minutes, dated documents with a session ending at or
+    /// after it)`. Searches default to `from = now`, which only moves forward, so the next
+    /// window is this one minus the few documents whose last session ended in between.
+    window: Mutex<Option<(u64, Arc<Vec<u64>>)>>,
 }
 
 /// Filter values whose bitsets a segment keeps. Topics, sectors, modalities, statuses, cost
@@ -84,18 +92,6 @@ impl SegTable {
         let ff = reader.fast_fields();
         let occ_col = ff.u64(f::OCC)?;
         let key_col = ff.u64(f::KEY)?;
-        let mut occ_off = Vec::with_capacity(n + 1);
-        let mut occ = Vec::with_capacity(n + n / 4);
-        let mut keys = Vec::with_capacity(n);
-        occ_off.push(0);
-        for d in 0..max_doc {
-            let at = occ.len();
-            occ.extend(occ_col.values_for_doc(d));
-            occ[at..].sort_unstable();
-            occ_off.push(offset(occ.len())?);
-            keys.push(key_col.first(d).unwrap_or(0));
-        }
-
         let mut facet_cols = Vec::with_capacity(FACET_FIELDS.len());
         let mut facet_base = [0u32; FACET_FIELDS.len() + 1];
         for (i, name) in FACET_FIELDS.iter().enumerate() {
@@ -121,33 +117,118 @@ impl SegTable {
                 ));
             }
         }
-        let mut facet_off = Vec::with_capacity(n + 1);
-        let mut facet_ids = Vec::with_capacity(n * 6);
-        facet_off.push(0);
+
+        let mut row_off = Vec::with_capacity(n + 1);
+        let mut rows: Vec<u32> = Vec::with_capacity(n * 12);
+        let mut keys = Vec::with_capacity(n);
+        let mut undated = vec![0u64; n.div_ceil(64)];
+        let mut by_last_end = Vec::with_capacity(n);
+        let mut occ: Vec<u64> = Vec::new();
+        let mut facets: Vec<u32> = Vec::new();
+        row_off.push(0);
         for d in 0..max_doc {
+            occ.clear();
+            occ.extend(occ_col.values_for_doc(d));
+            occ.sort_unstable();
+            facets.clear();
             for (col, base) in facet_cols.iter().zip(facet_base) {
                 if let Some(col) = col {
                     for ord in col.term_ords(d) {
                         let ord = u32::try_from(ord).map_err(|_| too_large())?;
-                        facet_ids.push(base.checked_add(ord).ok_or_else(too_large)?);
+                        facets.push(base.checked_add(ord).ok_or_else(too_large)?);
                     }
                 }
             }
-            facet_off.push(offset(facet_ids.len())?);
+            rows.push(offset(occ.len())?);
+            rows.push(offset(facets.len())?);
+            for v in &occ {
+                rows.push((v >> 32) as u32);
+                rows.push(*v as u32);
+            }
+            rows.extend_from_slice(&facets);
+            row_off.push(offset(rows.len())?);
+            keys.push(key_col.first(d).unwrap_or(0));
+            match occ.iter().map(|v| *v as u32).max() {
+                Some(end) => by_last_end.push((end, d)),
+                None => {
+                    if let Some(w) = undated.get_mut((d / 64) as usize) {
+                        *w |= 1 << (d % 64);
+                    }
+                }
+            }
         }
-        occ.shrink_to_fit();
-        facet_ids.shrink_to_fit();
+        by_last_end.sort_unstable();
+        rows.shrink_to_fit();
         Ok(SegTable {
             listed,
-            occ_off,
-            occ,
+            row_off,
+            rows,
             keys,
-            facet_off,
-            facet_ids,
             facet_base,
             facet_names,
             term_bits: RwLock::new(HashMap::new()),
+            by_last_end,
+            undated,
+            window: Mutex::new(None),
         })
+    }
+
+    /// Documents that can overlap a window starting at `from_min` (minutes since the epoch):
+    /// dated ones with a session ending at or after it, plus the undated ones when
+    /// `include_undated`. A superset of the window's matches (the collector still checks the
+    /// window's end and picks the session), but it leaves out the past, usually most of a
+    /// catalog, before any posting list or table row is read.
+    pub fn window_words(&self, from_min: u64, include_undated: bool) -> Vec<u64> {
+        let dated = self.dated_from(from_min);
+        if include_undated {
+            dated
+                .iter()
+                .zip(&self.undated)
+                .map(|(d, u)| d | u)
+                .collect()
+        } else {
+            dated.to_vec()
+        }
+    }
+
+    /// Dated documents with a session ending at or after `from_min`.
+    fn dated_from(&self, from_min: u64) -> Arc<Vec<u64>> {
+        let from = u32::try_from(from_min).unwrap_or(u32::MAX);
+        let cached = self.window.lock().ok().and_then(|g| g.clone());
+        let bits = match cached {
+            Some((at, bits)) if at == u64::from(from) => return bits,
+            // Moving forward: drop the documents whose last session ended in [at, from).
+            Some((at, bits)) if at < u64::from(from) => {
+                let mut words = bits.as_ref().clone();
+                let lo = self
+                    .by_last_end
+                    .partition_point(|&(e, _)| u64::from(e) < at);
+                let hi = self.by_last_end.partition_point(|&(e, _)| e < from);
+                for &(_, d) in self.by_last_end.get(lo..hi).unwrap_or(&[]) {
+                    if let Some(w) = words.get_mut((d / 64) as usize) {
+                        *w &= !(1 << (d % 64));
+                    }
+                }
+                Arc::new(words)
+            }
+            _ => {
+                let mut words = vec![0u64; self.listed.len()];
+                let lo = self.by_last_end.partition_point(|&(e, _)| e < from);
+                for &(_, d) in self.by_last_end.get(lo..).unwrap_or(&[]) {
+                    if let Some(w) = words.get_mut((d / 64) as usize) {
+                        *w |= 1 << (d % 64);
+                    }
+                }
+                Arc::new(words)
+            }
+        };
+        if let Ok(mut g) = self.window.lock() {
+            // Keep the latest window: that is where `now` is heading.
+            if g.as_ref().is_none_or(|(at, _)| *at <= u64::from(from)) {
+                *g = Some((u64::from(from), bits.clone()));
+            }
+        }
+        bits
     }
 
     /// The facet value of a flat id.
@@ -195,13 +276,20 @@ impl SegTable {
         Ok(words)
     }
 
-    /// Sessions of `d`, packed, in start order.
+    /// The row of `d`: its sessions and its facet ids.
     #[inline]
-    pub fn sessions(&self, d: DocId) -> &[u64] {
+    pub fn row(&self, d: DocId) -> Row<'_> {
         let d = d as usize;
-        match (self.occ_off.get(d), self.occ_off.get(d + 1)) {
-            (Some(&a), Some(&b)) => self.occ.get(a as usize..b as usize).unwrap_or(&[]),
+        let row = match (self.row_off.get(d), self.row_off.get(d + 1)) {
+            (Some(&a), Some(&b)) => self.rows.get(a as usize..b as usize).unwrap_or(&[]),
             _ => &[],
+        };
+        match row {
+            [ns, _, rest @ ..] => {
+                let (sessions, facets) = rest.split_at((*ns as usize * 2).min(rest.len()));
+                Row { sessions, facets }
+            }
+            _ => Row::default(),
         }
     }
 
@@ -210,14 +298,20 @@ impl SegTable {
         self.keys.get(d as usize).copied().unwrap_or(0)
     }
 
-    /// Flat facet ids of `d` (see [`SegTable::facet_base`]).
-    #[inline]
-    pub fn facet_ids(&self, d: DocId) -> &[u32] {
-        let d = d as usize;
-        match (self.facet_off.get(d), self.facet_off.get(d + 1)) {
-            (Some(&a), Some(&b)) => self.facet_ids.get(a as usize..b as usize).unwrap_or(&[]),
-            _ => &[],
+    /// Reads the rows of `docs` without using them, so that the cache misses of a batch
+    /// overlap (the loads are independent) before the collector reads the rows for real.
+    pub fn touch(&self, docs: impl Iterator<Item = DocId> + Clone) {
+        let mut acc = 0u32;
+        for d in docs.clone() {
+            acc ^= self.row_off.get(d as usize).copied().unwrap_or(0);
         }
+        for d in docs {
+            let at = self.row_off.get(d as usize).copied().unwrap_or(0) as usize;
+            acc ^= self.rows.get(at).copied().unwrap_or(0);
+            // A row often straddles two lines; the second is read as well.
+            acc ^= self.rows.get(at + 15).copied().unwrap_or(0);
+        }
+        std::hint::black_box(acc);
     }
 
     /// Heap bytes held, for logs and the memory budget.
@@ -228,10 +322,20 @@ impl SegTable {
             .map(|m| m.len() * self.listed.len() * 8)
             .unwrap_or(0);
         cached
-            + self.listed.len() * 8
-            + (self.occ_off.len() + self.facet_off.len() + self.facet_ids.len()) * 4
-            + (self.occ.len() + self.keys.len()) * 8
+            + self.listed.len() * 8 * 3
+            + self.by_last_end.len() * 8
+            + (self.row_off.len() + self.rows.len()) * 4
+            + self.keys.len() * 8
     }
+}
+
+/// One document's row in a [`SegTable`].
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Row<'a> {
+    /// `start, end` minute pairs in start order.
+    pub sessions: &'a [u32],
+    /// Flat facet ids.
+    pub facets: &'a [u32],
 }
 
 /// The tables of the segments in use, by segment id.

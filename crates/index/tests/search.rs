@@ -551,3 +551,50 @@ fn sync_applies_events_and_keeps_the_watermark_across_restarts() {
     );
     assert_eq!(idx.watermark().unwrap(), Some(20));
 }
+
+/// The window is pre-filtered per segment from a cached bitset that follows `from` forward and
+/// is rebuilt when `from` moves back: totals must match a count over the documents either way.
+#[test]
+fn the_window_follows_the_clock_forward_and_back() {
+    let (idx, docs) = catalog(3000);
+    let minutes = |t: DateTime<chrono::FixedOffset>| t.timestamp().div_euclid(60);
+    let expected = |from: DateTime<Utc>, on_demand: bool| {
+        let from = from.timestamp().div_euclid(60);
+        docs.iter()
+            .filter(|d| d.is_canonical)
+            .filter(|d| {
+                let live: Vec<_> = d
+                    .offering
+                    .occurrences
+                    .iter()
+                    .filter(|o| !o.cancelled)
+                    .collect();
+                if live.is_empty() {
+                    return on_demand;
+                }
+                live.iter().any(|o| {
+                    let s = minutes(o.start);
+                    o.end.map_or(s, |e| minutes(e).max(s)) >= from
+                })
+            })
+            .count() as u64
+    };
+    for (days, on_demand) in [
+        (0, true),
+        (1, true),
+        (45, false),
+        (45, true),
+        (-20, true),
+        (3, false),
+        (400, true),
+    ] {
+        let at = now() + Duration::days(days) + Duration::minutes(7 * days);
+        let mut r = SearchRequest::new(at);
+        r.include_on_demand = on_demand;
+        assert_eq!(
+            idx.search(&r).unwrap().total,
+            expected(at, on_demand),
+            "now {at}, on demand {on_demand}"
+        );
+    }
+}
