@@ -11,7 +11,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tantivy::index::SegmentId;
-use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::query::{
+    EmptyScorer, EnableScoring, Explanation, Query, Scorer, Weight, intersect_scorers,
+};
+use tantivy::schema::Term;
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
 
 /// A set of documents of one segment, one bit each.
@@ -66,6 +69,16 @@ impl FilterQuery {
         FilterQuery {
             bits: Arc::new(bits),
         }
+    }
+}
+
+impl FilterQuery {
+    /// `inner` restricted to the filtered documents, with `inner`'s scores.
+    pub fn restrict(&self, inner: Box<dyn Query>) -> Box<dyn Query> {
+        Box::new(Restricted {
+            inner,
+            filter: self.clone(),
+        })
     }
 }
 
@@ -139,6 +152,129 @@ impl DocSet for FilterScorer {
 impl Scorer for FilterScorer {
     fn score(&mut self) -> Score {
         0.0
+    }
+}
+
+/// A query restricted to a [`FilterQuery`]'s documents (see [`FilterQuery::restrict`]).
+///
+/// Why not an intersection of the two: a search puts the filters into every text leaf, and
+/// tantivy's intersection of a leaf with the filter pays a seek through both, with dynamic
+/// calls, per step. When the leaf is not much broader than the filter, walking the leaf and
+/// testing one bit per document is several times cheaper; when it is far broader (a narrow
+/// provider filter under a common word), the intersection lets the filter lead and the leaf
+/// skip whole blocks, so that case still uses it.
+#[derive(Debug)]
+struct Restricted {
+    inner: Box<dyn Query>,
+    filter: FilterQuery,
+}
+
+impl Clone for Restricted {
+    fn clone(&self) -> Self {
+        Restricted {
+            inner: self.inner.box_clone(),
+            filter: self.filter.clone(),
+        }
+    }
+}
+
+/// A leaf this many times broader than the filter is intersected with it instead of walked.
+const WALK_LIMIT: u64 = 16;
+
+impl Query for Restricted {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(RestrictedWeight {
+            inner: self.inner.weight(scoring)?,
+            filter: FilterWeight {
+                bits: self.filter.bits.clone(),
+            },
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.inner.query_terms(visitor);
+    }
+}
+
+struct RestrictedWeight {
+    inner: Box<dyn Weight>,
+    filter: FilterWeight,
+}
+
+impl Weight for RestrictedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let inner = self.inner.scorer(reader, boost)?;
+        let bits = self.filter.segment_bits(reader)?;
+        if inner.doc() == TERMINATED || bits.count == 0 {
+            return Ok(Box::new(EmptyScorer));
+        }
+        if inner.cost() > WALK_LIMIT * u64::from(bits.count) {
+            let doc = bits.next_from(0);
+            let filter: Box<dyn Scorer> = Box::new(FilterScorer { bits, doc });
+            return Ok(intersect_scorers(vec![inner, filter], reader.max_doc()));
+        }
+        let mut s = Walk { inner, bits };
+        let first = s.inner.doc();
+        if !s.bits.contains(first) {
+            s.skip_unfiltered();
+        }
+        Ok(Box::new(s))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.filter.explain(reader, doc)?;
+        self.inner.explain(reader, doc)
+    }
+}
+
+/// Walks `inner`, stopping only on documents in `bits`.
+struct Walk {
+    inner: Box<dyn Scorer>,
+    bits: Arc<DocBits>,
+}
+
+impl Walk {
+    #[inline]
+    fn skip_unfiltered(&mut self) -> DocId {
+        loop {
+            let d = self.inner.advance();
+            if d == TERMINATED || self.bits.contains(d) {
+                return d;
+            }
+        }
+    }
+}
+
+impl DocSet for Walk {
+    fn advance(&mut self) -> DocId {
+        self.skip_unfiltered()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let d = self.inner.seek(target);
+        if d == TERMINATED || self.bits.contains(d) {
+            d
+        } else {
+            self.skip_unfiltered()
+        }
+    }
+
+    fn doc(&self) -> DocId {
+        self.inner.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.inner.size_hint().min(self.bits.count)
+    }
+
+    fn cost(&self) -> u64 {
+        self.inner.cost()
+    }
+}
+
+impl Scorer for Walk {
+    fn score(&mut self) -> Score {
+        self.inner.score()
     }
 }
 

@@ -25,6 +25,7 @@ mod search;
 pub mod store_sync;
 pub mod sync;
 mod table;
+mod union;
 
 pub use doc::{AlsoOfferedBy, IndexDoc};
 pub use error::IndexError;

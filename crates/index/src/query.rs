@@ -21,6 +21,7 @@ use crate::IndexError;
 use crate::doc::Fields;
 use crate::filter::FilterQuery;
 use crate::schema::{FUZZY_FIELD, TEXT_FIELDS};
+use crate::union::AnyOf;
 
 pub const MAX_QUERY_CHARS: usize = 256;
 pub const MAX_DEPTH: usize = 8;
@@ -385,10 +386,7 @@ impl Builder<'_> {
     /// are unchanged: the filter scores 0.
     fn leaf(&self, q: Box<dyn Query>) -> Box<dyn Query> {
         match &self.filter {
-            Some(f) => Box::new(BooleanQuery::new(vec![
-                (Occur::Must, q),
-                (Occur::Must, Box::new(f.clone()) as Box<dyn Query>),
-            ])),
+            Some(f) => f.restrict(q),
             None => q,
         }
     }
@@ -446,20 +444,16 @@ impl Builder<'_> {
                 Some(Box::new(BooleanQuery::new(clauses)))
             }
             Node::Or(items) => {
-                let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                let mut clauses: Vec<Box<dyn Query>> = Vec::new();
                 for it in items {
                     if let Some(q) = self.build(it)? {
-                        clauses.push((Occur::Should, q));
+                        clauses.push(q);
                     }
                 }
-                if clauses.is_empty() {
-                    None
-                } else {
-                    Some(Box::new(BooleanQuery::new(clauses)))
-                }
+                any_of(clauses)
             }
             Node::Synonym { typed, group } => {
-                let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                let mut clauses: Vec<Box<dyn Query>> = Vec::new();
                 let typed_q = if typed.len() == 1 {
                     self.word(&typed[0], true)?
                 } else {
@@ -472,7 +466,7 @@ impl Builder<'_> {
                     (!all.is_empty()).then(|| Box::new(BooleanQuery::new(all)) as Box<dyn Query>)
                 };
                 if let Some(q) = typed_q {
-                    clauses.push((Occur::Should, q));
+                    clauses.push(q);
                 }
                 let typed_folded: Vec<String> = typed.iter().map(|w| fold_word(w)).collect();
                 let alts = self
@@ -483,11 +477,10 @@ impl Builder<'_> {
                     .unwrap_or_default();
                 for alt in alts.iter().filter(|a| **a != typed_folded) {
                     if let Some(q) = self.phrase(&alt.join(" "), true) {
-                        clauses.push((Occur::Should, Box::new(BoostQuery::new(q, SYNONYM_BOOST))));
+                        clauses.push(Box::new(BoostQuery::new(q, SYNONYM_BOOST)));
                     }
                 }
-                (!clauses.is_empty())
-                    .then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
+                any_of(clauses)
             }
         })
     }
@@ -530,7 +523,7 @@ impl Builder<'_> {
         if highlight {
             self.highlight.insert(t.clone(), 1.0);
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         let mut known = false;
         for (name, boost) in TEXT_FIELDS {
             let Some(field) = self.fields.by_name(name) else {
@@ -541,8 +534,7 @@ impl Builder<'_> {
                 known = true;
             }
             let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            let q = self.leaf(Box::new(BoostQuery::new(Box::new(q), boost)));
-            clauses.push((Occur::Should, q));
+            clauses.push(self.leaf(Box::new(BoostQuery::new(Box::new(q), boost))));
         }
         // Typo tolerance only for words the index does not know: a known word is most likely
         // spelled as meant, and fuzzy-expanding it ("form" -> "from") would drown the exact hits.
@@ -563,7 +555,7 @@ impl Builder<'_> {
                 self.fuzzy_left -= 1;
                 let q = FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
                 let q = Box::new(BoostQuery::new(Box::new(q), FUZZY_FIELD.1 * FUZZY_BOOST));
-                clauses.push((Occur::Should, self.leaf(q)));
+                clauses.push(self.leaf(q));
             }
             // The misspelt word may be a synonym key: its group's phrases too.
             let folded = fold_word(w);
@@ -571,12 +563,12 @@ impl Builder<'_> {
                 let alts = self.synonyms.groups.get(group).cloned().unwrap_or_default();
                 for alt in &alts {
                     if let Some(q) = self.phrase(&alt.join(" "), true) {
-                        clauses.push((Occur::Should, Box::new(BoostQuery::new(q, SYNONYM_BOOST))));
+                        clauses.push(Box::new(BoostQuery::new(q, SYNONYM_BOOST)));
                     }
                 }
             }
         }
-        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+        Ok(any_of(clauses))
     }
 
     /// A phrase on every text field (a single token becomes a term query).
@@ -590,7 +582,7 @@ impl Builder<'_> {
                 self.highlight.insert(t.clone(), 1.0);
             }
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for (name, boost) in TEXT_FIELDS {
             let field = self.fields.by_name(name)?;
             let q: Box<dyn Query> = if toks.len() == 1 {
@@ -605,12 +597,18 @@ impl Builder<'_> {
                         .collect(),
                 ))
             };
-            clauses.push((
-                Occur::Should,
-                self.leaf(Box::new(BoostQuery::new(q, boost))),
-            ));
+            clauses.push(self.leaf(Box::new(BoostQuery::new(q, boost))));
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        any_of(clauses)
+    }
+}
+
+/// A disjunction of `clauses` (see [`AnyOf`]); `None` when there are none.
+fn any_of(mut clauses: Vec<Box<dyn Query>>) -> Option<Box<dyn Query>> {
+    match clauses.len() {
+        0 => None,
+        1 => clauses.pop(),
+        _ => Some(Box::new(AnyOf::new(clauses))),
     }
 }
 
