@@ -73,11 +73,13 @@ impl FilterQuery {
 }
 
 impl FilterQuery {
-    /// `inner` restricted to the filtered documents, with `inner`'s scores.
-    pub fn restrict(&self, inner: Box<dyn Query>) -> Box<dyn Query> {
+    /// `inner` restricted to the filtered documents, with `inner`'s scores. `walk`: `inner` is
+    /// a term (or a boosted term), cheap to walk past documents the filter rejects.
+    pub fn restrict(&self, inner: Box<dyn Query>, walk: bool) -> Box<dyn Query> {
         Box::new(Restricted {
             inner,
             filter: self.clone(),
+            walk,
         })
     }
 }
@@ -159,14 +161,15 @@ impl Scorer for FilterScorer {
 ///
 /// Why not an intersection of the two: a search puts the filters into every text leaf, and
 /// tantivy's intersection of a leaf with the filter pays a seek through both, with dynamic
-/// calls, per step. When the leaf is not much broader than the filter, walking the leaf and
-/// testing one bit per document is several times cheaper; when it is far broader (a narrow
-/// provider filter under a common word), the intersection lets the filter lead and the leaf
-/// skip whole blocks, so that case still uses it.
+/// calls, per step. When a term's postings are not much broader than the filter, walking them
+/// and testing one bit per document is several times cheaper; when they are far broader (a
+/// narrow provider filter under a common word), the intersection lets the filter lead and the
+/// postings skip whole blocks, so that case still uses it, as do phrases.
 #[derive(Debug)]
 struct Restricted {
     inner: Box<dyn Query>,
     filter: FilterQuery,
+    walk: bool,
 }
 
 impl Clone for Restricted {
@@ -174,6 +177,7 @@ impl Clone for Restricted {
         Restricted {
             inner: self.inner.box_clone(),
             filter: self.filter.clone(),
+            walk: self.walk,
         }
     }
 }
@@ -184,6 +188,7 @@ const WALK_LIMIT: u64 = 16;
 impl Query for Restricted {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         Ok(Box::new(RestrictedWeight {
+            walk: self.walk,
             inner: self.inner.weight(scoring)?,
             filter: FilterWeight {
                 bits: self.filter.bits.clone(),
@@ -197,6 +202,7 @@ impl Query for Restricted {
 }
 
 struct RestrictedWeight {
+    walk: bool,
     inner: Box<dyn Weight>,
     filter: FilterWeight,
 }
@@ -208,7 +214,9 @@ impl Weight for RestrictedWeight {
         if inner.doc() == TERMINATED || bits.count == 0 {
             return Ok(Box::new(EmptyScorer));
         }
-        if inner.cost() > WALK_LIMIT * u64::from(bits.count) {
+        // Only term postings are walked: a phrase (or any composite) is cheaper when sought to
+        // the filtered documents, as it checks positions only where it stops.
+        if !self.walk || inner.cost() > WALK_LIMIT * u64::from(bits.count) {
             let doc = bits.next_from(0);
             let filter: Box<dyn Scorer> = Box::new(FilterScorer { bits, doc });
             return Ok(intersect_scorers(vec![inner, filter], reader.max_doc()));

@@ -386,7 +386,15 @@ impl Builder<'_> {
     /// are unchanged: the filter scores 0.
     fn leaf(&self, q: Box<dyn Query>) -> Box<dyn Query> {
         match &self.filter {
-            Some(f) => f.restrict(q),
+            Some(f) => f.restrict(q, false),
+            None => q,
+        }
+    }
+
+    /// [`Builder::leaf`] for a term query, whose postings are cheap to walk.
+    fn term_leaf(&self, q: Box<dyn Query>) -> Box<dyn Query> {
+        match &self.filter {
+            Some(f) => f.restrict(q, true),
             None => q,
         }
     }
@@ -534,7 +542,7 @@ impl Builder<'_> {
                 known = true;
             }
             let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push(self.leaf(Box::new(BoostQuery::new(Box::new(q), boost))));
+            clauses.push(self.term_leaf(Box::new(BoostQuery::new(Box::new(q), boost))));
         }
         // Typo tolerance only for words the index does not know: a known word is most likely
         // spelled as meant, and fuzzy-expanding it ("form" -> "from") would drown the exact hits.
@@ -597,7 +605,12 @@ impl Builder<'_> {
                         .collect(),
                 ))
             };
-            clauses.push(self.leaf(Box::new(BoostQuery::new(q, boost))));
+            let q = Box::new(BoostQuery::new(q, boost));
+            clauses.push(if toks.len() == 1 {
+                self.term_leaf(q)
+            } else {
+                self.leaf(q)
+            });
         }
         any_of(clauses)
     }
