@@ -76,8 +76,7 @@ pub(crate) struct Fields {
     pub id: tantivy::schema::Field,
     pub key: tantivy::schema::Field,
     pub title: tantivy::schema::Field,
-    pub summary: tantivy::schema::Field,
-    pub description: tantivy::schema::Field,
+    pub body: tantivy::schema::Field,
     pub provider_text: tantivy::schema::Field,
     pub location_text: tantivy::schema::Field,
     pub words: tantivy::schema::Field,
@@ -106,8 +105,7 @@ impl Fields {
             id: get(f::ID)?,
             key: get(f::KEY)?,
             title: get(f::TITLE)?,
-            summary: get(f::SUMMARY)?,
-            description: get(f::DESCRIPTION)?,
+            body: get(f::BODY)?,
             provider_text: get(f::PROVIDER_TEXT)?,
             location_text: get(f::LOCATION_TEXT)?,
             words: get(f::WORDS)?,
@@ -129,8 +127,7 @@ impl Fields {
     pub fn by_name(&self, name: &str) -> Option<tantivy::schema::Field> {
         Some(match name {
             f::TITLE => self.title,
-            f::SUMMARY => self.summary,
-            f::DESCRIPTION => self.description,
+            f::BODY => self.body,
             f::PROVIDER_TEXT => self.provider_text,
             f::LOCATION_TEXT => self.location_text,
             f::WORDS => self.words,
@@ -147,11 +144,11 @@ impl Fields {
         doc.add_text(self.title, &o.title);
         doc.add_text(self.words, &o.title);
         if let Some(s) = &o.summary {
-            doc.add_text(self.summary, s);
+            doc.add_text(self.body, s);
             doc.add_text(self.words, s);
         }
         if let Some(h) = &o.description_html {
-            doc.add_text(self.description, html_to_text(h));
+            doc.add_text(self.body, html_to_text(h));
         }
         doc.add_text(self.provider_text, &d.provider_name);
         if let Some(org) = &o.organizer {

@@ -745,14 +745,8 @@ impl CatalogIndex {
             _ => None,
         };
 
-        let snippets = if has_text && !highlight.is_empty() {
-            Some((
-                SnippetGenerator::new(highlight.clone(), self.analyzer.clone(), fl.summary, 200),
-                SnippetGenerator::new(highlight, self.analyzer.clone(), fl.description, 200),
-            ))
-        } else {
-            None
-        };
+        let snippets = (has_text && !highlight.is_empty())
+            .then(|| SnippetGenerator::new(highlight, self.analyzer.clone(), fl.body, 200));
         let mut hits = Vec::with_capacity(top.len());
         for e in &top {
             let stored: TantivyDocument = searcher.doc(e.addr)?;
@@ -768,9 +762,7 @@ impl CatalogIndex {
                     id: String::new(),
                     reason: e.to_string(),
                 })?;
-            let snippet = snippets
-                .as_ref()
-                .and_then(|(sum, desc)| render_snippet(&d, sum, desc));
+            let snippet = snippets.as_ref().and_then(|g| render_snippet(&d, g));
             hits.push(render_hit(d, from, req.to, snippet, sort, e.score));
         }
 
@@ -814,11 +806,8 @@ fn top_counts(map: HashMap<&str, u64>) -> Vec<FacetCount> {
         .collect()
 }
 
-fn render_snippet(
-    d: &IndexDoc,
-    summary: &SnippetGenerator,
-    description: &SnippetGenerator,
-) -> Option<Snippet> {
+/// A fragment of the summary, or else of the description, with the query's words marked.
+fn render_snippet(d: &IndexDoc, generator: &SnippetGenerator) -> Option<Snippet> {
     let make = |field: &str, s: tantivy::snippet::Snippet| -> Option<Snippet> {
         if s.highlighted().is_empty() {
             return None;
@@ -844,7 +833,7 @@ fn render_snippet(
         })
     };
     if let Some(s) = &d.offering.summary
-        && let Some(sn) = make(f::SUMMARY, summary.snippet(s))
+        && let Some(sn) = make("summary", generator.snippet(s))
     {
         return Some(sn);
     }
@@ -853,7 +842,7 @@ fn render_snippet(
         .description_html
         .as_deref()
         .map(crate::doc::html_to_text)?;
-    make(f::DESCRIPTION, description.snippet(&desc))
+    make("description", generator.snippet(&desc))
 }
 
 fn escape(s: &str) -> String {
