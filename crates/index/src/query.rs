@@ -512,6 +512,11 @@ impl Builder<'_> {
         })
     }
 
+    /// What an exclusion of `node` leaves out: exact words, unfiltered, unscored.
+    pub fn exclusion(&mut self, node: &Node) -> Result<Option<Box<dyn Query>>, IndexError> {
+        self.build_plain(node)
+    }
+
     /// Exclusions: exact words, and no filter pushed down (an exclusion is only probed).
     fn build_plain(&mut self, node: &Node) -> Result<Option<Box<dyn Query>>, IndexError> {
         let filter = self.filter.take();

@@ -552,6 +552,77 @@ fn to_minutes(t: DateTime<Utc>) -> u64 {
     t.timestamp().div_euclid(60).clamp(0, u32::MAX as i64) as u64
 }
 
+/// A top-level exclusion ("records -retention") costs a seek into the excluded word's postings
+/// for every candidate, tens of thousands of them for a broad word. When the excluded
+/// documents are fewer than this many times the filtered ones, they are read once and taken
+/// out of the filter bits instead, and the query keeps only its positive part.
+const EXCLUDE_INTO_FILTER: u64 = 4;
+
+/// Moves the top-level exclusions of `node` into `bits` (see [`EXCLUDE_INTO_FILTER`]) and
+/// returns what remains to search: the positive part, with any exclusion too broad to read.
+/// `None` when only exclusions were asked for: the filter bits are then the whole query.
+fn exclude_into_filter(
+    node: query::Node,
+    builder: &mut Builder<'_>,
+    searcher: &tantivy::Searcher,
+    bits: &mut HashMap<SegmentId, Vec<u64>>,
+) -> Result<Option<query::Node>, IndexError> {
+    use query::Node;
+    let items = match node {
+        Node::And(items) => items,
+        n @ Node::Not(_) => vec![n],
+        other => return Ok(Some(other)),
+    };
+    let filtered: u64 = bits
+        .values()
+        .map(|w| w.iter().map(|x| u64::from(x.count_ones())).sum::<u64>())
+        .sum();
+    let mut kept = Vec::with_capacity(items.len());
+    let mut positive = false;
+    for item in items {
+        let Node::Not(inner) = item else {
+            positive = true;
+            kept.push(item);
+            continue;
+        };
+        let Some(q) = builder.exclusion(&inner)? else {
+            continue;
+        };
+        let weight = q.weight(tantivy::query::EnableScoring::disabled_from_searcher(
+            searcher,
+        ))?;
+        let mut scorers = Vec::with_capacity(searcher.segment_readers().len());
+        let mut cost = 0u64;
+        for r in searcher.segment_readers() {
+            let s = weight.scorer(r, 1.0)?;
+            cost += s.cost();
+            scorers.push((r.segment_id(), s));
+        }
+        if cost > EXCLUDE_INTO_FILTER * filtered.max(1) {
+            kept.push(Node::Not(inner));
+            continue;
+        }
+        for (id, mut s) in scorers {
+            let Some(words) = bits.get_mut(&id) else {
+                continue;
+            };
+            let mut d = s.doc();
+            while d != tantivy::TERMINATED {
+                if let Some(w) = words.get_mut((d / 64) as usize) {
+                    *w &= !(1u64 << (d % 64));
+                }
+                d = s.advance();
+            }
+        }
+    }
+    Ok(match kept.len() {
+        0 => None,
+        // A lone exclusion too broad to read keeps its own "everything but" form.
+        1 if positive => kept.pop(),
+        _ => Some(Node::And(kept)),
+    })
+}
+
 /// The request's filters ANDed into one bitset per segment: documents that can overlap the
 /// window, listed ones, then for each filter the union of its values.
 fn filter_bits(
@@ -560,7 +631,7 @@ fn filter_bits(
     filters: &[(Field, &[&str])],
     from_min: u64,
     include_on_demand: bool,
-) -> Result<HashMap<SegmentId, Arc<DocBits>>, IndexError> {
+) -> Result<HashMap<SegmentId, Vec<u64>>, IndexError> {
     let mut out = HashMap::with_capacity(readers.len());
     for (reader, table) in readers.iter().zip(tables) {
         let mut words = table.window_words(from_min, include_on_demand);
@@ -581,7 +652,7 @@ fn filter_bits(
             }
             words.iter_mut().zip(&any).for_each(|(w, a)| *w &= a);
         }
-        out.insert(reader.segment_id(), Arc::new(DocBits::new(words)));
+        out.insert(reader.segment_id(), words);
     }
     Ok(out)
 }
@@ -660,13 +731,13 @@ impl CatalogIndex {
             .iter()
             .map(|r| self.tables.get(r, fl))
             .collect::<Result<Vec<_>, _>>()?;
-        let filter = FilterQuery::new(filter_bits(
+        let mut bits = filter_bits(
             searcher.segment_readers(),
             &tables,
             &filters,
             to_minutes(from),
             req.include_on_demand,
-        )?);
+        )?;
         let mut builder = Builder {
             searcher: &searcher,
             fields: fl,
@@ -675,9 +746,19 @@ impl CatalogIndex {
             synonyms: &self.synonyms,
             fuzzy_left: query::MAX_FUZZY_WORDS,
             highlight: BTreeMap::new(),
-            filter: Some(filter.clone()),
+            filter: None,
         };
-        let text_query = match &ast {
+        let positive = match ast.clone() {
+            Some(n) => exclude_into_filter(n, &mut builder, &searcher, &mut bits)?,
+            None => None,
+        };
+        let filter = FilterQuery::new(
+            bits.into_iter()
+                .map(|(id, words)| (id, Arc::new(DocBits::new(words))))
+                .collect(),
+        );
+        builder.filter = Some(filter.clone());
+        let text_query = match &positive {
             Some(n) => builder.build(n)?,
             None => None,
         };
