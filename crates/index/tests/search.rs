@@ -635,8 +635,7 @@ fn exclusions_leave_out_the_same_documents_either_way() {
         let mut base = SearchRequest::new(now());
         base.q = text
             .split_whitespace()
-            .filter(|w| !w.starts_with('-') && !w.ends_with('"'))
-            .next()
+            .find(|w| !w.starts_with('-') && !w.ends_with('"'))
             .map(str::to_string);
         let mut minus = q(excluded);
         if let Some(p) = &provider {
