@@ -174,9 +174,15 @@ fn search(ours: &std::path::Path, now: chrono::DateTime<Utc>) {
     // `COALESCE_BENCH_TEXT` replaces the mix's texts with one (filters still vary): for a
     // profile of one query.
     let only = std::env::var("COALESCE_BENCH_TEXT").ok();
+    // `COALESCE_BENCH_LIMIT`: hits per page (default 20), to tell page rendering from matching.
+    let limit: usize = std::env::var("COALESCE_BENCH_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     let mut rng = Rng::new(9);
     let make = |rng: &mut Rng| {
         let mut r = SearchRequest::new(now);
+        r.limit = limit;
         if let Some(t) = &only {
             r.q = Some(t.clone()).filter(|t| !t.is_empty());
         } else if rng.below(5) > 0 {

@@ -205,11 +205,11 @@ impl Fields {
             doc.add_date(self.start, tantivy::DateTime::from_timestamp_secs(start));
         }
         doc.add_i64(self.updated, o.updated_at.map_or(0, |t| t.timestamp()));
-        let json = serde_json::to_vec(d).map_err(|e| IndexError::BadDocument {
+        let json = serde_json::to_string(d).map_err(|e| IndexError::BadDocument {
             id: d.id.clone(),
             reason: e.to_string(),
         })?;
-        doc.add_bytes(self.doc, &json);
+        doc.add_text(self.doc, &json);
         Ok(doc)
     }
 }

@@ -358,11 +358,11 @@ impl CatalogIndex {
             return Ok(None);
         };
         let stored: TantivyDocument = searcher.doc(*addr)?;
-        let bytes = stored
+        let json = stored
             .get_first(self.fields.doc)
-            .and_then(|v| tantivy::schema::document::Value::as_bytes(&v))
+            .and_then(|v| tantivy::schema::document::Value::as_str(&v))
             .ok_or_else(|| IndexError::Unavailable("stored document missing".into()))?;
-        serde_json::from_slice(bytes)
+        serde_json::from_str(json)
             .map(Some)
             .map_err(|e| IndexError::BadDocument {
                 id: id.to_string(),

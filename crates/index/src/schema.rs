@@ -93,7 +93,9 @@ pub fn build_schema() -> Schema {
     b.add_u64_field(OCC, FAST);
     b.add_date_field(START, INDEXED | FAST);
     b.add_i64_field(UPDATED, FAST);
-    b.add_bytes_field(DOC, STORED);
+    // Stored as text, not bytes: tantivy reads a stored bytes value element by element, which
+    // made loading a page's documents a visible share of a search.
+    b.add_text_field(DOC, STORED);
     b.build()
 }
 

@@ -22,7 +22,7 @@ use crate::doc::{AlsoOfferedBy, IndexDoc, credit_unit_str, status_str};
 use crate::filter::{DocBits, FilterQuery};
 use crate::query::{self, Builder};
 use crate::schema as f;
-use crate::table::{FACET_FIELDS, SegTable};
+use crate::table::{FACET_FIELDS, FacetSpace, SegTable};
 use crate::{CatalogIndex, IndexError};
 
 /// Hits per page when the request does not say.
@@ -786,7 +786,15 @@ impl CatalogIndex {
         let mut total = 0;
         let mut remaining = 0;
         let mut top: Vec<Entry> = Vec::new();
-        let mut facet_maps: Vec<HashMap<&str, u64>> = vec![HashMap::new(); FACET_FIELDS.len()];
+        let space = self.tables.space(
+            searcher
+                .segment_readers()
+                .iter()
+                .map(|r| r.segment_id())
+                .collect(),
+            &tables,
+        );
+        let mut counts = vec![0u64; space.names.len()];
         let mut months: HashMap<u32, u64> = HashMap::new();
         for fr in fruits {
             if fr.timed_out {
@@ -795,15 +803,12 @@ impl CatalogIndex {
             total += fr.total;
             remaining += fr.remaining;
             top.extend(fr.top);
-            let Some(table) = tables.get(fr.seg as usize) else {
-                continue;
-            };
-            for (i, map) in facet_maps.iter_mut().enumerate() {
-                let ids = table.facet_base[i] as usize..table.facet_base[i + 1] as usize;
-                for id in ids {
-                    match fr.facet_counts.get(id) {
-                        Some(&c) if c > 0 => *map.entry(table.facet_name(id)).or_insert(0) += c,
-                        _ => {}
+            if let Some(global) = space.global.get(fr.seg as usize) {
+                for (&c, &g) in fr.facet_counts.iter().zip(global) {
+                    if c > 0
+                        && let Some(n) = counts.get_mut(g as usize)
+                    {
+                        *n += c;
                     }
                 }
             }
@@ -831,27 +836,23 @@ impl CatalogIndex {
         let mut hits = Vec::with_capacity(top.len());
         for e in &top {
             let stored: TantivyDocument = searcher.doc(e.addr)?;
-            let bytes = tantivy::schema::document::Value::as_bytes(
-                &stored
-                    .get_first(fl.doc)
-                    .ok_or_else(|| IndexError::Unavailable("stored document missing".into()))?,
-            )
-            .ok_or_else(|| IndexError::Unavailable("stored document is not bytes".into()))?
-            .to_vec();
-            let d: IndexDoc =
-                serde_json::from_slice(&bytes).map_err(|e| IndexError::BadDocument {
-                    id: String::new(),
-                    reason: e.to_string(),
-                })?;
+            let json = stored
+                .get_first(fl.doc)
+                .and_then(|v| tantivy::schema::document::Value::as_str(&v))
+                .ok_or_else(|| IndexError::Unavailable("stored document missing".into()))?;
+            let d: IndexDoc = serde_json::from_str(json).map_err(|e| IndexError::BadDocument {
+                id: String::new(),
+                reason: e.to_string(),
+            })?;
             let snippet = snippets.as_ref().and_then(|g| render_snippet(&d, g));
             hits.push(render_hit(d, from, req.to, snippet, sort, e.score));
         }
 
         let facets = Facets {
-            topic: top_counts(std::mem::take(&mut facet_maps[0])),
-            sector: top_counts(std::mem::take(&mut facet_maps[1])),
-            modality: top_counts(std::mem::take(&mut facet_maps[2])),
-            provider: top_counts(std::mem::take(&mut facet_maps[3])),
+            topic: top_counts(&space, &counts, 0),
+            sector: top_counts(&space, &counts, 1),
+            modality: top_counts(&space, &counts, 2),
+            provider: top_counts(&space, &counts, 3),
             month: {
                 let mut v: Vec<(u32, u64)> = months.into_iter().collect();
                 v.sort();
@@ -874,14 +875,27 @@ impl CatalogIndex {
     }
 }
 
-/// Most frequent first, ties by value, at most [`FACET_LIMIT`].
-fn top_counts(map: HashMap<&str, u64>) -> Vec<FacetCount> {
-    let mut v: Vec<(&str, u64)> = map.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    v.truncate(FACET_LIMIT);
+/// The values of facet field `field` with their counts: most frequent first, ties by value
+/// (global ids are in value order), at most [`FACET_LIMIT`].
+fn top_counts(space: &FacetSpace, counts: &[u64], field: usize) -> Vec<FacetCount> {
+    let ids = space.base[field] as usize..space.base[field + 1] as usize;
+    let mut v: Vec<(u64, usize)> = counts
+        .get(ids.clone())
+        .unwrap_or(&[])
+        .iter()
+        .zip(ids)
+        .filter(|(c, _)| **c > 0)
+        .map(|(c, id)| (*c, id))
+        .collect();
+    let order = |a: &(u64, usize), b: &(u64, usize)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+    if v.len() > FACET_LIMIT {
+        v.select_nth_unstable_by(FACET_LIMIT - 1, order);
+        v.truncate(FACET_LIMIT);
+    }
+    v.sort_unstable_by(order);
     v.into_iter()
-        .map(|(value, count)| FacetCount {
-            value: value.to_string(),
+        .map(|(count, id)| FacetCount {
+            value: space.names.get(id).cloned().unwrap_or_default(),
             count,
         })
         .collect()

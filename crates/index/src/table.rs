@@ -338,10 +338,65 @@ pub(crate) struct Row<'a> {
     pub facets: &'a [u32],
 }
 
+/// Facet values numbered across the segments of one searcher, so that merging the segments'
+/// counts is adding arrays, not hashing every value's name per search (a catalog has
+/// thousands of providers).
+pub(crate) struct FacetSpace {
+    /// The segments this space was built for, in the searcher's order.
+    segments: Vec<SegmentId>,
+    /// Every value's name by global id, each facet field's values sorted, fields in
+    /// [`FACET_FIELDS`] order.
+    pub names: Vec<String>,
+    /// Start of each facet field's global id range; the last entry is the number of values.
+    pub base: [u32; FACET_FIELDS.len() + 1],
+    /// Per segment (searcher order): global id of each of its flat ids.
+    pub global: Vec<Vec<u32>>,
+}
+
+impl FacetSpace {
+    fn build(segments: Vec<SegmentId>, tables: &[Arc<SegTable>]) -> FacetSpace {
+        let mut names: Vec<String> = Vec::new();
+        let mut base = [0u32; FACET_FIELDS.len() + 1];
+        let mut global: Vec<Vec<u32>> = tables
+            .iter()
+            .map(|t| vec![0; t.facet_names.len()])
+            .collect();
+        for i in 0..FACET_FIELDS.len() {
+            let mut values: Vec<&str> = tables
+                .iter()
+                .flat_map(|t| {
+                    (t.facet_base[i]..t.facet_base[i + 1]).map(|id| t.facet_name(id as usize))
+                })
+                .collect();
+            values.sort_unstable();
+            values.dedup();
+            let start = names.len();
+            names.extend(values.iter().map(|v| (*v).to_string()));
+            for (t, map) in tables.iter().zip(global.iter_mut()) {
+                for id in t.facet_base[i]..t.facet_base[i + 1] {
+                    let name = t.facet_name(id as usize);
+                    let at = values.binary_search(&name).unwrap_or(0);
+                    if let Some(g) = map.get_mut(id as usize) {
+                        *g = (start + at) as u32;
+                    }
+                }
+            }
+            base[i + 1] = names.len() as u32;
+        }
+        FacetSpace {
+            segments,
+            names,
+            base,
+            global,
+        }
+    }
+}
+
 /// The tables of the segments in use, by segment id.
 #[derive(Default)]
 pub(crate) struct Tables {
     map: RwLock<HashMap<SegmentId, Arc<SegTable>>>,
+    space: RwLock<Option<Arc<FacetSpace>>>,
 }
 
 impl Tables {
@@ -379,6 +434,22 @@ impl Tables {
             map.retain(|id, _| live.contains(id));
         }
         Ok(())
+    }
+
+    /// The facet space of `segments` (with their `tables`, in the same order): the cached one
+    /// while the searcher's segments stay the same, else built anew.
+    pub fn space(&self, segments: Vec<SegmentId>, tables: &[Arc<SegTable>]) -> Arc<FacetSpace> {
+        if let Ok(g) = self.space.read()
+            && let Some(s) = g.as_ref()
+            && s.segments == segments
+        {
+            return s.clone();
+        }
+        let s = Arc::new(FacetSpace::build(segments, tables));
+        if let Ok(mut g) = self.space.write() {
+            *g = Some(s.clone());
+        }
+        s
     }
 
     pub fn heap_bytes(&self) -> usize {

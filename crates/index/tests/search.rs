@@ -309,7 +309,20 @@ fn catalog(n: usize) -> (CatalogIndex, Vec<IndexDoc>) {
 
 #[test]
 fn facet_counts_equal_the_filtered_totals() {
-    let (idx, _) = catalog(3000);
+    // Three commits, so three segments whose facet values are numbered apart and merged.
+    let docs: Vec<IndexDoc> = generate(&GenerateSpec {
+        offerings: 3000,
+        seed: 42,
+        now: now(),
+    })
+    .collect();
+    let idx = CatalogIndex::in_ram(config()).unwrap();
+    for (i, part) in docs.chunks(1000).enumerate() {
+        for d in part {
+            idx.upsert(d).unwrap();
+        }
+        idx.commit(i as u64 + 1).unwrap();
+    }
     let mut base = q("preservation OR cataloging");
     base.free = Some(true);
     let res = idx.search(&base).unwrap();
