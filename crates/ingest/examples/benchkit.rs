@@ -42,7 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hints.limits.max_items = usize::MAX;
             let all = ["rss.xml", "atom.xml", "events.ics", "events.html"];
             let only: Vec<&str> = args.iter().skip(4).map(String::as_str).collect();
-            for name in all.into_iter().filter(|n| only.is_empty() || only.contains(n)) {
+            for name in all
+                .into_iter()
+                .filter(|n| only.is_empty() || only.contains(n))
+            {
                 let bytes = std::fs::read(dir.join(name))?;
                 let mut times = Vec::with_capacity(rounds);
                 let mut items = 0;
