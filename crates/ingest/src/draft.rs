@@ -181,7 +181,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .as_deref()
         .map(|s| html_to_text(s, max_depth))
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| description_plain.clone());
+        .map_or(
+            std::borrow::Cow::Borrowed(description_plain.as_str()),
+            std::borrow::Cow::Owned,
+        );
     let summary = (!summary_source.is_empty()).then(|| summarize(&summary_source, SUMMARY_CHARS));
 
     // Title: plain text; derived from the summary or the URL when missing.
@@ -499,12 +502,13 @@ static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(||
 
 /// Words that mark a link as the way to sign up.
 fn says_register(s: &str) -> bool {
-    let l = s.to_ascii_lowercase();
+    // Searched in place, ignoring ASCII case: the same as lowercasing a copy first (the words
+    // are ASCII), without the copy.
     [
         "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
     ]
     .iter()
-    .any(|w| l.contains(w))
+    .any(|w| find_ascii_ci(s, w).is_some())
 }
 
 /// The registration link a description offers when the format has no field for it: an anchor
@@ -568,12 +572,30 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
 }
 
+/// Bytes that may start one of [`mentions_cost`]'s words (either case): a table lookup rules
+/// out most bytes before the `match`.
+static COST_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"$cfprmtCFPRMT";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t[0xE2] = true;
+    t[0xC2] = true;
+    t
+};
+
 /// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
 /// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
 /// lowercasing the text and searching it once per word was a visible share of finishing an item.
 fn mentions_cost(sentence: &str) -> bool {
     let bytes = sentence.as_bytes();
     bytes.iter().enumerate().any(|(i, b)| {
+        if !COST_START[usize::from(*b)] {
+            return false;
+        }
         // The words that may start with this byte: most bytes start none.
         let words: &[&str] = match b.to_ascii_lowercase() {
             b'$' => return true,
@@ -711,6 +733,43 @@ mod tests {
             ("Caf\u{e9} €", true),
         ] {
             assert_eq!(mentions_cost(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_cost_prefilter_lets_through_every_byte_a_cost_word_starts_with() {
+        for b in 0..=255u8 {
+            let starts_word = matches!(
+                b.to_ascii_lowercase(),
+                b'$' | b'c' | b'f' | b'p' | b'r' | b'm' | b't' | 0xE2 | 0xC2
+            );
+            assert_eq!(COST_START[usize::from(b)], starts_word, "{b:#x}");
+        }
+    }
+
+    #[test]
+    fn register_words_are_found_as_a_lowercased_copy_would_find_them() {
+        let words = [
+            "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
+        ];
+        for s in [
+            "Register now",
+            "REGISTRATION",
+            "Sign Up",
+            "sign-up",
+            "RSVP: x",
+            "Enrollment",
+            "Book Now!",
+            "Tickets",
+            "ticket",
+            "https://ex.org/Regist/1",
+            "Réservez",
+            "",
+            "İregist",
+        ] {
+            let l = s.to_ascii_lowercase();
+            let want = words.iter().any(|w| l.contains(w));
+            assert_eq!(says_register(s), want, "{s}");
         }
     }
 

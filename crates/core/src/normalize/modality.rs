@@ -190,18 +190,32 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
 }
 
 /// [`MEETING_HOSTS`] as (entry, domain, path after the domain).
-static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str)>> = LazyLock::new(|| {
+/// Each entry split once: the entry, its domain, its path part, and whether it is a bare word
+/// (matched anywhere in the URL).
+static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str, bool)>> = LazyLock::new(|| {
     MEETING_HOSTS
         .iter()
         .map(|h| {
             let (domain, path) = h.split_once('/').unwrap_or((h, ""));
-            (*h, domain, path)
+            (*h, domain, path, !h.contains('.'))
         })
         .collect()
 });
 
 /// True when `url` points at a known meeting or webinar platform.
 pub fn is_meeting_url(url: &str) -> bool {
+    // Only http(s) URLs can match: decided before lowercasing, which most strings asked about
+    // (location names, the item's own links) then never need.
+    let head = url.as_bytes();
+    let http = head
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
+        || head
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"http://"));
+    if !http {
+        return false;
+    }
     let lower = url.to_ascii_lowercase();
     let Some(rest) = lower
         .strip_prefix("https://")
@@ -212,19 +226,21 @@ pub fn is_meeting_url(url: &str) -> bool {
     let host = rest.split('/').next().unwrap_or_default();
     // Runs for every URL of every item: compare in place rather than formatting
     // ".domain" and "/path" strings per host, with each entry split once.
-    MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part)| {
-        let host_ok = host == domain
-            || host
-                .strip_suffix(domain)
-                .is_some_and(|head| head.ends_with('.'));
-        let path_ok = || {
-            path_part.is_empty()
-                || rest
-                    .match_indices('/')
-                    .any(|(at, _)| rest[at + 1..].starts_with(path_part))
-        };
-        (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
-    })
+    MEETING_HOST_PARTS
+        .iter()
+        .any(|&(h, domain, path_part, bare)| {
+            let host_ok = host == domain
+                || host
+                    .strip_suffix(domain)
+                    .is_some_and(|head| head.ends_with('.'));
+            let path_ok = || {
+                path_part.is_empty()
+                    || rest
+                        .match_indices('/')
+                        .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+            };
+            (host_ok && path_ok()) || (bare && rest.contains(h))
+        })
 }
 
 fn location_is_online(loc: &Location) -> bool {
