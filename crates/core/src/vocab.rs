@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::model::Sector;
 use crate::normalize::text::{fold_for_match, fold_into};
+use crate::phrases::Phrases;
 
 /// The vocabulary shipped with coalesce.
 pub const BUILTIN_TOPICS_TOML: &str = include_str!("../../../config/topics.toml");
@@ -95,7 +95,7 @@ pub struct Vocabulary {
     topics: Vec<Topic>,
     /// Patterns are the folded phrases padded with one space each side; the haystack is padded
     /// too, so a match is always a whole-word match.
-    phrases: AhoCorasick,
+    phrases: Phrases,
     phrase_targets: Vec<Vec<Target>>,
     /// Folded provider category -> what it maps to.
     categories: HashMap<String, Vec<Target>>,
@@ -179,19 +179,8 @@ impl Vocabulary {
             .map(|(p, i)| (i, format!(" {p} ")))
             .collect();
         patterns.sort();
-        // Every pattern starts with a space, so a prefilter only stops at every space, and the
-        // automaton walks every byte of every item's text: a DFA without a prefilter does that
-        // several times faster than the NFA the builder would pick for this many patterns.
-        // Should a huge vocabulary not fit a DFA, the builder's own choice still works.
-        let build = |kind| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .kind(kind)
-                .build(patterns.iter().map(|(_, p)| p))
-        };
-        let phrases = build(Some(AhoCorasickKind::DFA))
-            .or_else(|_| build(None))
+        // A DFA walked by hand when it fits, the general automaton otherwise (see `phrases`).
+        let phrases = Phrases::build(patterns.iter().map(|(_, p)| p))
             .map_err(|e| VocabularyError::Matcher(e.to_string()))?;
         Ok(Vocabulary {
             topics,
@@ -218,7 +207,7 @@ impl Vocabulary {
     /// [`Self::targets`] for text that is already folded.
     fn targets_folded(&self, categories: &[String], folded_text: &str) -> Vec<Target> {
         let mut found: Vec<Target> = Vec::new();
-        let mut haystack = String::with_capacity(folded_text.len() + 2);
+        let mut haystack = String::new();
         for c in categories {
             haystack.push(' ');
             let at = haystack.len();
@@ -229,14 +218,13 @@ impl Vocabulary {
             // A separator no phrase contains, so phrases never span two categories.
             haystack.push_str(" |");
         }
-        haystack.push(' ');
-        haystack.push_str(folded_text);
-        haystack.push(' ');
-        for m in self.phrases.find_overlapping_iter(&haystack) {
-            if let Some(ts) = self.phrase_targets.get(m.pattern().as_usize()) {
-                found.extend_from_slice(ts);
-            }
-        }
+        // The text is searched where it lies, padded by the pieces around it.
+        self.phrases
+            .for_each_match(&[&haystack, " ", folded_text, " "], |p| {
+                if let Some(ts) = self.phrase_targets.get(p) {
+                    found.extend_from_slice(ts);
+                }
+            });
         found
     }
 

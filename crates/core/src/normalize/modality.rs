@@ -2,10 +2,9 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use crate::model::{Location, Modality};
 use crate::normalize::text::{fold_for_match, fold_into};
+use crate::phrases::Phrases;
 
 /// Everything the modality rule looks at.
 #[derive(Debug, Default, Clone, Copy)]
@@ -98,7 +97,7 @@ struct Signals {
     hybrid: bool,
 }
 
-static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
+static SIGNAL_WORDS: LazyLock<(Phrases, Vec<u8>)> = LazyLock::new(|| {
     let lists: [(&[&str], u8); 4] = [
         (ONLINE_WORDS, 0),
         (SELF_PACED_WORDS, 1),
@@ -114,30 +113,22 @@ static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
         }
     }
     #[allow(clippy::expect_used)]
-    // A DFA without prefilter: every pattern starts with a space, so a prefilter would only
-    // stop at every space; the automaton walks every byte of the text anyway.
-    let ac = AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .prefilter(false)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&patterns)
-        .expect("modality word lists build a matcher");
-    (ac, kinds)
+    let phrases = Phrases::build(&patterns).expect("modality word lists build a matcher");
+    (phrases, kinds)
 });
 
 impl Signals {
-    fn of(padded_folded: &str) -> Signals {
-        let (ac, kinds) = &*SIGNAL_WORDS;
+    /// The signals in padded folded text, given in pieces that join to it.
+    fn of(padded_folded: &[&str]) -> Signals {
+        let (phrases, kinds) = &*SIGNAL_WORDS;
         let mut s = Signals::default();
-        for m in ac.find_overlapping_iter(padded_folded) {
-            match kinds.get(m.pattern().as_usize()) {
-                Some(0) => s.online = true,
-                Some(1) => s.self_paced = true,
-                Some(2) => s.in_person = true,
-                Some(3) => s.hybrid = true,
-                _ => {}
-            }
-        }
+        phrases.for_each_match(padded_folded, |p| match kinds.get(p) {
+            Some(0) => s.online = true,
+            Some(1) => s.self_paced = true,
+            Some(2) => s.in_person = true,
+            Some(3) => s.hybrid = true,
+            _ => {}
+        });
         s
     }
 }
@@ -148,22 +139,23 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     if input.declared.is_some() {
         return input.declared;
     }
-    let mut hay = String::with_capacity(input.title.len() + input.text.len() + 32);
-    hay.push(' ');
-    match input.folded_title_text {
-        Some(folded) => hay.push_str(folded),
-        None => {
-            fold_into(input.title, &mut hay);
-            hay.push(' ');
-            fold_into(input.text, &mut hay);
-        }
-    }
+    // The haystack is " {folded title and text} {category} {category} ", searched in pieces:
+    // text folded by the caller is not copied.
+    let mut categories = String::new();
     for c in input.categories {
-        hay.push(' ');
-        fold_into(c, &mut hay);
+        categories.push(' ');
+        fold_into(c, &mut categories);
     }
-    hay.push(' ');
-    let found = Signals::of(&hay);
+    let found = match input.folded_title_text {
+        Some(folded) => Signals::of(&[" ", folded, &categories, " "]),
+        None => {
+            let mut folded = String::with_capacity(input.title.len() + input.text.len() + 1);
+            fold_into(input.title, &mut folded);
+            folded.push(' ');
+            fold_into(input.text, &mut folded);
+            Signals::of(&[" ", &folded, &categories, " "])
+        }
+    };
 
     if found.hybrid {
         return Some(Modality::Hybrid);
@@ -256,7 +248,7 @@ fn location_is_online(loc: &Location) -> bool {
     f.push(' ');
     fold_into(address, &mut f);
     f.push(' ');
-    Signals::of(&f).online && !location_has_street(address)
+    Signals::of(&[&f]).online && !location_has_street(address)
 }
 
 /// A place one can go to. Only asked when the location is not an online one.
