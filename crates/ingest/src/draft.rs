@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
-    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize,
+    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
 };
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
@@ -185,7 +185,9 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
             std::borrow::Cow::Borrowed(description_plain.as_str()),
             std::borrow::Cow::Owned,
         );
-    let summary = (!summary_source.is_empty()).then(|| summarize(&summary_source, SUMMARY_CHARS));
+    // Both sources are squashed text (`html_to_text`, `squash_whitespace`).
+    let summary =
+        (!summary_source.is_empty()).then(|| summarize_squashed(&summary_source, SUMMARY_CHARS));
 
     // Title: plain text; derived from the summary or the URL when missing.
     let title_text = d
@@ -427,11 +429,18 @@ fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
     let first = n.first()?;
     let h = hay.as_bytes();
     let mut at = 0;
-    while let Some(p) = h
-        .get(at..)?
-        .iter()
-        .position(|b| b.eq_ignore_ascii_case(first))
-    {
+    // A first byte without case (`<` of "<a") is found by memchr rather than byte by byte.
+    let caseless = !first.is_ascii_alphabetic() && first.is_ascii();
+    let next = |from: usize| -> Option<usize> {
+        if caseless {
+            hay.get(from..)?.find(char::from(*first))
+        } else {
+            h.get(from..)?
+                .iter()
+                .position(|b| b.eq_ignore_ascii_case(first))
+        }
+    };
+    while let Some(p) = next(at) {
         let start = at + p;
         if h.get(start..start + n.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(n))

@@ -216,23 +216,31 @@ pub fn is_meeting_url(url: &str) -> bool {
         return false;
     };
     let host = rest.split('/').next().unwrap_or_default();
-    // Runs for every URL of every item: compare in place rather than formatting
-    // ".domain" and "/path" strings per host, with each entry split once.
+    // A domain matches the host itself or any domain the host is under: the host and every
+    // suffix after one of its dots. Runs for every URL of every item: each entry split once,
+    // compared in place.
+    let path_ok = |path_part: &str| {
+        path_part.is_empty()
+            || rest
+                .match_indices('/')
+                .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+    };
+    let mut suffix = host;
+    loop {
+        if MEETING_HOST_PARTS
+            .iter()
+            .any(|&(_, domain, path_part, _)| domain == suffix && path_ok(path_part))
+        {
+            return true;
+        }
+        match suffix.find('.') {
+            Some(dot) => suffix = &suffix[dot + 1..],
+            None => break,
+        }
+    }
     MEETING_HOST_PARTS
         .iter()
-        .any(|&(h, domain, path_part, bare)| {
-            let host_ok = host == domain
-                || host
-                    .strip_suffix(domain)
-                    .is_some_and(|head| head.ends_with('.'));
-            let path_ok = || {
-                path_part.is_empty()
-                    || rest
-                        .match_indices('/')
-                        .any(|(at, _)| rest[at + 1..].starts_with(path_part))
-            };
-            (host_ok && path_ok()) || (bare && rest.contains(h))
-        })
+        .any(|&(h, _, _, bare)| bare && rest.contains(h))
 }
 
 fn location_is_online(loc: &Location) -> bool {
@@ -427,6 +435,53 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(infer_modality(&input), want, "{name}");
+        }
+    }
+
+    /// The host-by-host check the suffix walk replaced.
+    fn is_meeting_url_by_entry(url: &str) -> bool {
+        let lower = url.to_ascii_lowercase();
+        let Some(rest) = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"))
+        else {
+            return false;
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part, _)| {
+            let host_ok = host == domain
+                || host
+                    .strip_suffix(domain)
+                    .is_some_and(|head| head.ends_with('.'));
+            let path_ok = || {
+                path_part.is_empty()
+                    || rest
+                        .match_indices('/')
+                        .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+            };
+            (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn meeting_url_check_equals_the_entry_by_entry_one(
+            scheme in proptest::sample::select(vec!["https://", "HTTP://", "http://", "ftp://", "", "https:/"]),
+            labels in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "zoom", "us", "us02web", "teams", "microsoft", "com", "goto", "youtube",
+                    "webex", "acme", "", "notzoom", "ZOOM", "Jitsi", "meet", "google", "org",
+                    "on24", "vimeo", "x.y",
+                ]),
+                0..5,
+            ),
+            path in proptest::sample::select(vec![
+                "", "/", "/live", "/live/x", "/event/1", "/j/123", "/x/jitsi", "/zoom.us",
+                "/a/vimeo.com/event", "?q=/live",
+            ]),
+        ) {
+            let url = format!("{scheme}{}{path}", labels.join("."));
+            proptest::prop_assert_eq!(is_meeting_url(&url), is_meeting_url_by_entry(&url), "{}", url);
         }
     }
 

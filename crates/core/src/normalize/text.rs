@@ -201,17 +201,26 @@ pub fn strip_controls(text: &str) -> String {
 /// ellipsis when shortened.
 pub fn summarize(text: &str, max_chars: usize) -> String {
     let squashed = squash_whitespace(text);
+    if squashed.len() <= max_chars {
+        return squashed;
+    }
+    summarize_squashed(&squashed, max_chars)
+}
+
+/// [`summarize`] for text that is already [`squash_whitespace`]d (squashing is idempotent), so
+/// it is not squashed again.
+pub fn summarize_squashed(squashed: &str, max_chars: usize) -> String {
     // Slice at the byte where character `max_chars` starts instead of collecting chars. Text
     // of at most `max_chars` bytes has no such character; in ASCII it starts at that byte.
     if squashed.len() <= max_chars {
-        return squashed;
+        return squashed.to_string();
     }
     let cut_at = if squashed.as_bytes()[..=max_chars].is_ascii() {
         max_chars
     } else {
         match squashed.char_indices().nth(max_chars) {
             Some((at, _)) => at,
-            None => return squashed,
+            None => return squashed.to_string(),
         }
     };
     let mut cut = &squashed[..cut_at];
@@ -390,6 +399,13 @@ mod equivalence_tests {
         }
 
         #[test]
+        fn squashing_is_idempotent(t in text()) {
+            let once = squash_whitespace(&t);
+            prop_assert_eq!(squash_whitespace(&once), once.clone());
+            prop_assert_eq!(super::summarize_squashed(&once, 20), summarize(&t, 20));
+        }
+
+        #[test]
         fn summarize_equals_the_char_counting_version(t in text(), max in 0usize..60) {
             prop_assert_eq!(summarize(&t, max), reference::summarize(&t, max));
         }
@@ -468,7 +484,7 @@ static SCRIPTY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 fn might_be_scripty(text: &str) -> bool {
     // `<\s*script` and `(java|vb)script\s*:` both need "cript" (no letter of it has a
     // non-ASCII case variant) and a `<` or `:`.
-    let script = text.bytes().any(|b| b == b'<' || b == b':') && CRIPT.is_match(text);
+    let script = (text.contains(':') || text.contains('<')) && CRIPT.is_match(text);
     script
         || text
             .match_indices('=')

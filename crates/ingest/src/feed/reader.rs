@@ -460,6 +460,14 @@ fn attr_value(a: &quick_xml::events::attributes::Attribute<'_>) -> String {
     }
 }
 
+/// Whether the raw attribute text of `e` contains `needle`. Most elements have no attributes;
+/// `str::contains` would still set up a substring searcher for each of them, several times
+/// per element of every item.
+fn has_attr_text(e: &BytesStart<'_>, needle: &str) -> bool {
+    let raw = e.attributes_raw();
+    raw.len() >= needle.len() && raw.contains(needle)
+}
+
 /// The value of attribute `name` (exact, case-sensitive qualified name), trimmed, if non-empty.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     if e.attributes_raw().is_empty() {
@@ -579,7 +587,7 @@ impl State<'_> {
 
     /// The base an element's own `xml:base` sets, if it has one.
     fn own_base(&self, e: &BytesStart<'_>) -> Option<Url> {
-        if !e.attributes_raw().contains("xml:base") {
+        if !has_attr_text(e, "xml:base") {
             return None;
         }
         let raw = attr(e, "xml:base")?;
@@ -596,7 +604,7 @@ impl State<'_> {
         let prefix = prefix_of(qname);
         let depth = self.depth;
         // Declarations are rare past the root; only parse attributes that have one.
-        if e.attributes_raw().contains("xmlns") {
+        if has_attr_text(e, "xmlns") {
             self.ns.declare(e);
         }
         if depth == 0 && self.feed.root.is_none() {
@@ -608,7 +616,7 @@ impl State<'_> {
             self.feed.root = Some(root);
         }
         let own_base = self.own_base(e);
-        let lang = if e.attributes_raw().contains("xml:lang") {
+        let lang = if has_attr_text(e, "xml:lang") {
             attr(e, "xml:lang")
         } else {
             None
