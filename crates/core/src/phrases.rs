@@ -41,41 +41,43 @@ impl Phrases {
             .map(Phrases::Other)
     }
 
-    /// Calls `f` with the pattern index of every match in the haystack `parts` joined, in the
-    /// order `find_overlapping_iter` reports them.
-    pub(crate) fn for_each_match(&self, parts: &[&str], mut f: impl FnMut(usize)) {
+    /// Calls `f` with the pattern index and end offset of every match in the haystack `parts`
+    /// joined, in the order `find_overlapping_iter` reports them.
+    pub(crate) fn for_each_match_end(&self, parts: &[&str], mut f: impl FnMut(usize, usize)) {
         match self {
             Phrases::Dfa(dfa) => {
                 // Checked when built.
                 let Ok(mut sid) = dfa.start_state(Anchored::No) else {
                     return;
                 };
-                let mut report = |sid| {
+                let mut report = |sid, end| {
                     for i in 0..dfa.match_len(sid) {
-                        f(dfa.match_pattern(sid, i).as_usize());
+                        f(dfa.match_pattern(sid, i).as_usize(), end);
                     }
                 };
                 if dfa.is_match(sid) {
-                    report(sid);
+                    report(sid, 0);
                 }
+                let mut offset = 0;
                 for part in parts {
-                    for &b in part.as_bytes() {
+                    for (i, &b) in part.as_bytes().iter().enumerate() {
                         sid = dfa.next_state(Anchored::No, sid, b);
                         if dfa.is_special(sid) {
                             if dfa.is_dead(sid) {
                                 return;
                             }
                             if dfa.is_match(sid) {
-                                report(sid);
+                                report(sid, offset + i + 1);
                             }
                         }
                     }
+                    offset += part.len();
                 }
             }
             Phrases::Other(ac) => {
                 let hay = parts.concat();
                 for m in ac.find_overlapping_iter(&hay) {
-                    f(m.pattern().as_usize());
+                    f(m.pattern().as_usize(), m.end());
                 }
             }
         }
@@ -117,9 +119,9 @@ mod tests {
             .collect()
     }
 
-    fn by_hand(phrases: &Phrases, parts: &[&str]) -> Vec<usize> {
+    fn by_hand(phrases: &Phrases, parts: &[&str]) -> Vec<(usize, usize)> {
         let mut got = Vec::new();
-        phrases.for_each_match(parts, |p| got.push(p));
+        phrases.for_each_match_end(parts, |p, end| got.push((p, end)));
         got
     }
 
@@ -138,7 +140,7 @@ mod tests {
             split in 0usize..200,
         ) {
             let hay = format!(" {} ", words.join(" "));
-            let want: Vec<usize> = library(&hay).into_iter().map(|(p, _)| p).collect();
+            let want = library(&hay);
             let phrases = Phrases::build(PATTERNS).expect("patterns build");
             prop_assert!(matches!(phrases, Phrases::Dfa(_)));
             prop_assert_eq!(&by_hand(&phrases, &[&hay]), &want);

@@ -24,6 +24,10 @@ pub struct ModalityInput<'a> {
     /// The source gave a link to join online (schema.org VirtualLocation, a URL as location).
     pub has_online_url: bool,
     pub has_occurrences: bool,
+    /// The modality words [`crate::Vocabulary::classify_with_signals`] found in
+    /// `" {folded_title_text} "` while tagging topics, so that text is not searched twice.
+    /// Only read together with `folded_title_text`.
+    pub folded_signals: Option<TextSignals>,
 }
 
 const MEETING_HOSTS: &[&str] = &[
@@ -87,47 +91,77 @@ const IN_PERSON_WORDS: &[&str] = &["in person", "on site", "onsite", "face to fa
 
 const HYBRID_WORDS: &[&str] = &["hybrid", "in person and online", "in person or online"];
 
-/// Which word lists a folded, space-padded text mentions. One Aho-Corasick pass over all lists:
-/// this runs for every item of every feed.
-#[derive(Debug, Default, Clone, Copy)]
-struct Signals {
+/// Which of the modality word lists a folded, space-padded text mentions. One Aho-Corasick
+/// pass over all lists: this runs for every item of every feed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TextSignals {
     online: bool,
     self_paced: bool,
     in_person: bool,
     hybrid: bool,
 }
 
-static SIGNAL_WORDS: LazyLock<(Phrases, Vec<u8>)> = LazyLock::new(|| {
+type Signals = TextSignals;
+
+impl TextSignals {
+    /// Records a word of list `kind` (the index [`signal_words`] gives it).
+    pub(crate) fn add(&mut self, kind: u8) {
+        match kind {
+            0 => self.online = true,
+            1 => self.self_paced = true,
+            2 => self.in_person = true,
+            3 => self.hybrid = true,
+            _ => {}
+        }
+    }
+
+    fn union(self, other: TextSignals) -> TextSignals {
+        TextSignals {
+            online: self.online || other.online,
+            self_paced: self.self_paced || other.self_paced,
+            in_person: self.in_person || other.in_person,
+            hybrid: self.hybrid || other.hybrid,
+        }
+    }
+}
+
+/// Every modality word padded with a space each side, with the index of its list.
+pub(crate) fn signal_words() -> impl Iterator<Item = (String, u8)> {
     let lists: [(&[&str], u8); 4] = [
         (ONLINE_WORDS, 0),
         (SELF_PACED_WORDS, 1),
         (IN_PERSON_WORDS, 2),
         (HYBRID_WORDS, 3),
     ];
-    let mut patterns = Vec::new();
-    let mut kinds = Vec::new();
-    for (words, kind) in lists {
-        for w in words {
-            patterns.push(format!(" {w} "));
-            kinds.push(kind);
-        }
-    }
+    lists
+        .into_iter()
+        .flat_map(|(words, kind)| words.iter().map(move |w| (format!(" {w} "), kind)))
+}
+
+static SIGNAL_WORDS: LazyLock<(Phrases, Vec<u8>, usize)> = LazyLock::new(|| {
+    let (patterns, kinds): (Vec<String>, Vec<u8>) = signal_words().unzip();
+    let longest = patterns.iter().map(String::len).max().unwrap_or(0);
     #[allow(clippy::expect_used)]
     let phrases = Phrases::build(&patterns).expect("modality word lists build a matcher");
-    (phrases, kinds)
+    (phrases, kinds, longest)
 });
 
 impl Signals {
     /// The signals in padded folded text, given in pieces that join to it.
     fn of(padded_folded: &[&str]) -> Signals {
-        let (phrases, kinds) = &*SIGNAL_WORDS;
+        Signals::ending_after(padded_folded, 0)
+    }
+
+    /// The signals of matches that end past byte `after` of the joined pieces.
+    fn ending_after(padded_folded: &[&str], after: usize) -> Signals {
+        let (phrases, kinds, _) = &*SIGNAL_WORDS;
         let mut s = Signals::default();
-        phrases.for_each_match(padded_folded, |p| match kinds.get(p) {
-            Some(0) => s.online = true,
-            Some(1) => s.self_paced = true,
-            Some(2) => s.in_person = true,
-            Some(3) => s.hybrid = true,
-            _ => {}
+        phrases.for_each_match_end(padded_folded, |p, end| {
+            if end > after
+                && let Some(kind) = kinds.get(p)
+            {
+                s.add(*kind);
+            }
         });
         s
     }
@@ -147,6 +181,36 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
         fold_into(c, &mut categories);
     }
     let found = match input.folded_title_text {
+        // The signals in " {folded} " are known: only matches that end past it, reaching into
+        // the categories, are left to find. Such a match starts at most the longest word before
+        // that end, so only the haystack from there (at a character boundary) is searched.
+        Some(folded) if input.folded_signals.is_some() => {
+            let known = input.folded_signals.unwrap_or_default();
+            if categories.is_empty() {
+                known
+            } else {
+                let (_, _, longest) = &*SIGNAL_WORDS;
+                // " {folded} " is the haystack's first `known_end` bytes.
+                let known_end = folded.len() + 2;
+                match (known_end + 1).saturating_sub(*longest) {
+                    0 => known.union(Signals::ending_after(
+                        &[" ", folded, &categories, " "],
+                        known_end,
+                    )),
+                    start => {
+                        // Haystack byte `start` is byte `start - 1` of `folded`.
+                        let mut from = start - 1;
+                        while !folded.is_char_boundary(from) {
+                            from -= 1;
+                        }
+                        known.union(Signals::ending_after(
+                            &[&folded[from..], &categories, " "],
+                            known_end - from - 1,
+                        ))
+                    }
+                }
+            }
+        }
         Some(folded) => Signals::of(&[" ", folded, &categories, " "]),
         None => {
             let mut folded = String::with_capacity(input.title.len() + input.text.len() + 1);

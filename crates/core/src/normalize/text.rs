@@ -484,7 +484,8 @@ static SCRIPTY: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| 
 fn might_be_scripty(text: &str) -> bool {
     // `<\s*script` and `(java|vb)script\s*:` both need "cript" (no letter of it has a
     // non-ASCII case variant) and a `<` or `:`.
-    let script = (text.contains(':') || text.contains('<')) && CRIPT.is_match(text);
+    // `<` first: sanitized HTML starts with one, plain text rarely has either.
+    let script = (text.contains('<') || text.contains(':')) && CRIPT.is_match(text);
     script
         || text
             .match_indices('=')
