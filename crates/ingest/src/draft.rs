@@ -49,6 +49,9 @@ pub struct Draft {
     pub other_urls: Vec<String>,
     /// Base for relative links in this item (xml:base, the page URL); the document URL otherwise.
     pub base_url: Option<Url>,
+    /// `base_url` is `url` itself, parsed (trimmed, http or https): the link need not be
+    /// parsed again.
+    pub base_is_url: bool,
     pub occurrences: Vec<Occurrence>,
     pub recurring: bool,
     pub timezone: Option<String>,
@@ -238,7 +241,11 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         }
         safe
     };
-    let url = url_field(&d.url, "link", ctx);
+    let url = match (d.url.as_deref(), d.base_url.as_ref()) {
+        (Some(raw), Some(own)) if d.base_is_url => link_from_own_base(raw, own),
+        _ => None,
+    }
+    .or_else(|| url_field(&d.url, "link", ctx));
     let registration_url = url_field(&d.registration_url, "registration link", ctx)
         .or_else(|| registration_link(description_html.as_deref(), &description_plain));
     let online_url = url_field(&d.online_url, "online link", ctx);
@@ -387,6 +394,25 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     };
     defang(&mut offering);
     offering
+}
+
+/// What `safe_http_url(raw, Some(own))` answers when `own` is `raw` parsed, without parsing
+/// it again; `None` when that is not certain (the caller then asks `safe_http_url`). A link
+/// written as `http://` or `https://` is resolved the same whatever the base (a special
+/// scheme followed by two slashes starts an authority either way), so joining it to itself
+/// gives itself.
+fn link_from_own_base(raw: &str, own: &Url) -> Option<String> {
+    let t = raw.trim();
+    let absolute = t
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        || t.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
+    let usable = absolute
+        && t.len() <= 4096
+        && matches!(own.scheme(), "http" | "https")
+        && own.host_str().is_some_and(|h| !h.is_empty());
+    usable.then(|| own.as_str().to_string())
 }
 
 /// Applies the text and HTML defences of `coalesce_core::normalize` to every string a reader sees.
@@ -757,6 +783,40 @@ mod tests {
                 b'$' | b'c' | b'f' | b'p' | b'r' | b'm' | b't' | 0xE2 | 0xC2
             );
             assert_eq!(COST_START[usize::from(b)], starts_word, "{b:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 3000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn a_link_read_off_its_own_base_equals_resolving_it(
+            head in proptest::sample::select(vec![
+                "http://", "HTTPS://", " https://", "\thttp://", "http:", "https:/", "http:\\\\",
+                "ftp://", "",
+            ]),
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "http://", "HTTPS://", "https:", "http:/", " ", "\t", "ex.org", "Ex.ORG",
+                    "/a", "/../b", "?b=1&c", "#f", "\\", "..", "%20", "é", ":8080", "user@",
+                    "[::1]", "//", "javascript:", "x",
+                ]),
+                1..8,
+            ),
+        ) {
+            let raw = format!("{head}{}", parts.concat());
+            // How the feed adapter makes the base from the link.
+            let own = Url::parse(raw.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if let Some(own) = own
+                && let Some(fast) = link_from_own_base(&raw, &own)
+            {
+                proptest::prop_assert_eq!(Some(fast), safe_http_url(&raw, Some(&own)), "{:?}", raw);
+            }
         }
     }
 

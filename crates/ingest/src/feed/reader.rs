@@ -465,7 +465,16 @@ fn attr_value(a: &quick_xml::events::attributes::Attribute<'_>) -> String {
 /// per element of every item.
 fn has_attr_text(e: &BytesStart<'_>, needle: &str) -> bool {
     let raw = e.attributes_raw();
-    raw.len() >= needle.len() && raw.contains(needle)
+    if raw.len() < needle.len() {
+        return false;
+    }
+    // Attribute text is short and the needles' first letter rare in it: memchr to each
+    // candidate, rather than a substring searcher set up per element.
+    let Some(first) = needle.chars().next() else {
+        return true;
+    };
+    raw.match_indices(first)
+        .any(|(at, _)| raw[at..].starts_with(needle))
 }
 
 /// The value of attribute `name` (exact, case-sensitive qualified name), trimmed, if non-empty.
@@ -1212,6 +1221,28 @@ mod tests {
 
     fn read_str(xml: &str) -> Feed {
         read(xml, None, 100)
+    }
+
+    #[test]
+    fn attribute_text_is_searched_like_contains() {
+        for content in [
+            "item",
+            "feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\"",
+            "entry xml:base=\"/x/\"",
+            "a x=\"xm\" y=\"xml:bas\"",
+            "a é=\"xml:lang\"",
+            "link rel=\"alternate\" href=\"https://x.org/xmlns\"",
+        ] {
+            let name_len = content.find(' ').unwrap_or(content.len());
+            let e = BytesStart::from_content(content, name_len);
+            for needle in ["xmlns", "xml:base", "xml:lang", "x", ""] {
+                assert_eq!(
+                    has_attr_text(&e, needle),
+                    e.attributes_raw().contains(needle),
+                    "{content} / {needle}"
+                );
+            }
+        }
     }
 
     fn text(c: &Option<Content>) -> Option<&str> {
