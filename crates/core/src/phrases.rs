@@ -13,7 +13,8 @@ use aho_corasick::{AhoCorasick, Anchored, BuildError, MatchKind, dfa};
 
 #[derive(Debug, Clone)]
 pub(crate) enum Phrases {
-    Dfa(dfa::DFA),
+    /// Boxed: a DFA is several hundred bytes, the fallback a pointer.
+    Dfa(Box<dfa::DFA>),
     Other(AhoCorasick),
 }
 
@@ -32,7 +33,7 @@ impl Phrases {
         if let Ok(dfa) = dfa
             && dfa.start_state(Anchored::No).is_ok()
         {
-            return Ok(Phrases::Dfa(dfa));
+            return Ok(Phrases::Dfa(Box::new(dfa)));
         }
         AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
