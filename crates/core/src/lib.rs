@@ -13,6 +13,7 @@ pub mod demo_sites;
 pub mod identity;
 pub mod model;
 pub mod normalize;
+mod phrases;
 pub mod vocab;
 
 pub use model::{

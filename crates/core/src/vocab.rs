@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use serde::Deserialize;
 
 use crate::model::Sector;
+use crate::normalize::modality::{TextSignals, signal_words};
 use crate::normalize::text::{fold_for_match, fold_into};
+use crate::phrases::Phrases;
 
 /// The vocabulary shipped with coalesce.
 pub const BUILTIN_TOPICS_TOML: &str = include_str!("../../../config/topics.toml");
@@ -95,10 +96,13 @@ pub struct Vocabulary {
     topics: Vec<Topic>,
     /// Patterns are the folded phrases padded with one space each side; the haystack is padded
     /// too, so a match is always a whole-word match.
-    phrases: AhoCorasick,
+    phrases: Phrases,
     phrase_targets: Vec<Vec<Target>>,
     /// Folded provider category -> what it maps to.
     categories: HashMap<String, Vec<Target>>,
+    /// Per pattern: the modality word lists it is on (one bit per list). The modality words
+    /// are searched with the phrases, so an item's text is walked once for both.
+    phrase_signals: Vec<u8>,
 }
 
 impl Vocabulary {
@@ -179,25 +183,35 @@ impl Vocabulary {
             .map(|(p, i)| (i, format!(" {p} ")))
             .collect();
         patterns.sort();
-        // Every pattern starts with a space, so a prefilter only stops at every space, and the
-        // automaton walks every byte of every item's text: a DFA without a prefilter does that
-        // several times faster than the NFA the builder would pick for this many patterns.
-        // Should a huge vocabulary not fit a DFA, the builder's own choice still works.
-        let build = |kind| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .kind(kind)
-                .build(patterns.iter().map(|(_, p)| p))
-        };
-        let phrases = build(Some(AhoCorasickKind::DFA))
-            .or_else(|_| build(None))
+        // The modality words join the phrases (an existing phrase keeps its index).
+        let mut phrase_signals = vec![0u8; patterns.len()];
+        let mut by_text: HashMap<String, usize> =
+            patterns.iter().map(|(i, p)| (p.clone(), *i)).collect();
+        for (padded, kind) in signal_words() {
+            let i = match by_text.get(&padded) {
+                Some(i) => *i,
+                None => {
+                    let i = patterns.len();
+                    patterns.push((i, padded.clone()));
+                    phrase_targets.push(Vec::new());
+                    phrase_signals.push(0);
+                    by_text.insert(padded, i);
+                    i
+                }
+            };
+            if let Some(bits) = phrase_signals.get_mut(i) {
+                *bits |= 1 << kind;
+            }
+        }
+        // A DFA walked by hand when it fits, the general automaton otherwise (see `phrases`).
+        let phrases = Phrases::build(patterns.iter().map(|(_, p)| p))
             .map_err(|e| VocabularyError::Matcher(e.to_string()))?;
         Ok(Vocabulary {
             topics,
             phrases,
             phrase_targets,
             categories,
+            phrase_signals,
         })
     }
 
@@ -217,8 +231,17 @@ impl Vocabulary {
 
     /// [`Self::targets`] for text that is already folded.
     fn targets_folded(&self, categories: &[String], folded_text: &str) -> Vec<Target> {
+        self.targets_and_signals(categories, folded_text).0
+    }
+
+    /// [`Self::targets_folded`] and the modality words in `" {folded_text} "`.
+    fn targets_and_signals(
+        &self,
+        categories: &[String],
+        folded_text: &str,
+    ) -> (Vec<Target>, TextSignals) {
         let mut found: Vec<Target> = Vec::new();
-        let mut haystack = String::with_capacity(folded_text.len() + 2);
+        let mut haystack = String::new();
         for c in categories {
             haystack.push(' ');
             let at = haystack.len();
@@ -229,15 +252,26 @@ impl Vocabulary {
             // A separator no phrase contains, so phrases never span two categories.
             haystack.push_str(" |");
         }
-        haystack.push(' ');
-        haystack.push_str(folded_text);
-        haystack.push(' ');
-        for m in self.phrases.find_overlapping_iter(&haystack) {
-            if let Some(ts) = self.phrase_targets.get(m.pattern().as_usize()) {
-                found.extend_from_slice(ts);
-            }
-        }
-        found
+        // No phrase spans the separator either, so the matches that end past the categories
+        // are exactly those of " {folded_text} ".
+        let text_from = haystack.len();
+        let mut signals = TextSignals::default();
+        // The text is searched where it lies, padded by the pieces around it.
+        self.phrases
+            .for_each_match_end(&[&haystack, " ", folded_text, " "], |p, end| {
+                if let Some(ts) = self.phrase_targets.get(p) {
+                    found.extend_from_slice(ts);
+                }
+                let bits = self.phrase_signals.get(p).copied().unwrap_or(0);
+                if bits != 0 && end > text_from {
+                    for kind in 0..4 {
+                        if bits & (1 << kind) != 0 {
+                            signals.add(kind);
+                        }
+                    }
+                }
+            });
+        (found, signals)
     }
 
     /// Topics and sectors in one pass over the text (the per-item hot path). `who` is extra
@@ -259,7 +293,28 @@ impl Vocabulary {
         folded_text: &str,
         who: &str,
     ) -> (Vec<String>, Vec<Sector>) {
-        let mut targets = self.targets_folded(categories, folded_text);
+        let targets = self.targets_folded(categories, folded_text);
+        self.topics_and_sectors(targets, who)
+    }
+
+    /// [`Self::classify_folded`] plus the modality words of `" {folded_text} "`, found in the
+    /// same pass, for [`crate::normalize::ModalityInput::folded_signals`].
+    pub fn classify_with_signals(
+        &self,
+        categories: &[String],
+        folded_text: &str,
+        who: &str,
+    ) -> (Vec<String>, Vec<Sector>, TextSignals) {
+        let (targets, signals) = self.targets_and_signals(categories, folded_text);
+        let (topics, sectors) = self.topics_and_sectors(targets, who);
+        (topics, sectors, signals)
+    }
+
+    fn topics_and_sectors(
+        &self,
+        mut targets: Vec<Target>,
+        who: &str,
+    ) -> (Vec<String>, Vec<Sector>) {
         if !who.trim().is_empty() {
             targets.extend(
                 self.targets(&[], who)
@@ -319,6 +374,97 @@ impl Vocabulary {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use proptest::prelude::*;
+
+    use super::Vocabulary;
+    use crate::normalize::{ModalityInput, infer_modality};
+
+    fn words() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "online",
+                "webinar",
+                "in",
+                "person",
+                "and",
+                "or",
+                "self",
+                "paced",
+                "on",
+                "demand",
+                "hybrid",
+                "face",
+                "to",
+                "virtual",
+                "zoom",
+                "microsoft",
+                "teams",
+                "recorded",
+                "at",
+                "your",
+                "own",
+                "pace",
+                "e",
+                "course",
+                "tutorial",
+                "digital",
+                "preservation",
+                "archives",
+                "museum",
+                "library",
+                "grant",
+                "writing",
+                "x",
+                "é",
+                "onsite",
+                "remote",
+                "live",
+                "stream",
+            ]),
+            0..40,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// The modality words found with the topics give the same modality as searching the
+        /// folded text again, and the topics are those of `classify_folded`.
+        #[test]
+        fn signals_found_with_the_topics_equal_a_search_of_their_own(
+            text in words(),
+            categories in prop::collection::vec(
+                prop::sample::select(vec![
+                    "Webinar", "In-Person", "person", "Online Learning", "Preservation", "x", "",
+                    "Face to face", "and online", "Self-Paced",
+                ]),
+                0..3,
+            ),
+            has_occurrences in any::<bool>(),
+        ) {
+            let vocab = Vocabulary::builtin();
+            let folded = text.join(" ");
+            let categories: Vec<String> = categories.into_iter().map(str::to_string).collect();
+            let (topics, sectors, signals) =
+                vocab.classify_with_signals(&categories, &folded, "State Archives");
+            prop_assert_eq!(
+                (topics, sectors),
+                vocab.classify_folded(&categories, &folded, "State Archives")
+            );
+            let input = ModalityInput {
+                folded_title_text: Some(&folded),
+                categories: &categories,
+                has_occurrences,
+                ..ModalityInput::default()
+            };
+            let with = infer_modality(&ModalityInput { folded_signals: Some(signals), ..input });
+            prop_assert_eq!(with, infer_modality(&input), "{:?} {:?}", folded, categories);
+        }
     }
 }
 

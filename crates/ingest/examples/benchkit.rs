@@ -3,6 +3,7 @@
 //! `benchkit write DIR` writes rss.xml, atom.xml, events.ics and events.html;
 //! `benchkit time DIR ROUNDS` parses each ROUNDS times in-process and prints one JSON line per
 //! file with the median seconds per parse and the number of items (offerings or occurrences).
+//! `benchkit time DIR ROUNDS FILE...` times only the files named, e.g. one feed under callgrind.
 
 use std::path::Path;
 use std::time::Instant;
@@ -39,7 +40,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             // Measure every item, as the Python peers do, not just the default 2,000.
             hints.limits.max_items = usize::MAX;
-            for name in ["rss.xml", "atom.xml", "events.ics", "events.html"] {
+            let all = ["rss.xml", "atom.xml", "events.ics", "events.html"];
+            let only: Vec<&str> = args.iter().skip(4).map(String::as_str).collect();
+            for name in all
+                .into_iter()
+                .filter(|n| only.is_empty() || only.contains(n))
+            {
                 let bytes = std::fs::read(dir.join(name))?;
                 let mut times = Vec::with_capacity(rounds);
                 let mut items = 0;
@@ -62,6 +68,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Ok(())
         }
-        _ => Err("usage: benchkit write DIR | benchkit time DIR ROUNDS".into()),
+        _ => Err("usage: benchkit write DIR | benchkit time DIR ROUNDS [FILE...]".into()),
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
-    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize,
+    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
 };
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
@@ -49,6 +49,9 @@ pub struct Draft {
     pub other_urls: Vec<String>,
     /// Base for relative links in this item (xml:base, the page URL); the document URL otherwise.
     pub base_url: Option<Url>,
+    /// `base_url` is `url` itself, parsed (trimmed, http or https): the link need not be
+    /// parsed again.
+    pub base_is_url: bool,
     pub occurrences: Vec<Occurrence>,
     pub recurring: bool,
     pub timezone: Option<String>,
@@ -181,8 +184,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .as_deref()
         .map(|s| html_to_text(s, max_depth))
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| description_plain.clone());
-    let summary = (!summary_source.is_empty()).then(|| summarize(&summary_source, SUMMARY_CHARS));
+        .map_or(
+            std::borrow::Cow::Borrowed(description_plain.as_str()),
+            std::borrow::Cow::Owned,
+        );
+    // Both sources are squashed text (`html_to_text`, `squash_whitespace`).
+    let summary =
+        (!summary_source.is_empty()).then(|| summarize_squashed(&summary_source, SUMMARY_CHARS));
 
     // Title: plain text; derived from the summary or the URL when missing.
     let title_text = d
@@ -233,7 +241,11 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         }
         safe
     };
-    let url = url_field(&d.url, "link", ctx);
+    let url = match (d.url.as_deref(), d.base_url.as_ref()) {
+        (Some(raw), Some(own)) if d.base_is_url => link_from_own_base(raw, own),
+        _ => None,
+    }
+    .or_else(|| url_field(&d.url, "link", ctx));
     let registration_url = url_field(&d.registration_url, "registration link", ctx)
         .or_else(|| registration_link(description_html.as_deref(), &description_plain));
     let online_url = url_field(&d.online_url, "online link", ctx);
@@ -282,6 +294,17 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     if folded_title_text.len() == title_len {
         folded_title_text.truncate(title_len.saturating_sub(1));
     }
+    // Who organizes says something about who attends ("State Archives", "Museum Alliance").
+    let who = format!(
+        "{}\n{}",
+        d.audience.as_deref().unwrap_or_default(),
+        d.organizer.as_deref().unwrap_or_default()
+    );
+    // Topics and sectors; the same pass finds the modality words of the folded text.
+    let (topics, sectors, folded_signals) =
+        hints
+            .vocabulary
+            .classify_with_signals(&d.categories, &folded_title_text, &who);
     let modality = infer_modality(&ModalityInput {
         declared: d.declared_modality,
         title: &title,
@@ -292,6 +315,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         urls: &other_urls,
         has_online_url: online_url.is_some(),
         has_occurrences: !d.occurrences.is_empty(),
+        folded_signals: Some(folded_signals),
     });
 
     let cost = pick_cost(&d, &description_plain);
@@ -300,16 +324,6 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         .clone()
         .unwrap_or_else(|| format!("{title}\n{description_plain}"));
     let credits = parse_credits(&credits_source);
-    // Who organizes says something about who attends ("State Archives", "Museum Alliance").
-    let who = format!(
-        "{}\n{}",
-        d.audience.as_deref().unwrap_or_default(),
-        d.organizer.as_deref().unwrap_or_default()
-    );
-    let (topics, sectors) =
-        hints
-            .vocabulary
-            .classify_folded(&d.categories, &folded_title_text, &who);
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
@@ -382,6 +396,25 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     offering
 }
 
+/// What `safe_http_url(raw, Some(own))` answers when `own` is `raw` parsed, without parsing
+/// it again; `None` when that is not certain (the caller then asks `safe_http_url`). A link
+/// written as `http://` or `https://` is resolved the same whatever the base (a special
+/// scheme followed by two slashes starts an authority either way), so joining it to itself
+/// gives itself.
+fn link_from_own_base(raw: &str, own: &Url) -> Option<String> {
+    let t = raw.trim();
+    let absolute = t
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+        || t.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("https://"));
+    let usable = absolute
+        && t.len() <= 4096
+        && matches!(own.scheme(), "http" | "https")
+        && own.host_str().is_some_and(|h| !h.is_empty());
+    usable.then(|| own.as_str().to_string())
+}
+
 /// Applies the text and HTML defences of `coalesce_core::normalize` to every string a reader sees.
 fn defang(o: &mut Offering) {
     fn text(s: &mut String) {
@@ -424,11 +457,18 @@ fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
     let first = n.first()?;
     let h = hay.as_bytes();
     let mut at = 0;
-    while let Some(p) = h
-        .get(at..)?
-        .iter()
-        .position(|b| b.eq_ignore_ascii_case(first))
-    {
+    // A first byte without case (`<` of "<a") is found by memchr rather than byte by byte.
+    let caseless = !first.is_ascii_alphabetic() && first.is_ascii();
+    let next = |from: usize| -> Option<usize> {
+        if caseless {
+            hay.get(from..)?.find(char::from(*first))
+        } else {
+            h.get(from..)?
+                .iter()
+                .position(|b| b.eq_ignore_ascii_case(first))
+        }
+    };
+    while let Some(p) = next(at) {
         let start = at + p;
         if h.get(start..start + n.len())
             .is_some_and(|w| w.eq_ignore_ascii_case(n))
@@ -499,6 +539,9 @@ static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(||
 
 /// Words that mark a link as the way to sign up.
 fn says_register(s: &str) -> bool {
+    // A lowercased copy searched with `contains` (memchr-driven) beats searching in place
+    // ignoring case byte by byte, which made a description without links cost ~30k
+    // instructions here.
     let l = s.to_ascii_lowercase();
     [
         "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
@@ -568,12 +611,30 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
 }
 
+/// Bytes that may start one of [`mentions_cost`]'s words (either case): a table lookup rules
+/// out most bytes before the `match`.
+static COST_START: [bool; 256] = {
+    let mut t = [false; 256];
+    let starts = b"$cfprmtCFPRMT";
+    let mut i = 0;
+    while i < starts.len() {
+        t[starts[i] as usize] = true;
+        i += 1;
+    }
+    t[0xE2] = true;
+    t[0xC2] = true;
+    t
+};
+
 /// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
 /// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
 /// lowercasing the text and searching it once per word was a visible share of finishing an item.
 fn mentions_cost(sentence: &str) -> bool {
     let bytes = sentence.as_bytes();
     bytes.iter().enumerate().any(|(i, b)| {
+        if !COST_START[usize::from(*b)] {
+            return false;
+        }
         // The words that may start with this byte: most bytes start none.
         let words: &[&str] = match b.to_ascii_lowercase() {
             b'$' => return true,
@@ -711,6 +772,51 @@ mod tests {
             ("Caf\u{e9} €", true),
         ] {
             assert_eq!(mentions_cost(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_cost_prefilter_lets_through_every_byte_a_cost_word_starts_with() {
+        for b in 0..=255u8 {
+            let starts_word = matches!(
+                b.to_ascii_lowercase(),
+                b'$' | b'c' | b'f' | b'p' | b'r' | b'm' | b't' | 0xE2 | 0xC2
+            );
+            assert_eq!(COST_START[usize::from(b)], starts_word, "{b:#x}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 3000,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn a_link_read_off_its_own_base_equals_resolving_it(
+            head in proptest::sample::select(vec![
+                "http://", "HTTPS://", " https://", "\thttp://", "http:", "https:/", "http:\\\\",
+                "ftp://", "",
+            ]),
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "http://", "HTTPS://", "https:", "http:/", " ", "\t", "ex.org", "Ex.ORG",
+                    "/a", "/../b", "?b=1&c", "#f", "\\", "..", "%20", "é", ":8080", "user@",
+                    "[::1]", "//", "javascript:", "x",
+                ]),
+                1..8,
+            ),
+        ) {
+            let raw = format!("{head}{}", parts.concat());
+            // How the feed adapter makes the base from the link.
+            let own = Url::parse(raw.trim())
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https"));
+            if let Some(own) = own
+                && let Some(fast) = link_from_own_base(&raw, &own)
+            {
+                proptest::prop_assert_eq!(Some(fast), safe_http_url(&raw, Some(&own)), "{:?}", raw);
+            }
         }
     }
 

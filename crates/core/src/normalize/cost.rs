@@ -71,10 +71,7 @@ pub fn parse_cost_text(text: &str) -> Cost {
         }
     }
     let folded = fold_for_match(&text);
-    let says_free = FREE_WORDS
-        .iter()
-        .filter(|w| **w != "0")
-        .any(|w| contains_words(&folded, w));
+    let says_free = says_free(&folded);
     build(amounts, currency, says_free, Some(text))
 }
 
@@ -121,6 +118,30 @@ fn money_parts(m: &str) -> (&str, Option<&'static str>) {
     (&m[amount_start..], Some(code))
 }
 
+/// Whether folded `text` holds one of [`FREE_WORDS`] (but "0") as whole words: one walk over
+/// the word starts, where a first-byte check rules out nearly every word, instead of one
+/// substring search per phrase.
+fn says_free(text: &str) -> bool {
+    let mut at = 0;
+    loop {
+        let rest = &text[at..];
+        let first = rest.as_bytes().first();
+        if FREE_WORDS.iter().any(|w| {
+            *w != "0"
+                && w.as_bytes().first() == first
+                && rest.starts_with(w)
+                && rest.as_bytes().get(w.len()).is_none_or(|b| *b == b' ')
+        }) {
+            return true;
+        }
+        match rest.find(' ') {
+            Some(space) => at += space + 1,
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
 /// Whether the folded `phrase` occurs in the folded `text` on word boundaries: the same as
 /// searching `" {phrase} "` in `" {text} "`, without building either string.
 fn contains_words(text: &str, phrase: &str) -> bool {
@@ -226,6 +247,28 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn says_free_equals_one_search_per_phrase(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "free", "freedom", "no", "cost", "charge", "fee", "fees", "of", "gratis",
+                    "complimentary", "admission", "registration", "0", "x", "nocost", "",
+                ]),
+                0..12,
+            ),
+        ) {
+            // Folded text: words joined by single spaces (an empty word makes a double space,
+            // which folding never does but the check must not care).
+            let text = words.join(" ");
+            let want = FREE_WORDS
+                .iter()
+                .filter(|w| **w != "0")
+                .any(|w| contains_words(&text, w));
+            proptest::prop_assert_eq!(says_free(&text), want, "{:?}", text);
+        }
+    }
 
     #[test]
     fn money_parts_agree_with_the_pattern_groups() {

@@ -8,6 +8,9 @@ pub mod url;
 
 pub use cost::{OfferInput, cost_from_offers, parse_cost_text};
 pub use credits::parse_credits;
-pub use modality::{ModalityInput, infer_modality, is_meeting_url};
-pub use text::{defang_html, defang_text, fold_for_match, fold_into, squash_whitespace, summarize};
+pub use modality::{ModalityInput, TextSignals, infer_modality, is_meeting_url};
+pub use text::{
+    defang_html, defang_text, fold_for_match, fold_into, squash_whitespace, summarize,
+    summarize_squashed,
+};
 pub use url::{canonical_url, safe_http_url, safe_link};

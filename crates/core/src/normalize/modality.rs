@@ -2,10 +2,9 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use crate::model::{Location, Modality};
 use crate::normalize::text::{fold_for_match, fold_into};
+use crate::phrases::Phrases;
 
 /// Everything the modality rule looks at.
 #[derive(Debug, Default, Clone, Copy)]
@@ -25,6 +24,10 @@ pub struct ModalityInput<'a> {
     /// The source gave a link to join online (schema.org VirtualLocation, a URL as location).
     pub has_online_url: bool,
     pub has_occurrences: bool,
+    /// The modality words [`crate::Vocabulary::classify_with_signals`] found in
+    /// `" {folded_title_text} "` while tagging topics, so that text is not searched twice.
+    /// Only read together with `folded_title_text`.
+    pub folded_signals: Option<TextSignals>,
 }
 
 const MEETING_HOSTS: &[&str] = &[
@@ -88,56 +91,78 @@ const IN_PERSON_WORDS: &[&str] = &["in person", "on site", "onsite", "face to fa
 
 const HYBRID_WORDS: &[&str] = &["hybrid", "in person and online", "in person or online"];
 
-/// Which word lists a folded, space-padded text mentions. One Aho-Corasick pass over all lists:
-/// this runs for every item of every feed.
-#[derive(Debug, Default, Clone, Copy)]
-struct Signals {
+/// Which of the modality word lists a folded, space-padded text mentions. One Aho-Corasick
+/// pass over all lists: this runs for every item of every feed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TextSignals {
     online: bool,
     self_paced: bool,
     in_person: bool,
     hybrid: bool,
 }
 
-static SIGNAL_WORDS: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
+type Signals = TextSignals;
+
+impl TextSignals {
+    /// Records a word of list `kind` (the index [`signal_words`] gives it).
+    pub(crate) fn add(&mut self, kind: u8) {
+        match kind {
+            0 => self.online = true,
+            1 => self.self_paced = true,
+            2 => self.in_person = true,
+            3 => self.hybrid = true,
+            _ => {}
+        }
+    }
+
+    fn union(self, other: TextSignals) -> TextSignals {
+        TextSignals {
+            online: self.online || other.online,
+            self_paced: self.self_paced || other.self_paced,
+            in_person: self.in_person || other.in_person,
+            hybrid: self.hybrid || other.hybrid,
+        }
+    }
+}
+
+/// Every modality word padded with a space each side, with the index of its list.
+pub(crate) fn signal_words() -> impl Iterator<Item = (String, u8)> {
     let lists: [(&[&str], u8); 4] = [
         (ONLINE_WORDS, 0),
         (SELF_PACED_WORDS, 1),
         (IN_PERSON_WORDS, 2),
         (HYBRID_WORDS, 3),
     ];
-    let mut patterns = Vec::new();
-    let mut kinds = Vec::new();
-    for (words, kind) in lists {
-        for w in words {
-            patterns.push(format!(" {w} "));
-            kinds.push(kind);
-        }
-    }
+    lists
+        .into_iter()
+        .flat_map(|(words, kind)| words.iter().map(move |w| (format!(" {w} "), kind)))
+}
+
+static SIGNAL_WORDS: LazyLock<(Phrases, Vec<u8>, usize)> = LazyLock::new(|| {
+    let (patterns, kinds): (Vec<String>, Vec<u8>) = signal_words().unzip();
+    let longest = patterns.iter().map(String::len).max().unwrap_or(0);
     #[allow(clippy::expect_used)]
-    // A DFA without prefilter: every pattern starts with a space, so a prefilter would only
-    // stop at every space; the automaton walks every byte of the text anyway.
-    let ac = AhoCorasick::builder()
-        .match_kind(MatchKind::Standard)
-        .prefilter(false)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(&patterns)
-        .expect("modality word lists build a matcher");
-    (ac, kinds)
+    let phrases = Phrases::build(&patterns).expect("modality word lists build a matcher");
+    (phrases, kinds, longest)
 });
 
 impl Signals {
-    fn of(padded_folded: &str) -> Signals {
-        let (ac, kinds) = &*SIGNAL_WORDS;
+    /// The signals in padded folded text, given in pieces that join to it.
+    fn of(padded_folded: &[&str]) -> Signals {
+        Signals::ending_after(padded_folded, 0)
+    }
+
+    /// The signals of matches that end past byte `after` of the joined pieces.
+    fn ending_after(padded_folded: &[&str], after: usize) -> Signals {
+        let (phrases, kinds, _) = &*SIGNAL_WORDS;
         let mut s = Signals::default();
-        for m in ac.find_overlapping_iter(padded_folded) {
-            match kinds.get(m.pattern().as_usize()) {
-                Some(0) => s.online = true,
-                Some(1) => s.self_paced = true,
-                Some(2) => s.in_person = true,
-                Some(3) => s.hybrid = true,
-                _ => {}
+        phrases.for_each_match_end(padded_folded, |p, end| {
+            if end > after
+                && let Some(kind) = kinds.get(p)
+            {
+                s.add(*kind);
             }
-        }
+        });
         s
     }
 }
@@ -148,22 +173,53 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     if input.declared.is_some() {
         return input.declared;
     }
-    let mut hay = String::with_capacity(input.title.len() + input.text.len() + 32);
-    hay.push(' ');
-    match input.folded_title_text {
-        Some(folded) => hay.push_str(folded),
-        None => {
-            fold_into(input.title, &mut hay);
-            hay.push(' ');
-            fold_into(input.text, &mut hay);
-        }
-    }
+    // The haystack is " {folded title and text} {category} {category} ", searched in pieces:
+    // text folded by the caller is not copied.
+    let mut categories = String::new();
     for c in input.categories {
-        hay.push(' ');
-        fold_into(c, &mut hay);
+        categories.push(' ');
+        fold_into(c, &mut categories);
     }
-    hay.push(' ');
-    let found = Signals::of(&hay);
+    let found = match input.folded_title_text {
+        // The signals in " {folded} " are known: only matches that end past it, reaching into
+        // the categories, are left to find. Such a match starts at most the longest word before
+        // that end, so only the haystack from there (at a character boundary) is searched.
+        Some(folded) if input.folded_signals.is_some() => {
+            let known = input.folded_signals.unwrap_or_default();
+            if categories.is_empty() {
+                known
+            } else {
+                let (_, _, longest) = &*SIGNAL_WORDS;
+                // " {folded} " is the haystack's first `known_end` bytes.
+                let known_end = folded.len() + 2;
+                match (known_end + 1).saturating_sub(*longest) {
+                    0 => known.union(Signals::ending_after(
+                        &[" ", folded, &categories, " "],
+                        known_end,
+                    )),
+                    start => {
+                        // Haystack byte `start` is byte `start - 1` of `folded`.
+                        let mut from = start - 1;
+                        while !folded.is_char_boundary(from) {
+                            from -= 1;
+                        }
+                        known.union(Signals::ending_after(
+                            &[&folded[from..], &categories, " "],
+                            known_end - from - 1,
+                        ))
+                    }
+                }
+            }
+        }
+        Some(folded) => Signals::of(&[" ", folded, &categories, " "]),
+        None => {
+            let mut folded = String::with_capacity(input.title.len() + input.text.len() + 1);
+            fold_into(input.title, &mut folded);
+            folded.push(' ');
+            fold_into(input.text, &mut folded);
+            Signals::of(&[" ", &folded, &categories, " "])
+        }
+    };
 
     if found.hybrid {
         return Some(Modality::Hybrid);
@@ -190,18 +246,32 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
 }
 
 /// [`MEETING_HOSTS`] as (entry, domain, path after the domain).
-static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str)>> = LazyLock::new(|| {
+/// Each entry split once: the entry, its domain, its path part, and whether it is a bare word
+/// (matched anywhere in the URL).
+static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str, bool)>> = LazyLock::new(|| {
     MEETING_HOSTS
         .iter()
         .map(|h| {
             let (domain, path) = h.split_once('/').unwrap_or((h, ""));
-            (*h, domain, path)
+            (*h, domain, path, !h.contains('.'))
         })
         .collect()
 });
 
 /// True when `url` points at a known meeting or webinar platform.
 pub fn is_meeting_url(url: &str) -> bool {
+    // Only http(s) URLs can match: decided before lowercasing, which most strings asked about
+    // (location names, the item's own links) then never need.
+    let head = url.as_bytes();
+    let http = head
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
+        || head
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"http://"));
+    if !http {
+        return false;
+    }
     let lower = url.to_ascii_lowercase();
     let Some(rest) = lower
         .strip_prefix("https://")
@@ -210,21 +280,31 @@ pub fn is_meeting_url(url: &str) -> bool {
         return false;
     };
     let host = rest.split('/').next().unwrap_or_default();
-    // Runs for every URL of every item: compare in place rather than formatting
-    // ".domain" and "/path" strings per host, with each entry split once.
-    MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part)| {
-        let host_ok = host == domain
-            || host
-                .strip_suffix(domain)
-                .is_some_and(|head| head.ends_with('.'));
-        let path_ok = || {
-            path_part.is_empty()
-                || rest
-                    .match_indices('/')
-                    .any(|(at, _)| rest[at + 1..].starts_with(path_part))
-        };
-        (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
-    })
+    // A domain matches the host itself or any domain the host is under: the host and every
+    // suffix after one of its dots. Runs for every URL of every item: each entry split once,
+    // compared in place.
+    let path_ok = |path_part: &str| {
+        path_part.is_empty()
+            || rest
+                .match_indices('/')
+                .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+    };
+    let mut suffix = host;
+    loop {
+        if MEETING_HOST_PARTS
+            .iter()
+            .any(|&(_, domain, path_part, _)| domain == suffix && path_ok(path_part))
+        {
+            return true;
+        }
+        match suffix.find('.') {
+            Some(dot) => suffix = &suffix[dot + 1..],
+            None => break,
+        }
+    }
+    MEETING_HOST_PARTS
+        .iter()
+        .any(|&(h, _, _, bare)| bare && rest.contains(h))
 }
 
 fn location_is_online(loc: &Location) -> bool {
@@ -240,7 +320,7 @@ fn location_is_online(loc: &Location) -> bool {
     f.push(' ');
     fold_into(address, &mut f);
     f.push(' ');
-    Signals::of(&f).online && !location_has_street(address)
+    Signals::of(&[&f]).online && !location_has_street(address)
 }
 
 /// A place one can go to. Only asked when the location is not an online one.
@@ -419,6 +499,53 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(infer_modality(&input), want, "{name}");
+        }
+    }
+
+    /// The host-by-host check the suffix walk replaced.
+    fn is_meeting_url_by_entry(url: &str) -> bool {
+        let lower = url.to_ascii_lowercase();
+        let Some(rest) = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"))
+        else {
+            return false;
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        MEETING_HOST_PARTS.iter().any(|&(h, domain, path_part, _)| {
+            let host_ok = host == domain
+                || host
+                    .strip_suffix(domain)
+                    .is_some_and(|head| head.ends_with('.'));
+            let path_ok = || {
+                path_part.is_empty()
+                    || rest
+                        .match_indices('/')
+                        .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+            };
+            (host_ok && path_ok()) || (!h.contains('.') && rest.contains(h))
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn meeting_url_check_equals_the_entry_by_entry_one(
+            scheme in proptest::sample::select(vec!["https://", "HTTP://", "http://", "ftp://", "", "https:/"]),
+            labels in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "zoom", "us", "us02web", "teams", "microsoft", "com", "goto", "youtube",
+                    "webex", "acme", "", "notzoom", "ZOOM", "Jitsi", "meet", "google", "org",
+                    "on24", "vimeo", "x.y",
+                ]),
+                0..5,
+            ),
+            path in proptest::sample::select(vec![
+                "", "/", "/live", "/live/x", "/event/1", "/j/123", "/x/jitsi", "/zoom.us",
+                "/a/vimeo.com/event", "?q=/live",
+            ]),
+        ) {
+            let url = format!("{scheme}{}{path}", labels.join("."));
+            proptest::prop_assert_eq!(is_meeting_url(&url), is_meeting_url_by_entry(&url), "{}", url);
         }
     }
 

@@ -308,11 +308,16 @@ fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
     d.published_at = item.published.as_deref().and_then(timestamp::parse);
     d.updated_at = item.updated.as_deref().and_then(timestamp::parse);
     d.language = item.language.or_else(|| info.language.clone());
-    d.base_url = item
-        .base
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .or_else(|| d.url.as_deref().and_then(|u| absolute(u, None)))
-        .or_else(|| info.link.clone());
+    d.base_url = match item.base.filter(|u| matches!(u.scheme(), "http" | "https")) {
+        Some(own) => Some(own),
+        None => match d.url.as_deref().and_then(|u| absolute(u, None)) {
+            Some(link) => {
+                d.base_is_url = true;
+                Some(link)
+            }
+            None => info.link.clone(),
+        },
+    };
     d
 }
 

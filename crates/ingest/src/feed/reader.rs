@@ -460,6 +460,23 @@ fn attr_value(a: &quick_xml::events::attributes::Attribute<'_>) -> String {
     }
 }
 
+/// Whether the raw attribute text of `e` contains `needle`. Most elements have no attributes;
+/// `str::contains` would still set up a substring searcher for each of them, several times
+/// per element of every item.
+fn has_attr_text(e: &BytesStart<'_>, needle: &str) -> bool {
+    let raw = e.attributes_raw();
+    if raw.len() < needle.len() {
+        return false;
+    }
+    // Attribute text is short and the needles' first letter rare in it: memchr to each
+    // candidate, rather than a substring searcher set up per element.
+    let Some(first) = needle.chars().next() else {
+        return true;
+    };
+    raw.match_indices(first)
+        .any(|(at, _)| raw[at..].starts_with(needle))
+}
+
 /// The value of attribute `name` (exact, case-sensitive qualified name), trimmed, if non-empty.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
     if e.attributes_raw().is_empty() {
@@ -579,7 +596,7 @@ impl State<'_> {
 
     /// The base an element's own `xml:base` sets, if it has one.
     fn own_base(&self, e: &BytesStart<'_>) -> Option<Url> {
-        if !e.attributes_raw().contains("xml:base") {
+        if !has_attr_text(e, "xml:base") {
             return None;
         }
         let raw = attr(e, "xml:base")?;
@@ -596,7 +613,7 @@ impl State<'_> {
         let prefix = prefix_of(qname);
         let depth = self.depth;
         // Declarations are rare past the root; only parse attributes that have one.
-        if e.attributes_raw().contains("xmlns") {
+        if has_attr_text(e, "xmlns") {
             self.ns.declare(e);
         }
         if depth == 0 && self.feed.root.is_none() {
@@ -608,7 +625,7 @@ impl State<'_> {
             self.feed.root = Some(root);
         }
         let own_base = self.own_base(e);
-        let lang = if e.attributes_raw().contains("xml:lang") {
+        let lang = if has_attr_text(e, "xml:lang") {
             attr(e, "xml:lang")
         } else {
             None
@@ -1204,6 +1221,28 @@ mod tests {
 
     fn read_str(xml: &str) -> Feed {
         read(xml, None, 100)
+    }
+
+    #[test]
+    fn attribute_text_is_searched_like_contains() {
+        for content in [
+            "item",
+            "feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\"",
+            "entry xml:base=\"/x/\"",
+            "a x=\"xm\" y=\"xml:bas\"",
+            "a é=\"xml:lang\"",
+            "link rel=\"alternate\" href=\"https://x.org/xmlns\"",
+        ] {
+            let name_len = content.find(' ').unwrap_or(content.len());
+            let e = BytesStart::from_content(content, name_len);
+            for needle in ["xmlns", "xml:base", "xml:lang", "x", ""] {
+                assert_eq!(
+                    has_attr_text(&e, needle),
+                    e.attributes_raw().contains(needle),
+                    "{content} / {needle}"
+                );
+            }
+        }
     }
 
     fn text(c: &Option<Content>) -> Option<&str> {
