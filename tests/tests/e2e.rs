@@ -1,7 +1,7 @@
 //! The real binary against fixture sites on 127.0.0.1: onboarding, crawling, source status and
 //! scorecard, ownership, a failing source keeping its offerings, auth failures (HOSTILE D1),
 //! body limit (D5), rate limit with forged and trusted X-Forwarded-For (D2), slowloris (D6) and
-//! SIGTERM (E10).
+//! SIGTERM (E10), and the generate / reindex --catalog / serve path of the load tests.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -367,4 +367,95 @@ fn co_marketed_webinar_is_searchable_once_and_the_calendar_revalidates() {
     )
     .expect("the service answers");
     assert_eq!(again.status, 304);
+}
+
+/// The load-test path an operator follows (bench/README.md): `generate`, `reindex --catalog`,
+/// `serve`. Every listed document is searchable; a catalog with a broken line fails with the
+/// line's number and leaves no index of half a catalog behind.
+#[test]
+fn a_generated_catalog_is_reindexed_and_served() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(coalesce_tests::binary())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let data = tempfile::tempdir().unwrap();
+    let catalog = data.path().join("catalog.jsonl");
+    let catalog_s = catalog.to_str().unwrap();
+    let out = run(&[
+        "generate",
+        "--offerings",
+        "400",
+        "--now",
+        "2026-03-01",
+        "--out",
+        catalog_s,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&catalog).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 400);
+    let listed = lines
+        .iter()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["is_canonical"] == true)
+        .count() as u64;
+    assert!(listed > 300, "{listed} listed");
+
+    // A broken line: a clear error naming it, and no index left behind.
+    let bad_dir = tempfile::tempdir().unwrap();
+    let broken = bad_dir.path().join("broken.jsonl");
+    let mut spoiled = lines.clone();
+    spoiled[10] = "{\"id\": \"half a docu";
+    std::fs::write(&broken, spoiled.join("\n")).unwrap();
+    let out = run(&[
+        "reindex",
+        "--data-dir",
+        bad_dir.path().to_str().unwrap(),
+        "--catalog",
+        broken.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("line 11"), "{err}");
+    assert!(!bad_dir.path().join("index").exists());
+
+    let out = run(&[
+        "reindex",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--catalog",
+        catalog_s,
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("indexed 400 catalog documents"), "{said}");
+
+    // The catalog is dated around 2026-03-01; ask from before it, not from the wall clock.
+    let server = Server::start_in(data, &[]);
+    let (status, all) = server.json(
+        "GET",
+        "/api/v1/offerings?from=2020-01-01T00:00:00Z&limit=5",
+        None,
+        None,
+    );
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["total"], listed, "{all}");
+    let (status, some) = server.json(
+        "GET",
+        "/api/v1/offerings?from=2020-01-01T00:00:00Z&q=presevation",
+        None,
+        None,
+    );
+    assert_eq!(status, 200);
+    let total = some["total"].as_u64().unwrap();
+    assert!(total > 0 && total < listed, "{some}");
 }
