@@ -71,12 +71,15 @@ impl Default for DataConfig {
 pub struct IndexSettings {
     /// How often the search index catches up with the store's change log.
     pub sync_interval_ms: u64,
+    /// Threads one search may use (0: one per core, at most four).
+    pub search_threads: usize,
 }
 
 impl Default for IndexSettings {
     fn default() -> Self {
         IndexSettings {
             sync_interval_ms: 2000,
+            search_threads: 0,
         }
     }
 }
@@ -156,6 +159,7 @@ pub struct ServeSpec {
     pub trusted_proxies: Vec<IpAddr>,
     pub data_dir: PathBuf,
     pub index_sync: Duration,
+    pub search_threads: usize,
     pub per_minute: NonZeroU32,
     pub burst: NonZeroU32,
     pub body_limit: usize,
@@ -169,6 +173,14 @@ pub struct ServeSpec {
     pub respect_robots: bool,
     pub log_json: bool,
     pub log_level: String,
+}
+
+fn search_threads(n: usize) -> Result<usize> {
+    match n {
+        0 => Ok(coalesce_index::default_search_threads()),
+        1..=64 => Ok(n),
+        _ => bail!("index.search_threads: expected 0 (one per core) to 64, got {n}"),
+    }
 }
 
 fn index_sync(ms: u64) -> Result<Duration> {
@@ -280,6 +292,7 @@ impl Config {
             trusted_proxies,
             data_dir: self.data.dir,
             index_sync: index_sync(self.index.sync_interval_ms)?,
+            search_threads: search_threads(self.index.search_threads)?,
             per_minute: nonzero(
                 "limits.requests_per_minute",
                 self.limits.requests_per_minute,
@@ -335,5 +348,22 @@ mod tests {
         std::fs::write(&p, "[index]\nsync_interval_ms = 3000\n").unwrap();
         let spec = load(Some(&p)).unwrap().validate().unwrap();
         assert_eq!(spec.index_sync, Duration::from_millis(3000));
+    }
+
+    #[test]
+    fn search_threads_default_to_the_cores_and_are_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[index]\nsearch_threads = 65\n").unwrap();
+        let err = load(Some(&p)).unwrap().validate().unwrap_err().to_string();
+        assert!(err.contains("index.search_threads"), "{err}");
+        std::fs::write(&p, "[index]\nsearch_threads = 1\n").unwrap();
+        assert_eq!(
+            load(Some(&p)).unwrap().validate().unwrap().search_threads,
+            1
+        );
+        std::fs::write(&p, "[index]\n").unwrap();
+        let n = load(Some(&p)).unwrap().validate().unwrap().search_threads;
+        assert!((1..=4).contains(&n), "{n}");
     }
 }

@@ -187,6 +187,7 @@ impl Service {
             spec.data_dir.clone(),
             index.clone(),
             spec.index_sync,
+            spec.search_threads,
             sync_cancel.clone(),
         ));
         manage.set_ready(true);
@@ -257,10 +258,14 @@ async fn index_loop(
     data_dir: PathBuf,
     slot: IndexSlot,
     every: Duration,
+    search_threads: usize,
     cancel: CancellationToken,
 ) {
     let config = match index_config(&data_dir) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.search_threads = search_threads;
+            c
+        }
         Err(e) => {
             tracing::error!(error = %e, "search stays unavailable: cannot configure the index");
             return;

@@ -30,6 +30,10 @@ pub struct IndexConfig {
     pub writer_memory_bytes: usize,
     /// Indexing threads (0: tantivy's choice from the core count).
     pub writer_threads: usize,
+    /// Threads one search may use, each taking whole segments (1: the calling thread only).
+    /// On an idle server a search over several segments answers that many times sooner;
+    /// under full load it changes little, as every core is busy anyway.
+    pub search_threads: usize,
 }
 
 impl IndexConfig {
@@ -46,8 +50,14 @@ impl IndexConfig {
             deadline: Duration::from_secs(2),
             writer_memory_bytes: 64 << 20,
             writer_threads: 1,
+            search_threads: default_search_threads(),
         })
     }
+}
+
+/// One search thread per core, at most four (segments of a merged index are few).
+pub fn default_search_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// What the commit payload records.
@@ -235,10 +245,13 @@ impl CatalogIndex {
     }
 
     fn from_index(
-        index: Index,
+        mut index: Index,
         config: IndexConfig,
         path: Option<PathBuf>,
     ) -> Result<CatalogIndex, IndexError> {
+        if config.search_threads > 1 {
+            index.set_multithread_executor(config.search_threads)?;
+        }
         index.tokenizers().register(ANALYZER, analyzer());
         index
             .tokenizers()

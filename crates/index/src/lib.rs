@@ -29,7 +29,7 @@ mod union;
 
 pub use doc::{AlsoOfferedBy, IndexDoc};
 pub use error::IndexError;
-pub use index::{CatalogIndex, IndexConfig, Opened, RebuildReason};
+pub use index::{CatalogIndex, IndexConfig, Opened, RebuildReason, default_search_threads};
 pub use query::Synonyms;
 pub use search::{
     CreditsFilter, DEFAULT_LIMIT, FACET_LIMIT, FacetCount, Facets, MAX_LIMIT, SearchHit,

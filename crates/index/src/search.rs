@@ -833,20 +833,36 @@ impl CatalogIndex {
 
         let snippets = (has_text && !highlight.is_empty())
             .then(|| SnippetGenerator::new(highlight, self.analyzer.clone(), fl.body, 200));
-        let mut hits = Vec::with_capacity(top.len());
-        for e in &top {
+        // The page's documents are loaded and their snippets made on the search threads too:
+        // a page is a tenth of a small search's time.
+        let render = |e: &Entry| -> tantivy::Result<Result<SearchHit, IndexError>> {
             let stored: TantivyDocument = searcher.doc(e.addr)?;
-            let json = stored
+            let Some(json) = stored
                 .get_first(fl.doc)
                 .and_then(|v| tantivy::schema::document::Value::as_str(&v))
-                .ok_or_else(|| IndexError::Unavailable("stored document missing".into()))?;
-            let d: IndexDoc = serde_json::from_str(json).map_err(|e| IndexError::BadDocument {
-                id: String::new(),
-                reason: e.to_string(),
-            })?;
+            else {
+                return Ok(Err(IndexError::Unavailable(
+                    "stored document missing".into(),
+                )));
+            };
+            let d: IndexDoc = match serde_json::from_str(json) {
+                Ok(d) => d,
+                Err(err) => {
+                    return Ok(Err(IndexError::BadDocument {
+                        id: String::new(),
+                        reason: err.to_string(),
+                    }));
+                }
+            };
             let snippet = snippets.as_ref().and_then(|g| render_snippet(&d, g));
-            hits.push(render_hit(d, from, req.to, snippet, sort, e.score));
-        }
+            Ok(Ok(render_hit(d, from, req.to, snippet, sort, e.score)))
+        };
+        let hits = searcher
+            .index()
+            .search_executor()
+            .map(render, top.iter())?
+            .into_iter()
+            .collect::<Result<Vec<SearchHit>, IndexError>>()?;
 
         let facets = Facets {
             topic: top_counts(&space, &counts, 0),
