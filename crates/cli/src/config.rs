@@ -71,7 +71,7 @@ impl Default for DataConfig {
 pub struct IndexSettings {
     /// How often the search index catches up with the store's change log.
     pub sync_interval_ms: u64,
-    /// Threads one search may use (0: one per core, at most four).
+    /// Threads one search may use (0: two per core, at most eight).
     pub search_threads: usize,
 }
 
@@ -179,7 +179,7 @@ fn search_threads(n: usize) -> Result<usize> {
     match n {
         0 => Ok(coalesce_index::default_search_threads()),
         1..=64 => Ok(n),
-        _ => bail!("index.search_threads: expected 0 (one per core) to 64, got {n}"),
+        _ => bail!("index.search_threads: expected 0 (two per core) to 64, got {n}"),
     }
 }
 
@@ -364,6 +364,6 @@ mod tests {
         );
         std::fs::write(&p, "[index]\n").unwrap();
         let n = load(Some(&p)).unwrap().validate().unwrap().search_threads;
-        assert!((1..=4).contains(&n), "{n}");
+        assert!((1..=8).contains(&n), "{n}");
     }
 }

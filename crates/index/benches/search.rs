@@ -32,7 +32,7 @@ fn config() -> IndexConfig {
     c.writer_threads = 2;
     c.writer_memory_bytes = 400 << 20;
     c.deadline = std::time::Duration::from_secs(10);
-    // `COALESCE_BENCH_SEARCH_THREADS`: threads per search (default: one per core, up to 4).
+    // `COALESCE_BENCH_SEARCH_THREADS`: threads per search (default: two per core, up to 8).
     if let Some(n) = std::env::var("COALESCE_BENCH_SEARCH_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())

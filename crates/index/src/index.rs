@@ -55,9 +55,12 @@ impl IndexConfig {
     }
 }
 
-/// One search thread per core, at most four (segments of a merged index are few).
+/// Two search threads per core, at most eight. A thread takes whole segments, and segments
+/// differ in size (a bulk build left two of a third the size of the others at a million
+/// documents): with one thread per core the core with the large segments finishes last;
+/// with two the scheduler evens it out (1M mix, 2 cores: p99 32 -> 27 ms, p50 unchanged).
 pub fn default_search_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    std::thread::available_parallelism().map_or(1, |n| (2 * n.get()).min(8))
 }
 
 /// What the commit payload records.
