@@ -1,7 +1,7 @@
 //! The real binary against fixture sites on 127.0.0.1: onboarding, crawling, source status and
 //! scorecard, ownership, a failing source keeping its offerings, auth failures (HOSTILE D1),
 //! body limit (D5), rate limit with forged and trusted X-Forwarded-For (D2), slowloris (D6) and
-//! SIGTERM (E10), and the generate / reindex --catalog / serve path of the load tests.
+//! SIGTERM (E10), the generate / reindex --catalog / serve path of the load tests, and the demo.
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -458,4 +458,43 @@ fn a_generated_catalog_is_reindexed_and_served() {
     assert_eq!(status, 200);
     let total = some["total"].as_u64().unwrap();
     assert!(total > 0 && total < listed, "{some}");
+}
+
+/// `coalesce demo`, as the README's first step: once it prints what to try, the search already
+/// shows the crawl's result, the webinar four providers co-market as one hit "also offered
+/// by" the three others (it used to print before the index had caught up with the store).
+#[test]
+fn the_demo_prints_what_to_try_once_search_shows_the_crawl() {
+    use std::io::BufRead;
+    let port = coalesce_tests::free_port();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(coalesce_tests::binary())
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data.path())
+        .current_dir(coalesce_tests::repo_root())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let printed = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("Try:"));
+    assert!(printed, "the demo ended before saying what to try");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let r =
+        coalesce_tests::request(addr, "GET", "/api/v1/offerings?q=copyright", None, None).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(
+        v["hits"][0]["also_offered_by"].as_array().unwrap().len(),
+        3,
+        "{v}"
+    );
 }

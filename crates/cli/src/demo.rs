@@ -230,6 +230,7 @@ async fn demo(args: DemoArgs) -> Result<()> {
     init_logs(&spec);
     let service = Service::start(spec).await?;
     let base = format!("http://{}", service.addr);
+    let probe = service.sync_probe();
     let running = tokio::spawn(service.run(stop.clone()));
 
     println!(
@@ -303,6 +304,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
             break;
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The index follows the store every few seconds: the URLs printed next should show the
+    // crawl's result (co-marketed copies already one hit), not the moment before.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !probe.caught_up().await && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!("crawled {} sources: {total} offerings\n", source_ids.len());
     let first_key = keys.first().cloned().unwrap_or_default();

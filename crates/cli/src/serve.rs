@@ -105,7 +105,40 @@ pub struct Service {
     index: IndexSlot,
 }
 
+/// Tells whether the search index has caught up with the store (see [`Service::sync_probe`]).
+#[derive(Clone)]
+pub struct SyncProbe {
+    store: Store,
+    index: IndexSlot,
+}
+
+impl SyncProbe {
+    /// True once the index has committed everything the store held when this was asked.
+    pub async fn caught_up(&self) -> bool {
+        let Ok(store) = self.store.watermark().await else {
+            return false;
+        };
+        let Ok(index) = self.index.get() else {
+            return false;
+        };
+        index
+            .watermark()
+            .ok()
+            .flatten()
+            .is_some_and(|w| i64::try_from(w).is_ok_and(|w| w >= store))
+    }
+}
+
 impl Service {
+    /// A handle that outlives [`Service::run`]'s taking of the service, for callers that must
+    /// wait until search shows what was stored (the demo, before it says what to try).
+    pub fn sync_probe(&self) -> SyncProbe {
+        SyncProbe {
+            store: self.store.clone(),
+            index: self.index.clone(),
+        }
+    }
+
     pub async fn start(spec: ServeSpec) -> Result<Service> {
         let store = Store::open_data_dir(&spec.data_dir, StoreOptions::default())
             .await
