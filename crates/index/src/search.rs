@@ -748,7 +748,7 @@ impl CatalogIndex {
             highlight: BTreeMap::new(),
             filter: None,
         };
-        let positive = match ast.clone() {
+        let positive = match ast {
             Some(n) => exclude_into_filter(n, &mut builder, &searcher, &mut bits)?,
             None => None,
         };

@@ -23,6 +23,30 @@ use crate::schema as f;
 /// Facet fields in the order of [`crate::Facets`] (month aside).
 pub(crate) const FACET_FIELDS: [&str; 4] = [f::TOPIC, f::SECTOR, f::MODALITY, f::PROVIDER];
 
+/// The documents of `reader`'s segment holding `term` (deleted ones included), one bit each in
+/// `words` words.
+fn postings_bits(
+    reader: &SegmentReader,
+    term: &Term,
+    words: usize,
+) -> Result<Vec<u64>, IndexError> {
+    let mut bits = vec![0u64; words];
+    let postings = reader
+        .inverted_index(term.field())?
+        .read_postings(term, IndexRecordOption::Basic)
+        .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
+    if let Some(mut postings) = postings {
+        let mut d = postings.doc();
+        while d != TERMINATED {
+            if let Some(w) = bits.get_mut((d / 64) as usize) {
+                *w |= 1 << (d % 64);
+            }
+            d = postings.advance();
+        }
+    }
+    Ok(bits)
+}
+
 /// One segment's decoded columns.
 pub(crate) struct SegTable {
     /// Bit per document: listed in search (canonical of its duplicate cluster).
@@ -73,21 +97,11 @@ impl SegTable {
         let max_doc = reader.max_doc();
         let n = max_doc as usize;
 
-        let mut listed = vec![0u64; n.div_ceil(64)];
-        let inverted = reader.inverted_index(fields.listed)?;
-        let term = Term::from_field_u64(fields.listed, 1);
-        let postings = inverted
-            .read_postings(&term, IndexRecordOption::Basic)
-            .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
-        if let Some(mut postings) = postings {
-            let mut d = postings.doc();
-            while d != TERMINATED {
-                if let Some(w) = listed.get_mut((d / 64) as usize) {
-                    *w |= 1 << (d % 64);
-                }
-                d = postings.advance();
-            }
-        }
+        let listed = postings_bits(
+            reader,
+            &Term::from_field_u64(fields.listed, 1),
+            n.div_ceil(64),
+        )?;
 
         let ff = reader.fast_fields();
         let occ_col = ff.u64(f::OCC)?;
@@ -253,21 +267,7 @@ impl SegTable {
         {
             return Ok(b.clone());
         }
-        let mut words = vec![0u64; self.listed.len()];
-        let inverted = reader.inverted_index(term.field())?;
-        let postings = inverted
-            .read_postings(term, IndexRecordOption::Basic)
-            .map_err(|e| IndexError::Unavailable(e.to_string().to_lowercase()))?;
-        if let Some(mut postings) = postings {
-            let mut d = postings.doc();
-            while d != TERMINATED {
-                if let Some(w) = words.get_mut((d / 64) as usize) {
-                    *w |= 1 << (d % 64);
-                }
-                d = postings.advance();
-            }
-        }
-        let words = Arc::new(words);
+        let words = Arc::new(postings_bits(reader, term, self.listed.len())?);
         if let Ok(mut map) = self.term_bits.write()
             && map.len() < MAX_CACHED_TERMS
         {
@@ -419,20 +419,25 @@ impl Tables {
         Ok(t)
     }
 
-    /// Builds the tables `searcher` lacks and drops those of segments it no longer has. A search
-    /// still running on an older searcher keeps its tables alive through its `Arc`s.
+    /// Builds the tables `searcher` lacks (and the facet space of its segments) and drops those
+    /// of segments it no longer has. A search still running on an older searcher keeps its
+    /// tables alive through its `Arc`s.
     pub fn refresh(&self, searcher: &Searcher, fields: &Fields) -> Result<(), IndexError> {
         let live: Vec<SegmentId> = searcher
             .segment_readers()
             .iter()
             .map(|r| r.segment_id())
             .collect();
-        for r in searcher.segment_readers() {
-            self.get(r, fields)?;
-        }
+        let tables = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| self.get(r, fields))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Ok(mut map) = self.map.write() {
             map.retain(|id, _| live.contains(id));
         }
+        // The facet space too, so the first search after a commit does not build it.
+        self.space(live, &tables);
         Ok(())
     }
 
