@@ -118,7 +118,7 @@ fn build(n: usize, now: chrono::DateTime<Utc>, dir: &std::path::Path, ours: &std
     let t = Instant::now();
     {
         let index = tantivy::Index::create_in_dir(&raw_dir, build_schema()).unwrap();
-        CatalogIndex::register_analyzers(&index);
+        CatalogIndex::register_analyzers(&index, &c);
         let mut w: tantivy::IndexWriter = index
             .writer_with_num_threads(c.writer_threads, c.writer_memory_bytes)
             .unwrap();

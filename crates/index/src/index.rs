@@ -1,7 +1,7 @@
 //! The index handle: open, rebuild, upsert, delete, commit with the store watermark.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -11,9 +11,11 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 
 use crate::IndexError;
 use crate::doc::{Fields, IndexDoc};
+use crate::marks::PhraseSet;
 use crate::query::Synonyms;
 use crate::schema::{
-    self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, plain_analyzer,
+    self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, index_analyzer,
+    plain_analyzer,
 };
 use crate::table::Tables;
 
@@ -68,6 +70,9 @@ pub fn default_search_threads() -> usize {
 struct Payload {
     schema_version: u32,
     watermark: u64,
+    /// [`PhraseSet::fingerprint`] of the phrases the text was marked for.
+    #[serde(default)]
+    phrases: u64,
 }
 
 /// How [`CatalogIndex::open_or_rebuild`] got its index.
@@ -99,6 +104,8 @@ pub struct CatalogIndex {
     pub(crate) analyzer: TextAnalyzer,
     pub(crate) plain_analyzer: TextAnalyzer,
     pub(crate) synonyms: Synonyms,
+    /// The synonym phrases marked in the text fields (see `marks.rs`).
+    pub(crate) marks: Arc<PhraseSet>,
     pub(crate) config: IndexConfig,
     /// Decoded per-segment columns the search collector reads (see `table.rs`).
     pub(crate) tables: Tables,
@@ -141,7 +148,9 @@ impl CatalogIndex {
     fn open_checked(path: &Path, config: IndexConfig) -> Result<CatalogIndex, IndexError> {
         let index = Index::open_in_dir(path)?;
         let payload = read_payload(&index)?;
-        if payload.map(|p| p.schema_version) != Some(SCHEMA_VERSION)
+        let marks = phrase_set(&config.synonyms);
+        if payload.map(|p| (p.schema_version, p.phrases))
+            != Some((SCHEMA_VERSION, marks.fingerprint()))
             || index.schema() != build_schema()
         {
             return Err(IndexError::Unavailable(format!(
@@ -255,10 +264,8 @@ impl CatalogIndex {
         if config.search_threads > 1 {
             index.set_multithread_executor(config.search_threads)?;
         }
-        index.tokenizers().register(ANALYZER, analyzer());
-        index
-            .tokenizers()
-            .register(PLAIN_ANALYZER, plain_analyzer());
+        let marks = Arc::new(phrase_set(&config.synonyms));
+        register(&index, &marks);
         let fields = Fields::new(&index.schema())?;
         let writer: IndexWriter = if config.writer_threads == 0 {
             index.writer(config.writer_memory_bytes)?
@@ -273,6 +280,7 @@ impl CatalogIndex {
             .try_into()?;
         Ok(CatalogIndex {
             synonyms: config.synonyms.clone(),
+            marks,
             index,
             reader,
             writer: Mutex::new(writer),
@@ -319,6 +327,7 @@ impl CatalogIndex {
     pub fn commit(&self, watermark: u64) -> Result<(), IndexError> {
         let payload = serde_json::to_string(&Payload {
             schema_version: SCHEMA_VERSION,
+            phrases: self.marks.fingerprint(),
             watermark,
         })
         .map_err(|e| IndexError::Unavailable(e.to_string()))?;
@@ -401,18 +410,31 @@ impl CatalogIndex {
         self.fields.document(d)
     }
 
-    /// Registers this crate's analyzers on a bare tantivy index of [`build_schema`].
-    pub fn register_analyzers(index: &Index) {
-        index.tokenizers().register(ANALYZER, analyzer());
-        index
-            .tokenizers()
-            .register(PLAIN_ANALYZER, plain_analyzer());
+    /// Registers this crate's analyzers, as `config` sets them, on a bare tantivy index of
+    /// [`build_schema`].
+    pub fn register_analyzers(index: &Index, config: &IndexConfig) {
+        register(index, &Arc::new(phrase_set(&config.synonyms)));
     }
 
     /// The schema, for tools that build documents themselves (the raw-tantivy benchmark).
     pub fn schema(&self) -> Schema {
         self.index.schema()
     }
+}
+
+/// The synonyms' multi-word phrases, analyzed as queries are.
+fn phrase_set(synonyms: &Synonyms) -> PhraseSet {
+    let phrases: Vec<String> = synonyms.phrases().collect();
+    PhraseSet::new(phrases.iter().map(String::as_str), &mut analyzer())
+}
+
+fn register(index: &Index, marks: &Arc<PhraseSet>) {
+    index
+        .tokenizers()
+        .register(ANALYZER, index_analyzer(Arc::clone(marks)));
+    index
+        .tokenizers()
+        .register(PLAIN_ANALYZER, plain_analyzer());
 }
 
 fn read_payload(index: &Index) -> Result<Option<Payload>, IndexError> {

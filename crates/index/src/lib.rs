@@ -19,6 +19,7 @@ mod error;
 mod filter;
 pub mod generate;
 mod index;
+mod marks;
 pub mod query;
 pub mod schema;
 mod search;

@@ -20,6 +20,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use crate::IndexError;
 use crate::doc::Fields;
 use crate::filter::FilterQuery;
+use crate::marks::PhraseSet;
 use crate::schema::{FUZZY_FIELD, TEXT_FIELDS};
 use crate::union::AnyOf;
 
@@ -263,6 +264,11 @@ impl Synonyms {
         s
     }
 
+    /// Every phrase of every group, words separated by spaces.
+    pub(crate) fn phrases(&self) -> impl Iterator<Item = String> + '_ {
+        self.groups.iter().flatten().map(|p| p.join(" "))
+    }
+
     /// Every synonym group of the vocabulary's topics.
     pub fn from_vocabulary(v: &coalesce_core::Vocabulary) -> Synonyms {
         let groups: Vec<Vec<String>> = v
@@ -370,6 +376,8 @@ pub(crate) struct Builder<'a> {
     pub analyzer: TextAnalyzer,
     pub plain: TextAnalyzer,
     pub synonyms: &'a Synonyms,
+    /// Phrases with a mark token in the index: searched as that one term.
+    pub marks: &'a PhraseSet,
     pub fuzzy_left: usize,
     /// Analyzed term -> weight, for the snippet generator.
     pub highlight: BTreeMap<String, f32>,
@@ -595,9 +603,20 @@ impl Builder<'_> {
                 self.highlight.insert(t.clone(), 1.0);
             }
         }
+        // A marked phrase is one term where it occurs: the same documents as the phrase query,
+        // without intersecting its words or reading their positions.
+        let mark = (toks.len() > 1).then(|| self.marks.mark(&toks)).flatten();
         let mut clauses: Vec<Box<dyn Query>> = Vec::new();
         for (name, boost) in TEXT_FIELDS {
             let field = self.fields.by_name(name)?;
+            if let Some(mark) = &mark {
+                let q = TermQuery::new(
+                    Term::from_field_text(field, mark),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push(self.term_leaf(Box::new(BoostQuery::new(Box::new(q), boost))));
+                continue;
+            }
             let q: Box<dyn Query> = if toks.len() == 1 {
                 Box::new(TermQuery::new(
                     Term::from_field_text(field, &toks[0]),

@@ -10,7 +10,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever a field or the analyzer changes; an index with another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// English analyzer: lowercase, accents folded, Porter-style stemming.
 pub const ANALYZER: &str = "coalesce_en";
@@ -105,6 +105,18 @@ pub fn analyzer() -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// What the text fields are indexed with: [`analyzer`] plus a mark token after each of the
+/// vocabulary's multi-word synonyms (see `marks.rs`). Queries are analyzed without marks.
+pub fn index_analyzer(phrases: std::sync::Arc<crate::marks::PhraseSet>) -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .filter(crate::marks::MarkPhrases(phrases))
         .build()
 }
 

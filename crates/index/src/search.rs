@@ -744,6 +744,7 @@ impl CatalogIndex {
             analyzer: self.analyzer.clone(),
             plain: self.plain_analyzer.clone(),
             synonyms: &self.synonyms,
+            marks: &self.marks,
             fuzzy_left: query::MAX_FUZZY_WORDS,
             highlight: BTreeMap::new(),
             filter: None,

@@ -565,6 +565,35 @@ fn sync_applies_events_and_keeps_the_watermark_across_restarts() {
     assert_eq!(idx.watermark().unwrap(), Some(20));
 }
 
+/// Synonym phrases are marked in the text at index time: an index marked for other phrases
+/// would silently miss them, so it is rebuilt like one of another schema version.
+#[test]
+fn an_index_marked_for_other_synonym_phrases_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index");
+    let docs = vec![doc(
+        "ce",
+        offering("Continuing education for archivists", "x", Some(3)),
+    )];
+    let unmarked =
+        IndexConfig::new(b"test-cursor-key-0123456789".to_vec(), Synonyms::new(&[])).unwrap();
+    let (idx, _) =
+        CatalogIndex::open_or_rebuild(&path, unmarked, || Ok((docs.clone(), 1))).unwrap();
+    assert!(ids(&idx, &q("professional development")).is_empty());
+    drop(idx);
+    let (idx, opened) =
+        CatalogIndex::open_or_rebuild(&path, config(), || Ok((docs.clone(), 1))).unwrap();
+    assert_eq!(
+        opened,
+        Opened::Rebuilt {
+            documents: 1,
+            reason: RebuildReason::SchemaChanged
+        }
+    );
+    assert_eq!(ids(&idx, &q("professional development")), vec!["ce"]);
+    assert_eq!(ids(&idx, &q("\"continuing education\"")), vec!["ce"]);
+}
+
 /// The window is pre-filtered per segment from a cached bitset that follows `from` forward and
 /// is rebuilt when `from` moves back: totals must match a count over the documents either way.
 #[test]
