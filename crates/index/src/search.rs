@@ -276,12 +276,13 @@ struct PageCollector {
     deadline: Instant,
     /// The table of every segment, by segment ordinal.
     tables: Vec<Arc<SegTable>>,
+    month_days: Arc<MonthDays>,
 }
 
 /// Month facet counts: a dense run of months from the window start, a map for the rest (a
 /// session that began long before `from`, or one far in the future).
 struct MonthCounts {
-    base: u32,
+    days: Arc<MonthDays>,
     dense: Vec<u64>,
     other: HashMap<u32, u64>,
 }
@@ -289,28 +290,55 @@ struct MonthCounts {
 /// Months counted densely: ten years from the window start.
 const DENSE_MONTHS: usize = 120;
 
+/// The dense month of every day from the first day of the window's month: a hit's month is
+/// one table read, not a civil-date computation (which was a sixth of a filter-only search).
+struct MonthDays {
+    base: u32,
+    first_day: u64,
+    /// Index into the dense months, by day since `first_day`.
+    month: Vec<u8>,
+}
+
+impl MonthDays {
+    fn new(from_min: u64) -> MonthDays {
+        let base = month_of_minutes(from_min);
+        let first_day = day_of_month_start(base);
+        let mut month = Vec::with_capacity(DENSE_MONTHS * 31);
+        for i in 0..DENSE_MONTHS as u32 {
+            let days = day_of_month_start(base + i + 1) - day_of_month_start(base + i);
+            month.extend(std::iter::repeat_n(i as u8, days as usize));
+        }
+        MonthDays {
+            base,
+            first_day,
+            month,
+        }
+    }
+}
+
 impl MonthCounts {
-    fn new(from_min: u64) -> MonthCounts {
+    fn new(days: Arc<MonthDays>) -> MonthCounts {
         MonthCounts {
-            base: month_of_minutes(from_min),
+            days,
             dense: vec![0; DENSE_MONTHS],
             other: HashMap::new(),
         }
     }
 
+    /// Counts the month of the session starting at `start` (minutes since the epoch).
     #[inline]
-    fn add(&mut self, month: u32) {
-        match month
-            .checked_sub(self.base)
-            .and_then(|i| self.dense.get_mut(i as usize))
-        {
+    fn add(&mut self, start: u64) {
+        let dense = (start / 1440)
+            .checked_sub(self.days.first_day)
+            .and_then(|d| self.days.month.get(d as usize));
+        match dense.and_then(|&m| self.dense.get_mut(usize::from(m))) {
             Some(c) => *c += 1,
-            None => *self.other.entry(month).or_insert(0) += 1,
+            None => *self.other.entry(month_of_minutes(start)).or_insert(0) += 1,
         }
     }
 
     fn into_pairs(self) -> impl Iterator<Item = (u32, u64)> {
-        let base = self.base;
+        let base = self.days.base;
         self.dense
             .into_iter()
             .enumerate()
@@ -384,7 +412,7 @@ impl Collector for PageCollector {
             table,
             updated,
             facet_counts: vec![0u64; ids],
-            months: MonthCounts::new(self.from_min),
+            months: MonthCounts::new(Arc::clone(&self.month_days)),
             heap: BinaryHeap::with_capacity(self.limit + 1),
             batch: Vec::with_capacity(BATCH),
             total: 0,
@@ -451,7 +479,7 @@ impl PageSegment {
             }
         }
         if let Some(start) = first {
-            self.months.add(month_of_minutes(start));
+            self.months.add(start);
         }
         let primary = match self.sort {
             SortOrder::Relevance => score_primary(score),
@@ -546,6 +574,18 @@ fn month_of_minutes(min: u64) -> u32 {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
     (y * 12 + (m - 1)) as u32
+}
+
+/// Days since the epoch of the first day of `month` (year * 12 + month index; days-from-civil,
+/// Hinnant). Never before 1970: months come from clamped, non-negative minutes.
+fn day_of_month_start(month: u32) -> u64 {
+    let (y, m) = (i64::from(month / 12), i64::from(month % 12) + 1);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468).max(0) as u64
 }
 
 fn to_minutes(t: DateTime<Utc>) -> u64 {
@@ -781,6 +821,7 @@ impl CatalogIndex {
             limit,
             deadline,
             tables: tables.clone(),
+            month_days: Arc::new(MonthDays::new(to_minutes(from))),
         };
         let SegFruits(fruits) = searcher.search(full.as_ref(), &collector)?;
 
@@ -1027,6 +1068,27 @@ mod tests {
         assert_eq!(month_of_minutes(to_minutes(t)), 2026 * 12 + 1);
         let t = Utc.with_ymd_and_hms(2025, 12, 31, 12, 0, 0).unwrap();
         assert_eq!(month_of_minutes(to_minutes(t)), 2025 * 12 + 11);
+    }
+
+    #[test]
+    fn the_month_table_agrees_with_the_calendar() {
+        // From a mid-month window start across leap years, a century rule (2100) and past the
+        // table's end, every 7 hours: the counted month is the civil month.
+        let from = to_minutes(Utc.with_ymd_and_hms(2095, 2, 17, 9, 30, 0).unwrap());
+        let days = Arc::new(MonthDays::new(from));
+        assert_eq!(days.base, 2095 * 12 + 1);
+        assert_eq!(day_of_month_start(1970 * 12), 0);
+        let mut counts = MonthCounts::new(Arc::clone(&days));
+        let mut expected: HashMap<u32, u64> = HashMap::new();
+        let start = from - 40 * 1440;
+        for i in 0..(12 * 366 * 24 / 7) {
+            let min = start + i * 7 * 60;
+            counts.add(min);
+            *expected.entry(month_of_minutes(min)).or_insert(0) += 1;
+        }
+        let got: HashMap<u32, u64> = counts.into_pairs().collect();
+        assert_eq!(got, expected);
+        assert!(got.contains_key(&(2100 * 12 + 1)) && got.contains_key(&(2106 * 12 + 5)));
     }
 
     #[test]
