@@ -670,11 +670,12 @@ fn filter_bits(
     tables: &[Arc<SegTable>],
     filters: &[(Field, &[&str])],
     from_min: u64,
+    to_min: Option<u64>,
     include_on_demand: bool,
 ) -> Result<HashMap<SegmentId, Vec<u64>>, IndexError> {
     let mut out = HashMap::with_capacity(readers.len());
     for (reader, table) in readers.iter().zip(tables) {
-        let mut words = table.window_words(from_min, include_on_demand);
+        let mut words = table.window_words(from_min, to_min, include_on_demand);
         words
             .iter_mut()
             .zip(table.listed_words())
@@ -776,6 +777,7 @@ impl CatalogIndex {
             &tables,
             &filters,
             to_minutes(from),
+            req.to.map(to_minutes),
             req.include_on_demand,
         )?;
         let mut builder = Builder {

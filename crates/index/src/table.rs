@@ -68,15 +68,76 @@ pub(crate) struct SegTable {
     /// Documents of each filter value asked for so far (see `filter.rs`), at most
     /// [`MAX_CACHED_TERMS`] of them.
     term_bits: RwLock<HashMap<Term, Arc<Vec<u64>>>>,
-    /// Dated documents as `(end of their last session in minutes, doc)`, sorted: the documents
-    /// with a session ending at or after `t` are a suffix.
-    by_last_end: Vec<(u32, DocId)>,
+    /// Dated documents by the end of their last session: those that can still overlap a
+    /// window starting at `from`.
+    last_end: Bound,
+    /// Dated documents by the start of their first session: those that can overlap a window
+    /// ending at `to`.
+    first_start: Bound,
     /// Bit per document without sessions (on-demand, self-paced).
     undated: Vec<u64>,
-    /// The last window asked for: `(from minutes, dated documents with a session ending at or
-    /// after it)`. Searches default to `from = now`, which only moves forward, so the next
-    /// window is this one minus the few documents whose last session ended in between.
-    window: Mutex<Option<(u64, Arc<Vec<u64>>)>>,
+}
+
+/// Documents sorted by one minute value, with the bitset of the last threshold asked for.
+/// Searches default to `from = now` and often ask `to = now + n days`: both move forward a
+/// little between searches, so the next bitset is the cached one with the few documents in
+/// between toggled, not a rebuild.
+struct Bound {
+    sorted: Vec<(u32, DocId)>,
+    words: usize,
+    cached: Mutex<Option<(u32, Arc<Vec<u64>>)>>,
+}
+
+impl Bound {
+    fn new(mut sorted: Vec<(u32, DocId)>, words: usize) -> Bound {
+        sorted.sort_unstable();
+        Bound {
+            sorted,
+            words,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// Documents whose value is at least `t` (`at_least`) or below it. Either way the
+    /// documents of two thresholds differ by those valued between them.
+    fn bits(&self, t: u32, at_least: bool) -> Arc<Vec<u64>> {
+        let split = |t: u32| self.sorted.partition_point(|&(v, _)| v < t);
+        let at = split(t);
+        let scratch = if at_least { self.sorted.len() - at } else { at };
+        let cached = self.cached.lock().ok().and_then(|g| g.clone());
+        let bits = match cached {
+            Some((c, bits)) if c == t => return bits,
+            Some((c, bits)) if split(c).abs_diff(at) < scratch => {
+                let c = split(c);
+                let mut words = bits.as_ref().clone();
+                for &(_, d) in self.sorted.get(c.min(at)..c.max(at)).unwrap_or(&[]) {
+                    if let Some(w) = words.get_mut((d / 64) as usize) {
+                        *w ^= 1 << (d % 64);
+                    }
+                }
+                Arc::new(words)
+            }
+            _ => {
+                let mut words = vec![0u64; self.words];
+                let range = if at_least { at.. } else { 0.. };
+                let part = self.sorted.get(range).unwrap_or(&[]);
+                for &(_, d) in part.get(..scratch).unwrap_or(part) {
+                    if let Some(w) = words.get_mut((d / 64) as usize) {
+                        *w |= 1 << (d % 64);
+                    }
+                }
+                Arc::new(words)
+            }
+        };
+        if let Ok(mut g) = self.cached.lock() {
+            *g = Some((t, bits.clone()));
+        }
+        bits
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.sorted.len() * 8
+    }
 }
 
 /// Filter values whose bitsets a segment keeps. Topics, sectors, modalities, statuses, cost
@@ -137,6 +198,7 @@ impl SegTable {
         let mut keys = Vec::with_capacity(n);
         let mut undated = vec![0u64; n.div_ceil(64)];
         let mut by_last_end = Vec::with_capacity(n);
+        let mut by_first_start = Vec::with_capacity(n);
         let mut occ: Vec<u64> = Vec::new();
         let mut facets: Vec<u32> = Vec::new();
         row_off.push(0);
@@ -163,7 +225,11 @@ impl SegTable {
             row_off.push(offset(rows.len())?);
             keys.push(key_col.first(d).unwrap_or(0));
             match occ.iter().map(|v| *v as u32).max() {
-                Some(end) => by_last_end.push((end, d)),
+                Some(end) => {
+                    by_last_end.push((end, d));
+                    // Sorted: the first value is the first session.
+                    by_first_start.push(((occ[0] >> 32) as u32, d));
+                }
                 None => {
                     if let Some(w) = undated.get_mut((d / 64) as usize) {
                         *w |= 1 << (d % 64);
@@ -171,7 +237,6 @@ impl SegTable {
                 }
             }
         }
-        by_last_end.sort_unstable();
         rows.shrink_to_fit();
         Ok(SegTable {
             listed,
@@ -181,68 +246,39 @@ impl SegTable {
             facet_base,
             facet_names,
             term_bits: RwLock::new(HashMap::new()),
-            by_last_end,
+            last_end: Bound::new(by_last_end, n.div_ceil(64)),
+            first_start: Bound::new(by_first_start, n.div_ceil(64)),
             undated,
-            window: Mutex::new(None),
         })
     }
 
-    /// Documents that can overlap a window starting at `from_min` (minutes since the epoch):
-    /// dated ones with a session ending at or after it, plus the undated ones when
-    /// `include_undated`. A superset of the window's matches (the collector still checks the
-    /// window's end and picks the session), but it leaves out the past, usually most of a
-    /// catalog, before any posting list or table row is read.
-    pub fn window_words(&self, from_min: u64, include_undated: bool) -> Vec<u64> {
-        let dated = self.dated_from(from_min);
+    /// Documents that can overlap the window `[from_min, to_min)` (minutes since the epoch):
+    /// dated ones with a session ending at or after `from` and one starting before `to`,
+    /// plus the undated ones when `include_undated`. A superset of the window's matches (the
+    /// collector still picks the session), but it leaves out the past, usually most of a
+    /// catalog, and what starts after the window, before any posting list or row is read.
+    pub fn window_words(
+        &self,
+        from_min: u64,
+        to_min: Option<u64>,
+        include_undated: bool,
+    ) -> Vec<u64> {
+        let minutes = |m: u64| u32::try_from(m).unwrap_or(u32::MAX);
+        let mut words = self.last_end.bits(minutes(from_min), true).to_vec();
+        if let Some(to) = to_min {
+            let before = self.first_start.bits(minutes(to), false);
+            words
+                .iter_mut()
+                .zip(before.iter())
+                .for_each(|(w, b)| *w &= b);
+        }
         if include_undated {
-            dated
-                .iter()
+            words
+                .iter_mut()
                 .zip(&self.undated)
-                .map(|(d, u)| d | u)
-                .collect()
-        } else {
-            dated.to_vec()
+                .for_each(|(w, u)| *w |= u);
         }
-    }
-
-    /// Dated documents with a session ending at or after `from_min`.
-    fn dated_from(&self, from_min: u64) -> Arc<Vec<u64>> {
-        let from = u32::try_from(from_min).unwrap_or(u32::MAX);
-        let cached = self.window.lock().ok().and_then(|g| g.clone());
-        let bits = match cached {
-            Some((at, bits)) if at == u64::from(from) => return bits,
-            // Moving forward: drop the documents whose last session ended in [at, from).
-            Some((at, bits)) if at < u64::from(from) => {
-                let mut words = bits.as_ref().clone();
-                let lo = self
-                    .by_last_end
-                    .partition_point(|&(e, _)| u64::from(e) < at);
-                let hi = self.by_last_end.partition_point(|&(e, _)| e < from);
-                for &(_, d) in self.by_last_end.get(lo..hi).unwrap_or(&[]) {
-                    if let Some(w) = words.get_mut((d / 64) as usize) {
-                        *w &= !(1 << (d % 64));
-                    }
-                }
-                Arc::new(words)
-            }
-            _ => {
-                let mut words = vec![0u64; self.listed.len()];
-                let lo = self.by_last_end.partition_point(|&(e, _)| e < from);
-                for &(_, d) in self.by_last_end.get(lo..).unwrap_or(&[]) {
-                    if let Some(w) = words.get_mut((d / 64) as usize) {
-                        *w |= 1 << (d % 64);
-                    }
-                }
-                Arc::new(words)
-            }
-        };
-        if let Ok(mut g) = self.window.lock() {
-            // Keep the latest window: that is where `now` is heading.
-            if g.as_ref().is_none_or(|(at, _)| *at <= u64::from(from)) {
-                *g = Some((u64::from(from), bits.clone()));
-            }
-        }
-        bits
+        words
     }
 
     /// The facet value of a flat id.
@@ -323,7 +359,8 @@ impl SegTable {
             .unwrap_or(0);
         cached
             + self.listed.len() * 8 * 3
-            + self.by_last_end.len() * 8
+            + self.last_end.heap_bytes()
+            + self.first_start.heap_bytes()
             + (self.row_off.len() + self.rows.len()) * 4
             + self.keys.len() * 8
     }
@@ -462,5 +499,39 @@ impl Tables {
             .read()
             .map(|m| m.values().map(|t| t.heap_bytes()).sum())
             .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached bound bitsets, moved by toggling, equal a bitset computed afresh for every
+    /// threshold, in both directions (the collector's exact check would hide a superset).
+    #[test]
+    fn bound_bitsets_equal_a_fresh_count_wherever_the_threshold_moves() {
+        let n = 1000u32;
+        // Values with ties and a spread, in no particular order.
+        let values: Vec<(u32, DocId)> = (0..n).map(|d| ((d * 7919) % 613, d)).collect();
+        let words = (n as usize).div_ceil(64);
+        let fresh = |t: u32, at_least: bool| {
+            let mut w = vec![0u64; words];
+            for &(v, d) in &values {
+                if (v >= t) == at_least {
+                    w[(d / 64) as usize] |= 1 << (d % 64);
+                }
+            }
+            w
+        };
+        for at_least in [true, false] {
+            let b = Bound::new(values.clone(), words);
+            for t in [300, 301, 310, 305, 0, 612, 613, 700, 2, 299, 300, 450, 449] {
+                assert_eq!(
+                    *b.bits(t, at_least),
+                    fresh(t, at_least),
+                    "threshold {t}, at least {at_least}"
+                );
+            }
+        }
     }
 }

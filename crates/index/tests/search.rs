@@ -594,14 +594,15 @@ fn an_index_marked_for_other_synonym_phrases_is_rebuilt() {
     assert_eq!(ids(&idx, &q("\"continuing education\"")), vec!["ce"]);
 }
 
-/// The window is pre-filtered per segment from a cached bitset that follows `from` forward and
-/// is rebuilt when `from` moves back: totals must match a count over the documents either way.
+/// The window is pre-filtered per segment from cached bitsets that follow `from` and `to`
+/// forward and back: totals must match a count over the documents either way.
 #[test]
 fn the_window_follows_the_clock_forward_and_back() {
     let (idx, docs) = catalog(3000);
     let minutes = |t: DateTime<chrono::FixedOffset>| t.timestamp().div_euclid(60);
-    let expected = |from: DateTime<Utc>, on_demand: bool| {
+    let expected = |from: DateTime<Utc>, to: Option<DateTime<Utc>>, on_demand: bool| {
         let from = from.timestamp().div_euclid(60);
+        let to = to.map_or(i64::MAX, |t| t.timestamp().div_euclid(60));
         docs.iter()
             .filter(|d| d.is_canonical)
             .filter(|d| {
@@ -616,27 +617,34 @@ fn the_window_follows_the_clock_forward_and_back() {
                 }
                 live.iter().any(|o| {
                     let s = minutes(o.start);
-                    o.end.map_or(s, |e| minutes(e).max(s)) >= from
+                    o.end.map_or(s, |e| minutes(e).max(s)) >= from && s < to
                 })
             })
             .count() as u64
     };
-    for (days, on_demand) in [
-        (0, true),
-        (1, true),
-        (45, false),
-        (45, true),
-        (-20, true),
-        (3, false),
-        (400, true),
+    // `to` as days after `now`: moving forward, back, and away.
+    for (days, to_days, on_demand) in [
+        (0, None, true),
+        (1, Some(30), true),
+        (1, Some(31), true),
+        (45, Some(60), false),
+        (45, None, true),
+        (-20, Some(10), true),
+        (3, Some(400), false),
+        (3, Some(4), false),
+        (400, Some(800), true),
     ] {
         let at = now() + Duration::days(days) + Duration::minutes(7 * days);
+        let to = to_days.map(|t: i64| now() + Duration::days(t) + Duration::minutes(3 * t));
         let mut r = SearchRequest::new(at);
         r.include_on_demand = on_demand;
+        r.to = to;
+        let want = expected(at, to, on_demand);
+        assert!(want > 0 || days == 400, "the catalog covers the window {at}..{to:?}");
         assert_eq!(
             idx.search(&r).unwrap().total,
-            expected(at, on_demand),
-            "now {at}, on demand {on_demand}"
+            want,
+            "now {at}, to {to:?}, on demand {on_demand}"
         );
     }
 }
