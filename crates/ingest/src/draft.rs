@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
+use coalesce_core::literals::Literals;
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
     infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
@@ -344,15 +345,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     });
 
     let categories = {
-        let mut cats: Vec<String> = d
+        // `html_to_text` squashes whitespace itself (and squashing twice changes nothing).
+        let cats = d
             .categories
             .iter()
-            .map(|c| coalesce_core::normalize::squash_whitespace(&html_to_text(c, 8)))
-            .filter(|c| !c.is_empty() && c.len() <= 200)
-            .collect();
-        let mut seen = std::collections::HashSet::new();
-        cats.retain(|c| seen.insert(c.to_lowercase()));
-        cats
+            .map(|c| html_to_text(c, 8))
+            .filter(|c| !c.is_empty() && c.len() <= 200);
+        first_of_each_lowercase(cats)
     };
 
     let mut offering = Offering {
@@ -385,7 +384,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         categories,
         organizer: d
             .organizer
-            .map(|o| coalesce_core::normalize::squash_whitespace(&html_to_text(&o, 8)))
+            .map(|o| html_to_text(&o, 8))
             .filter(|o| !o.is_empty()),
         status: d.status,
         source_sequence: d.sequence,
@@ -394,6 +393,27 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     };
     defang(&mut offering);
     offering
+}
+
+/// The strings in order, each kept unless one kept before it has the same `to_lowercase()`.
+/// A handful per item: compared pairwise, ASCII ignoring case without lowercased copies (for
+/// ASCII text that is the same as comparing `to_lowercase()`), rather than hashing a
+/// lowercased copy of each.
+fn first_of_each_lowercase(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for s in items {
+        let seen = kept.iter().any(|k| {
+            if k.is_ascii() && s.is_ascii() {
+                k.eq_ignore_ascii_case(&s)
+            } else {
+                k.to_lowercase() == s.to_lowercase()
+            }
+        });
+        if !seen {
+            kept.push(s);
+        }
+    }
+    kept
 }
 
 /// What `safe_http_url(raw, Some(own))` answers when `own` is `raw` parsed, without parsing
@@ -538,16 +558,22 @@ static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(||
 });
 
 /// Words that mark a link as the way to sign up.
+const REGISTER_WORDS: [&str; 7] = [
+    "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
+];
+
+/// [`REGISTER_WORDS`] in one searcher: over a lowercased copy, a vectorized search for a few
+/// literals (one substring searcher per word was a visible cost per item).
+static REGISTER_SEARCH: std::sync::LazyLock<Literals> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Literals::new(&REGISTER_WORDS).expect("register words build")
+});
+
+/// Whether `s` holds one of [`REGISTER_WORDS`], ignoring ASCII case.
 fn says_register(s: &str) -> bool {
-    // A lowercased copy searched with `contains` (memchr-driven) beats searching in place
-    // ignoring case byte by byte, which made a description without links cost ~30k
-    // instructions here.
-    let l = s.to_ascii_lowercase();
-    [
-        "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    REGISTER_SEARCH
+        .find_start(&s.to_ascii_lowercase())
+        .is_some()
 }
 
 /// The registration link a description offers when the format has no field for it: an anchor
@@ -597,7 +623,7 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let mut cost_sentences = String::new();
-    for sentence in description.split(['.', '\n', '|']) {
+    for sentence in sentences(description) {
         if mentions_cost(sentence) {
             cost_sentences.push_str(sentence);
             cost_sentences.push('\n');
@@ -609,6 +635,19 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     } else {
         Cost::default()
     }
+}
+
+/// `text.split(['.', '\n', '|'])`, with the delimiters found by one vectorized scan (the
+/// general pattern splitter tested every character against the three).
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut from = 0;
+    memchr::memchr3_iter(b'.', b'\n', b'|', text.as_bytes())
+        .chain(std::iter::once(text.len()))
+        .map(move |end| {
+            let piece = &text[from..end];
+            from = end + 1;
+            piece
+        })
 }
 
 /// Bytes that may start one of [`mentions_cost`]'s words (either case): a table lookup rules
@@ -665,7 +704,7 @@ fn clean_location(loc: &mut Location) {
         &mut loc.country,
     ] {
         if let Some(v) = field.take() {
-            let v = coalesce_core::normalize::squash_whitespace(&html_to_text(&v, 8));
+            let v = html_to_text(&v, 8);
             if !v.is_empty() && v.len() <= 500 {
                 *field = Some(v);
             }
@@ -730,6 +769,54 @@ mod tests {
             index,
             title: Some(title.to_string()),
             ..Draft::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn sentences_are_what_split_gives(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![".", "\n", "|", "a", "Cost: $5", " ", "é", "..", "|\n"]),
+                0..12,
+            ),
+        ) {
+            let text = parts.concat();
+            let want: Vec<&str> = text.split(['.', '\n', '|']).collect();
+            proptest::prop_assert_eq!(sentences(&text).collect::<Vec<_>>(), want);
+        }
+
+        #[test]
+        fn says_register_equals_searching_a_lowercased_copy(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Regist", "REGISTER", "sign", " ", "up", "Sign Up", "signUP", "rsvp", "RSVP",
+                    "enrol", "Enroll", "book", "now", "Book Now", "tickets", "TICKET", "x", "é",
+                    "İ", "ſ", "r", "e", "s", "b", "t",
+                ]),
+                0..10,
+            ),
+        ) {
+            let s = parts.concat();
+            let lower = s.to_ascii_lowercase();
+            let want = REGISTER_WORDS.iter().any(|w| lower.contains(w));
+            proptest::prop_assert_eq!(says_register(&s), want, "{:?}", s);
+        }
+
+        #[test]
+        fn first_of_each_lowercase_equals_a_set_of_lowercased_copies(
+            items in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Webinar", "WEBINAR", "webinar", "Ὀδυσσεύς", "ὈΔΥΣΣΕΎΣ", "ΣΑΣ", "σας",
+                    "İstanbul", "i̇stanbul", "Straße", "STRASSE", "x", "X ", "",
+                ]),
+                0..8,
+            ),
+        ) {
+            let items: Vec<String> = items.into_iter().map(str::to_string).collect();
+            let mut want = items.clone();
+            let mut seen = std::collections::HashSet::new();
+            want.retain(|c| seen.insert(c.to_lowercase()));
+            proptest::prop_assert_eq!(first_of_each_lowercase(items.into_iter()), want);
         }
     }
 
