@@ -296,10 +296,9 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         folded_title_text.truncate(title_len.saturating_sub(1));
     }
     // Who organizes says something about who attends ("State Archives", "Museum Alliance").
-    let who = format!(
-        "{}\n{}",
+    let who = two_lines(
         d.audience.as_deref().unwrap_or_default(),
-        d.organizer.as_deref().unwrap_or_default()
+        d.organizer.as_deref().unwrap_or_default(),
     );
     // Topics and sectors; the same pass finds the modality words of the folded text.
     let (topics, sectors, folded_signals) =
@@ -320,11 +319,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     });
 
     let cost = pick_cost(&d, &description_plain);
-    let credits_source = d
-        .credits_text
-        .clone()
-        .unwrap_or_else(|| format!("{title}\n{description_plain}"));
-    let credits = parse_credits(&credits_source);
+    let credits = match d.credits_text.as_deref() {
+        Some(text) => parse_credits(text),
+        None => parse_credits(&two_lines(&title, &description_plain)),
+    };
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
@@ -393,6 +391,16 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     };
     defang(&mut offering);
     offering
+}
+
+/// `format!("{a}\n{b}")` without the formatting machinery (two of these per item were a
+/// visible cost).
+fn two_lines(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('\n');
+    s.push_str(b);
+    s
 }
 
 /// The strings in order, each kept unless one kept before it has the same `to_lowercase()`.
@@ -622,14 +630,7 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
-    let mut cost_sentences = String::new();
-    for sentence in sentences(description) {
-        if mentions_cost(sentence) {
-            cost_sentences.push_str(sentence);
-            cost_sentences.push('\n');
-        }
-    }
-    let c = parse_cost_text(&cost_sentences);
+    let c = parse_cost_text(&cost_sentences(description));
     if c.is_known() {
         Cost { text: None, ..c }
     } else {
@@ -650,8 +651,78 @@ fn sentences(text: &str) -> impl Iterator<Item = &str> {
         })
 }
 
+/// The words [`mentions_cost`] looks for, as found in ASCII-lowercased text, but for the
+/// currency signs (`$`, `€`, `£`): with one-byte patterns among them, the packed searcher
+/// could only filter on one byte and stopped at every 'c', 'f', 'p', ...; the signs are
+/// found by memchr instead.
+const COST_WORDS: [&str; 9] = [
+    "cost",
+    "charge",
+    "fee",
+    "free",
+    "price",
+    "register",
+    "registration",
+    "members",
+    "tuition",
+];
+
+/// Where the first `$`, `€` or `£` at or after `at` starts.
+fn first_currency_sign(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr3_iter(b'$', 0xE2, 0xC2, bytes.get(at..)?)
+        .map(|p| at + p)
+        .find(|&p| {
+            bytes.get(p) == Some(&b'$')
+                || bytes[p..].starts_with("€".as_bytes())
+                || bytes[p..].starts_with("£".as_bytes())
+        })
+}
+
+static COST_SEARCH: std::sync::LazyLock<Literals> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Literals::new(&COST_WORDS).expect("cost words build")
+});
+
+/// The [`sentences`] of `description` that mention cost (as [`mentions_cost`] decides), each
+/// followed by a newline. The words are found by one vectorized literal search over a
+/// lowercased copy of the whole description, jumping from one sentence that mentions cost
+/// to the next, instead of a byte-by-byte check of every sentence: 'c', 'f', 'm', 'p', 'r'
+/// and 't' start many words of prose, so the first-byte filter let much of the text through.
+/// No word holds a sentence delimiter, so a word found lies inside one sentence.
+fn cost_sentences(description: &str) -> String {
+    let lower = description.to_ascii_lowercase();
+    let find_from = |at: usize| {
+        let word = lower
+            .get(at..)
+            .and_then(|rest| COST_SEARCH.find_start(rest))
+            .map(|p| at + p);
+        match (word, first_currency_sign(&lower, at)) {
+            (Some(w), Some(c)) => Some(w.min(c)),
+            (w, c) => w.or(c),
+        }
+    };
+    let mut out = String::new();
+    let mut hit = find_from(0);
+    let mut start = 0;
+    for sentence in sentences(description) {
+        let end = start + sentence.len();
+        let Some(h) = hit else {
+            break;
+        };
+        if h < end {
+            out.push_str(sentence);
+            out.push('\n');
+            hit = find_from(end);
+        }
+        start = end + 1;
+    }
+    out
+}
+
 /// Bytes that may start one of [`mentions_cost`]'s words (either case): a table lookup rules
 /// out most bytes before the `match`.
+#[cfg(test)]
 static COST_START: [bool; 256] = {
     let mut t = [false; 256];
     let starts = b"$cfprmtCFPRMT";
@@ -665,6 +736,7 @@ static COST_START: [bool; 256] = {
     t
 };
 
+#[cfg(test)]
 /// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
 /// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
 /// lowercasing the text and searching it once per word was a visible share of finishing an item.
@@ -773,6 +845,30 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn cost_sentences_are_the_sentences_that_mention_cost(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ".", "\n", "|", " ", "Cost", "COST:", "$25", "€5", "£3", "¢", "Free", "fees",
+                    "Members", "tuition", "REGISTRATION", "price", "charge", "room", "x", "é",
+                    "co", "st", "fe", "e", "ﬁ",
+                ]),
+                0..20,
+            ),
+            a in proptest::sample::select(vec!["", "Title", "a b"]),
+        ) {
+            let text = parts.concat();
+            let mut want = String::new();
+            for sentence in text.split(['.', '\n', '|']) {
+                if mentions_cost(sentence) {
+                    want.push_str(sentence);
+                    want.push('\n');
+                }
+            }
+            proptest::prop_assert_eq!(cost_sentences(&text), want, "{:?}", text);
+            proptest::prop_assert_eq!(two_lines(a, &text), format!("{a}\n{text}"));
+        }
+
         #[test]
         fn sentences_are_what_split_gives(
             parts in proptest::collection::vec(
