@@ -204,20 +204,24 @@ pub(crate) enum Raw {
 /// `20200101`, `20200101T100000`, `20200101T100000Z`; tolerant of missing seconds, ISO dashes
 /// and colons, and surrounding blanks.
 pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
-    let s: String = raw
-        .trim()
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
+    // Most values are written without dashes or colons: read in place, not copied.
+    let trimmed = raw.trim();
+    let cleaned: String;
+    let s = if trimmed.bytes().any(|b| b == b'-' || b == b':') {
+        cleaned = trimmed.chars().filter(|c| *c != '-' && *c != ':').collect();
+        cleaned.as_str()
+    } else {
+        trimmed
+    };
     if s.len() > 32 {
         return None;
     }
     let (s, utc) = match s.strip_suffix(['Z', 'z']) {
         Some(rest) => (rest, true),
-        None => (s.as_str(), false),
+        None => (s, false),
     };
-    let (date, time) = match s.split_once(['T', 't']) {
-        Some((d, t)) => (d, Some(t)),
+    let (date, time) = match s.bytes().position(|b| b == b'T' || b == b't') {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
         None => (s, None),
     };
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
@@ -228,7 +232,7 @@ pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
     let Some(time) = time.filter(|_| !is_date) else {
         return Some(Raw::Date(d));
     };
-    let time = time.split('.').next().unwrap_or(time);
+    let time = time.find('.').map_or(time, |dot| &time[..dot]);
     if !time.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -413,7 +417,72 @@ pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    /// `parse_value` as it was before it read values in place and digits directly.
+    fn parse_value_reference(raw: &str, value_param: Option<&str>) -> Option<Raw> {
+        let s: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        if s.len() > 32 {
+            return None;
+        }
+        let (s, utc) = match s.strip_suffix(['Z', 'z']) {
+            Some(rest) => (rest, true),
+            None => (s.as_str(), false),
+        };
+        let (date, time) = match s.split_once(['T', 't']) {
+            Some((d, t)) => (d, Some(t)),
+            None => (s, None),
+        };
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let d = NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
+        let is_date = value_param.is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let Some(time) = time.filter(|_| !is_date) else {
+            return Some(Raw::Date(d));
+        };
+        let time = time.split('.').next().unwrap_or(time);
+        if !time.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let t = match time.len() {
+            6 => NaiveTime::parse_from_str(time, "%H%M%S").ok().or_else(|| {
+                let h: u32 = time[..2].parse().ok()?;
+                let m: u32 = time[2..4].parse().ok()?;
+                (h <= 24 && m < 60)
+                    .then(|| NaiveTime::from_hms_opt(h.min(23), m, 59))
+                    .flatten()
+            })?,
+            4 => NaiveTime::parse_from_str(time, "%H%M").ok()?,
+            _ => return None,
+        };
+        let n = d.and_time(t);
+        Some(if utc { Raw::Utc(n) } else { Raw::Local(n) })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn values_read_in_place_equal_the_reference(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "2027", "0115", "0230", "13", "1300", "130000", "235960", "240000", "T", "t",
+                    "Z", "z", "-", ":", " ", ".5", "x", "é", "1", "00",
+                ]),
+                0..8,
+            ),
+            date_param in proptest::sample::select(vec![None, Some("DATE"), Some("date-time")]),
+        ) {
+            let raw = parts.concat();
+            proptest::prop_assert_eq!(
+                parse_value(&raw, date_param),
+                parse_value_reference(&raw, date_param),
+                "{:?}",
+                raw
+            );
+        }
+
         #[test]
         fn digits_read_directly_equal_chrono(
             date in proptest::collection::vec(proptest::sample::select(vec![
