@@ -11,6 +11,7 @@
 pub mod dedup;
 pub mod demo_sites;
 pub mod identity;
+pub mod literals;
 pub mod model;
 pub mod normalize;
 mod phrases;

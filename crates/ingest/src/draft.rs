@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
+use coalesce_core::literals::Literals;
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
     infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
@@ -295,10 +296,9 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         folded_title_text.truncate(title_len.saturating_sub(1));
     }
     // Who organizes says something about who attends ("State Archives", "Museum Alliance").
-    let who = format!(
-        "{}\n{}",
+    let who = two_lines(
         d.audience.as_deref().unwrap_or_default(),
-        d.organizer.as_deref().unwrap_or_default()
+        d.organizer.as_deref().unwrap_or_default(),
     );
     // Topics and sectors; the same pass finds the modality words of the folded text.
     let (topics, sectors, folded_signals) =
@@ -319,11 +319,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     });
 
     let cost = pick_cost(&d, &description_plain);
-    let credits_source = d
-        .credits_text
-        .clone()
-        .unwrap_or_else(|| format!("{title}\n{description_plain}"));
-    let credits = parse_credits(&credits_source);
+    let credits = match d.credits_text.as_deref() {
+        Some(text) => parse_credits(text),
+        None => parse_credits(&two_lines(&title, &description_plain)),
+    };
 
     let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
@@ -344,15 +343,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     });
 
     let categories = {
-        let mut cats: Vec<String> = d
+        // `html_to_text` squashes whitespace itself (and squashing twice changes nothing).
+        let cats = d
             .categories
             .iter()
-            .map(|c| coalesce_core::normalize::squash_whitespace(&html_to_text(c, 8)))
-            .filter(|c| !c.is_empty() && c.len() <= 200)
-            .collect();
-        let mut seen = std::collections::HashSet::new();
-        cats.retain(|c| seen.insert(c.to_lowercase()));
-        cats
+            .map(|c| html_to_text(c, 8))
+            .filter(|c| !c.is_empty() && c.len() <= 200);
+        first_of_each_lowercase(cats)
     };
 
     let mut offering = Offering {
@@ -385,7 +382,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         categories,
         organizer: d
             .organizer
-            .map(|o| coalesce_core::normalize::squash_whitespace(&html_to_text(&o, 8)))
+            .map(|o| html_to_text(&o, 8))
             .filter(|o| !o.is_empty()),
         status: d.status,
         source_sequence: d.sequence,
@@ -394,6 +391,37 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     };
     defang(&mut offering);
     offering
+}
+
+/// `format!("{a}\n{b}")` without the formatting machinery (two of these per item were a
+/// visible cost).
+fn two_lines(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + 1 + b.len());
+    s.push_str(a);
+    s.push('\n');
+    s.push_str(b);
+    s
+}
+
+/// The strings in order, each kept unless one kept before it has the same `to_lowercase()`.
+/// A handful per item: compared pairwise, ASCII ignoring case without lowercased copies (for
+/// ASCII text that is the same as comparing `to_lowercase()`), rather than hashing a
+/// lowercased copy of each.
+fn first_of_each_lowercase(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::new();
+    for s in items {
+        let seen = kept.iter().any(|k| {
+            if k.is_ascii() && s.is_ascii() {
+                k.eq_ignore_ascii_case(&s)
+            } else {
+                k.to_lowercase() == s.to_lowercase()
+            }
+        });
+        if !seen {
+            kept.push(s);
+        }
+    }
+    kept
 }
 
 /// What `safe_http_url(raw, Some(own))` answers when `own` is `raw` parsed, without parsing
@@ -538,16 +566,22 @@ static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(||
 });
 
 /// Words that mark a link as the way to sign up.
+const REGISTER_WORDS: [&str; 7] = [
+    "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
+];
+
+/// [`REGISTER_WORDS`] in one searcher: over a lowercased copy, a vectorized search for a few
+/// literals (one substring searcher per word was a visible cost per item).
+static REGISTER_SEARCH: std::sync::LazyLock<Literals> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Literals::new(&REGISTER_WORDS).expect("register words build")
+});
+
+/// Whether `s` holds one of [`REGISTER_WORDS`], ignoring ASCII case.
 fn says_register(s: &str) -> bool {
-    // A lowercased copy searched with `contains` (memchr-driven) beats searching in place
-    // ignoring case byte by byte, which made a description without links cost ~30k
-    // instructions here.
-    let l = s.to_ascii_lowercase();
-    [
-        "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
-    ]
-    .iter()
-    .any(|w| l.contains(w))
+    REGISTER_SEARCH
+        .find_start(&s.to_ascii_lowercase())
+        .is_some()
 }
 
 /// The registration link a description offers when the format has no field for it: an anchor
@@ -596,14 +630,7 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
-    let mut cost_sentences = String::new();
-    for sentence in description.split(['.', '\n', '|']) {
-        if mentions_cost(sentence) {
-            cost_sentences.push_str(sentence);
-            cost_sentences.push('\n');
-        }
-    }
-    let c = parse_cost_text(&cost_sentences);
+    let c = parse_cost_text(&cost_sentences(description));
     if c.is_known() {
         Cost { text: None, ..c }
     } else {
@@ -611,8 +638,91 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
 }
 
+/// `text.split(['.', '\n', '|'])`, with the delimiters found by one vectorized scan (the
+/// general pattern splitter tested every character against the three).
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut from = 0;
+    memchr::memchr3_iter(b'.', b'\n', b'|', text.as_bytes())
+        .chain(std::iter::once(text.len()))
+        .map(move |end| {
+            let piece = &text[from..end];
+            from = end + 1;
+            piece
+        })
+}
+
+/// The words [`mentions_cost`] looks for, as found in ASCII-lowercased text, but for the
+/// currency signs (`$`, `€`, `£`): with one-byte patterns among them, the packed searcher
+/// could only filter on one byte and stopped at every 'c', 'f', 'p', ...; the signs are
+/// found by memchr instead.
+const COST_WORDS: [&str; 9] = [
+    "cost",
+    "charge",
+    "fee",
+    "free",
+    "price",
+    "register",
+    "registration",
+    "members",
+    "tuition",
+];
+
+/// Where the first `$`, `€` or `£` at or after `at` starts.
+fn first_currency_sign(text: &str, at: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    memchr::memchr3_iter(b'$', 0xE2, 0xC2, bytes.get(at..)?)
+        .map(|p| at + p)
+        .find(|&p| {
+            bytes.get(p) == Some(&b'$')
+                || bytes[p..].starts_with("€".as_bytes())
+                || bytes[p..].starts_with("£".as_bytes())
+        })
+}
+
+static COST_SEARCH: std::sync::LazyLock<Literals> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Literals::new(&COST_WORDS).expect("cost words build")
+});
+
+/// The [`sentences`] of `description` that mention cost (as [`mentions_cost`] decides), each
+/// followed by a newline. The words are found by one vectorized literal search over a
+/// lowercased copy of the whole description, jumping from one sentence that mentions cost
+/// to the next, instead of a byte-by-byte check of every sentence: 'c', 'f', 'm', 'p', 'r'
+/// and 't' start many words of prose, so the first-byte filter let much of the text through.
+/// No word holds a sentence delimiter, so a word found lies inside one sentence.
+fn cost_sentences(description: &str) -> String {
+    let lower = description.to_ascii_lowercase();
+    let find_from = |at: usize| {
+        let word = lower
+            .get(at..)
+            .and_then(|rest| COST_SEARCH.find_start(rest))
+            .map(|p| at + p);
+        match (word, first_currency_sign(&lower, at)) {
+            (Some(w), Some(c)) => Some(w.min(c)),
+            (w, c) => w.or(c),
+        }
+    };
+    let mut out = String::new();
+    let mut hit = find_from(0);
+    let mut start = 0;
+    for sentence in sentences(description) {
+        let end = start + sentence.len();
+        let Some(h) = hit else {
+            break;
+        };
+        if h < end {
+            out.push_str(sentence);
+            out.push('\n');
+            hit = find_from(end);
+        }
+        start = end + 1;
+    }
+    out
+}
+
 /// Bytes that may start one of [`mentions_cost`]'s words (either case): a table lookup rules
 /// out most bytes before the `match`.
+#[cfg(test)]
 static COST_START: [bool; 256] = {
     let mut t = [false; 256];
     let starts = b"$cfprmtCFPRMT";
@@ -626,6 +736,7 @@ static COST_START: [bool; 256] = {
     t
 };
 
+#[cfg(test)]
 /// Whether a sentence talks about cost: one of a few words, ignoring ASCII case (enough for
 /// these ASCII words and the € and £ signs). One pass over the bytes with a first-byte filter;
 /// lowercasing the text and searching it once per word was a visible share of finishing an item.
@@ -665,7 +776,7 @@ fn clean_location(loc: &mut Location) {
         &mut loc.country,
     ] {
         if let Some(v) = field.take() {
-            let v = coalesce_core::normalize::squash_whitespace(&html_to_text(&v, 8));
+            let v = html_to_text(&v, 8);
             if !v.is_empty() && v.len() <= 500 {
                 *field = Some(v);
             }
@@ -730,6 +841,78 @@ mod tests {
             index,
             title: Some(title.to_string()),
             ..Draft::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cost_sentences_are_the_sentences_that_mention_cost(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    ".", "\n", "|", " ", "Cost", "COST:", "$25", "€5", "£3", "¢", "Free", "fees",
+                    "Members", "tuition", "REGISTRATION", "price", "charge", "room", "x", "é",
+                    "co", "st", "fe", "e", "ﬁ",
+                ]),
+                0..20,
+            ),
+            a in proptest::sample::select(vec!["", "Title", "a b"]),
+        ) {
+            let text = parts.concat();
+            let mut want = String::new();
+            for sentence in text.split(['.', '\n', '|']) {
+                if mentions_cost(sentence) {
+                    want.push_str(sentence);
+                    want.push('\n');
+                }
+            }
+            proptest::prop_assert_eq!(cost_sentences(&text), want, "{:?}", text);
+            proptest::prop_assert_eq!(two_lines(a, &text), format!("{a}\n{text}"));
+        }
+
+        #[test]
+        fn sentences_are_what_split_gives(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![".", "\n", "|", "a", "Cost: $5", " ", "é", "..", "|\n"]),
+                0..12,
+            ),
+        ) {
+            let text = parts.concat();
+            let want: Vec<&str> = text.split(['.', '\n', '|']).collect();
+            proptest::prop_assert_eq!(sentences(&text).collect::<Vec<_>>(), want);
+        }
+
+        #[test]
+        fn says_register_equals_searching_a_lowercased_copy(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Regist", "REGISTER", "sign", " ", "up", "Sign Up", "signUP", "rsvp", "RSVP",
+                    "enrol", "Enroll", "book", "now", "Book Now", "tickets", "TICKET", "x", "é",
+                    "İ", "ſ", "r", "e", "s", "b", "t",
+                ]),
+                0..10,
+            ),
+        ) {
+            let s = parts.concat();
+            let lower = s.to_ascii_lowercase();
+            let want = REGISTER_WORDS.iter().any(|w| lower.contains(w));
+            proptest::prop_assert_eq!(says_register(&s), want, "{:?}", s);
+        }
+
+        #[test]
+        fn first_of_each_lowercase_equals_a_set_of_lowercased_copies(
+            items in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "Webinar", "WEBINAR", "webinar", "Ὀδυσσεύς", "ὈΔΥΣΣΕΎΣ", "ΣΑΣ", "σας",
+                    "İstanbul", "i̇stanbul", "Straße", "STRASSE", "x", "X ", "",
+                ]),
+                0..8,
+            ),
+        ) {
+            let items: Vec<String> = items.into_iter().map(str::to_string).collect();
+            let mut want = items.clone();
+            let mut seen = std::collections::HashSet::new();
+            want.retain(|c| seen.insert(c.to_lowercase()));
+            proptest::prop_assert_eq!(first_of_each_lowercase(items.into_iter()), want);
         }
     }
 

@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::literals::Literals;
 use crate::model::{Credit, CreditUnit};
 
 static CREDITS: LazyLock<Regex> = LazyLock::new(|| {
@@ -25,13 +26,62 @@ static CREDITS: LazyLock<Regex> = LazyLock::new(|| {
     .expect("credits regex compiles")
 });
 
+/// A word every unit of [`CREDITS`] contains ("ceu", "unit", "hour", "credit" or "pdu"), in any
+/// ASCII case: no match can lie before the first of them. Searched in a lowercased copy: a
+/// case-sensitive searcher over a few literals runs vectorized, one that ignores case does not.
+static UNIT_WORDS: LazyLock<Literals> = LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    Literals::new(&["ceu", "unit", "hour", "credit", "pdu"]).expect("unit words build")
+});
+
+/// Where a search for [`CREDITS`] may start without missing a match: every match contains a
+/// unit word and is made of ASCII letters, digits, `.`, `-` and whitespace only, so none
+/// starts before the last other character ahead of the first unit word. `None` when the text
+/// has no unit word at all. Only for ASCII text: `\d`, `\s` and case-insensitive letters also
+/// take non-ASCII characters, and such text is searched whole.
+fn credits_search_start(text: &str) -> Option<usize> {
+    if !text.is_ascii() {
+        return Some(0);
+    }
+    // ASCII lowercasing keeps every byte where it is, so offsets in the copy are offsets here.
+    let first = UNIT_WORDS.find_start(&text.to_ascii_lowercase())?;
+    let head = &text.as_bytes()[..first];
+    let start = head
+        .iter()
+        .rposition(|&b| !may_be_in_a_match(b))
+        .map_or(0, |p| p + 1);
+    Some(start)
+}
+
+/// Whether an ASCII byte can be part of a [`CREDITS`] match: letters, digits, `.`, `-` and what
+/// `\s` takes (ASCII whitespace and the vertical tab).
+fn may_be_in_a_match(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'\x0b') || b.is_ascii_whitespace()
+}
+
 /// Every credit statement in `text`, one per unit (the first amount wins for a unit).
 pub fn parse_credits(text: &str) -> Vec<Credit> {
+    // Most texts name no credits, and those that do name them near the end: the regex only
+    // reads from where a match could start (a text of 500 bytes was a visible cost per item).
+    let Some(mut at) = credits_search_start(text) else {
+        return Vec::new();
+    };
+    let matches = std::iter::from_fn(|| {
+        let m = CREDITS.find_at(text, at)?;
+        // Never empty (a unit is required), so the search always moves on.
+        at = m.end().max(at + 1);
+        Some(m.as_str())
+    });
+    credits_of(matches)
+}
+
+/// The credits the [`CREDITS`] matches given (in order) state.
+fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
     let mut out: Vec<Credit> = Vec::new();
     // Matches only (the lazy DFA); the amount and unit are read off the matched text by hand.
     // Capture groups ran the bounded backtracker for every match.
-    for m in CREDITS.find_iter(text) {
-        let (n, unit) = credit_parts(m.as_str());
+    for m in matches {
+        let (n, unit) = credit_parts(m);
         let amount = match n.to_ascii_lowercase().as_str() {
             "one" => 1.0,
             "two" => 2.0,
@@ -111,6 +161,53 @@ mod tests {
                 );
                 assert_eq!(credit_parts(whole), want, "{whole}");
             }
+        }
+    }
+
+    /// What `parse_credits` did before it looked for unit words first: the regex over the
+    /// whole text.
+    fn parse_credits_whole(text: &str) -> Vec<Credit> {
+        credits_of(CREDITS.find_iter(text).map(|m| m.as_str()))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        #[test]
+        fn starting_at_the_first_unit_word_finds_what_the_whole_search_finds(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "1.5", "2", ".3", "10.25", "one", "Two", "six", " ", "  ", "\n", "-", ".",
+                    "CEUs", "ceu", "contact", "hours", "Credit", "credits", "pdu", "PDUs",
+                    "continuing", "education", "units", "professional", "development", "aca",
+                    "recertification", "CE", "cle", "cpe", "$25", "Earn", "x", ",", ";", "(",
+                    "\u{a0}", "\u{663}", "é", "ſ", "hour", "unit", "a", "\u{b}", "\t", ":",
+                ]),
+                0..24,
+            ),
+            sep in proptest::sample::select(vec!["", " "]),
+        ) {
+            let text = parts.join(sep);
+            let got: Vec<(f64, CreditUnit)> =
+                parse_credits(&text).into_iter().map(|c| (c.amount, c.unit)).collect();
+            let want: Vec<(f64, CreditUnit)> =
+                parse_credits_whole(&text).into_iter().map(|c| (c.amount, c.unit)).collect();
+            proptest::prop_assert_eq!(got, want, "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn no_match_holds_a_byte_said_to_be_outside_every_match() {
+        for b in (0u8..0x80).filter(|b| !may_be_in_a_match(*b)) {
+            let c = char::from(b);
+            let text = format!("2{c}CEU 3{c} contact{c}hours {c}1 -{c} pdu one{c}credit hour");
+            for m in CREDITS.find_iter(&text) {
+                assert!(!m.as_str().contains(c), "{b:#x} in {:?}", m.as_str());
+            }
+        }
+        // And the bytes said to be inside can be.
+        for text in ["2 CEUs", "2\x0bCEUs", "2\tCEUs", "2 - CEUs", ".5 CEUs"] {
+            assert!(CREDITS.is_match(text), "{text:?}");
         }
     }
 

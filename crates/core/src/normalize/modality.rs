@@ -272,12 +272,20 @@ pub fn is_meeting_url(url: &str) -> bool {
     if !http {
         return false;
     }
-    let lower = url.to_ascii_lowercase();
-    let Some(rest) = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))
-    else {
-        return false;
+    // Compared ignoring ASCII case in place rather than on a lowercased copy (four URLs per
+    // item): the entries are lowercase ASCII, and lowercasing moves no byte.
+    let rest = if head
+        .get(..8)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"https://"))
+    {
+        &url[8..]
+    } else {
+        &url[7..]
+    };
+    let starts_with_ci = |s: &str, prefix: &str| {
+        s.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
     };
     let host = rest.split('/').next().unwrap_or_default();
     // A domain matches the host itself or any domain the host is under: the host and every
@@ -287,14 +295,13 @@ pub fn is_meeting_url(url: &str) -> bool {
         path_part.is_empty()
             || rest
                 .match_indices('/')
-                .any(|(at, _)| rest[at + 1..].starts_with(path_part))
+                .any(|(at, _)| starts_with_ci(&rest[at + 1..], path_part))
     };
     let mut suffix = host;
     loop {
-        if MEETING_HOST_PARTS
-            .iter()
-            .any(|&(_, domain, path_part, _)| domain == suffix && path_ok(path_part))
-        {
+        if MEETING_HOST_PARTS.iter().any(|&(_, domain, path_part, _)| {
+            domain.eq_ignore_ascii_case(suffix) && path_ok(path_part)
+        }) {
             return true;
         }
         match suffix.find('.') {
@@ -302,9 +309,17 @@ pub fn is_meeting_url(url: &str) -> bool {
             None => break,
         }
     }
-    MEETING_HOST_PARTS
-        .iter()
-        .any(|&(h, _, _, bare)| bare && rest.contains(h))
+    MEETING_HOST_PARTS.iter().any(|&(h, _, _, bare)| {
+        let Some(&first) = h.as_bytes().first().filter(|_| bare) else {
+            return false;
+        };
+        memchr::memchr2_iter(
+            first.to_ascii_lowercase(),
+            first.to_ascii_uppercase(),
+            rest.as_bytes(),
+        )
+        .any(|at| starts_with_ci(&rest[at..], h))
+    })
 }
 
 fn location_is_online(loc: &Location) -> bool {

@@ -13,6 +13,8 @@
 //! recurses, never expands DTD entities (an unknown `&name;` that is not an HTML entity stays
 //! literal, so billion-laughs and XXE documents stay inert) and keeps bounded text per field.
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use url::Url;
@@ -325,7 +327,9 @@ struct State<'t> {
     /// `xml:lang` of the root or channel, the feed's language when it names none otherwise.
     root_lang: Option<String>,
     feed_field: Option<OpenFeedField>,
-    item: Option<OpenItem>,
+    /// Boxed: an item is several hundred bytes, and it is taken out and put back for every
+    /// end tag inside it (moving it whole each time was a visible share of reading a feed).
+    item: Option<Box<OpenItem>>,
     stack: Vec<Open>,
     /// Qualified names of the elements in `stack`, back to back.
     names: String,
@@ -444,25 +448,52 @@ fn push_capped(buf: &mut String, s: &str) {
     }
 }
 
+/// What follows the last `:` of a qualified name (all of it without one). Names are short:
+/// a plain backwards loop, where `rsplit` set up a reverse searcher for every start and end tag.
 fn local_of(qname: &str) -> &str {
-    qname.rsplit(':').next().unwrap_or(qname)
+    match qname.bytes().rposition(|b| b == b':') {
+        Some(colon) => &qname[colon + 1..],
+        None => qname,
+    }
 }
 
+/// What precedes the first `:` of a qualified name (nothing without one).
 fn prefix_of(qname: &str) -> &str {
-    qname.split_once(':').map_or("", |(p, _)| p)
+    match qname.bytes().position(|b| b == b':') {
+        Some(colon) => &qname[..colon],
+        None => "",
+    }
 }
 
 /// An attribute's value with entities resolved where XML defines them, else as written.
 fn attr_value(a: &quick_xml::events::attributes::Attribute<'_>) -> String {
+    attr_value_ref(a).into_owned()
+}
+
+/// [`attr_value`], lent from the document when nothing had to be resolved (most values): most
+/// attributes read are only looked at (`rel`, `type`) or go on to be resolved as URLs.
+fn attr_value_ref<'a>(a: &quick_xml::events::attributes::Attribute<'a>) -> Cow<'a, str> {
     match a.normalized_value(XmlVersion::Implicit1_0) {
-        Ok(v) => v.trim().to_string(),
-        Err(_) => a.value.trim().to_string(),
+        Ok(Cow::Borrowed(v)) => Cow::Borrowed(v.trim()),
+        Ok(Cow::Owned(v)) => trimmed_owned(v),
+        Err(_) => match &a.value {
+            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Owned(v) => Cow::Owned(v.trim().to_string()),
+        },
     }
 }
 
-/// Whether the raw attribute text of `e` contains `needle`. Most elements have no attributes;
-/// `str::contains` would still set up a substring searcher for each of them, several times
-/// per element of every item.
+fn trimmed_owned<'a>(v: String) -> Cow<'a, str> {
+    if v.trim().len() == v.len() {
+        Cow::Owned(v)
+    } else {
+        Cow::Owned(v.trim().to_string())
+    }
+}
+
+/// Whether the raw attribute text of `e` contains `needle`: what [`xml_attrs`] answers for
+/// its three names at once (the reader asked it three times per element before).
+#[cfg(test)]
 fn has_attr_text(e: &BytesStart<'_>, needle: &str) -> bool {
     let raw = e.attributes_raw();
     if raw.len() < needle.len() {
@@ -477,8 +508,40 @@ fn has_attr_text(e: &BytesStart<'_>, needle: &str) -> bool {
         .any(|(at, _)| raw[at..].starts_with(needle))
 }
 
-/// The value of attribute `name` (exact, case-sensitive qualified name), trimmed, if non-empty.
+/// Which of the `xml` attributes the reader acts on appear in an element's raw attribute text
+/// (as searching that text for each name would say).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct XmlAttrs {
+    xmlns: bool,
+    base: bool,
+    lang: bool,
+}
+
+/// [`XmlAttrs`] in one pass over the attribute text instead of one search per name: every
+/// element of every item is asked about all three.
+fn xml_attrs(e: &BytesStart<'_>) -> XmlAttrs {
+    let raw = e.attributes_raw();
+    let mut found = XmlAttrs::default();
+    // "xmlns" is the shortest of the three.
+    if raw.len() < 5 {
+        return found;
+    }
+    for (at, _) in raw.match_indices('x') {
+        let rest = &raw[at..];
+        found.xmlns |= rest.starts_with("xmlns");
+        found.base |= rest.starts_with("xml:base");
+        found.lang |= rest.starts_with("xml:lang");
+    }
+    found
+}
+
+/// The value of attribute `name` (ASCII case-insensitive qualified name), trimmed, if non-empty.
 fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    attr_ref(e, name).map(Cow::into_owned)
+}
+
+/// [`attr`], lent from the document when it can be (see [`attr_value_ref`]).
+fn attr_ref<'e>(e: &'e BytesStart<'_>, name: &str) -> Option<Cow<'e, str>> {
     if e.attributes_raw().is_empty() {
         return None;
     }
@@ -489,14 +552,14 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
             let key: &str = a.key.as_ref();
             key.eq_ignore_ascii_case(name)
         })
-        .map(|a| attr_value(&a))
+        .map(|a| attr_value_ref(&a))
         .filter(|v| !v.is_empty())
 }
 
 /// How an Atom text construct (or Atom 0.3 content) says to read it: `(markup, is_xhtml)`.
 /// Without a `type`, `default` applies.
 fn markup_of(e: &BytesStart<'_>, default: Markup) -> (Markup, bool) {
-    match attr(e, "type") {
+    match attr_ref(e, "type") {
         None => (default, false),
         Some(t) => {
             let t = t.to_ascii_lowercase();
@@ -522,8 +585,12 @@ fn resolve(href: &str, base: Option<&Url>) -> String {
 }
 
 /// The local name lowercased into `out`, if it is short enough to be one we know.
-fn lower_local<'b>(local: &str, out: &'b mut [u8; 24]) -> &'b str {
+fn lower_local<'b>(local: &'b str, out: &'b mut [u8; 24]) -> &'b str {
     let bytes = local.as_bytes();
+    // Most names are lowercase already: lent as they are, without a copy checked as UTF-8.
+    if bytes.len() <= out.len() && !bytes.iter().any(u8::is_ascii_uppercase) {
+        return local;
+    }
     match out.get_mut(..bytes.len()) {
         Some(slot) => {
             slot.copy_from_slice(bytes);
@@ -595,11 +662,11 @@ impl State<'_> {
     }
 
     /// The base an element's own `xml:base` sets, if it has one.
-    fn own_base(&self, e: &BytesStart<'_>) -> Option<Url> {
-        if !has_attr_text(e, "xml:base") {
+    fn own_base(&self, e: &BytesStart<'_>, has_base: bool) -> Option<Url> {
+        if !has_base {
             return None;
         }
-        let raw = attr(e, "xml:base")?;
+        let raw = attr_ref(e, "xml:base")?;
         match self.base().or(self.doc_base.as_ref()) {
             Some(b) => b.join(&raw).ok(),
             None => Url::parse(&raw).ok(),
@@ -612,8 +679,9 @@ impl State<'_> {
         let local = local_of(qname);
         let prefix = prefix_of(qname);
         let depth = self.depth;
+        let xml = xml_attrs(e);
         // Declarations are rare past the root; only parse attributes that have one.
-        if has_attr_text(e, "xmlns") {
+        if xml.xmlns {
             self.ns.declare(e);
         }
         if depth == 0 && self.feed.root.is_none() {
@@ -624,12 +692,8 @@ impl State<'_> {
             }
             self.feed.root = Some(root);
         }
-        let own_base = self.own_base(e);
-        let lang = if has_attr_text(e, "xml:lang") {
-            attr(e, "xml:lang")
-        } else {
-            None
-        };
+        let own_base = self.own_base(e, xml.base);
+        let lang = if xml.lang { attr(e, "xml:lang") } else { None };
         if !empty {
             if let Some(b) = own_base.clone() {
                 self.bases.push((depth, b));
@@ -663,13 +727,13 @@ impl State<'_> {
             if kept {
                 item.base = self.base().cloned();
             }
-            let open = OpenItem {
+            let open = Box::new(OpenItem {
                 item,
                 is_entry: lname == "entry",
                 kept,
                 author_name: None,
                 author_email: None,
-            };
+            });
             if empty {
                 // `<item/>`: an item all the same, with nothing in it.
                 self.finish_item(open);
@@ -710,8 +774,8 @@ impl State<'_> {
         let field = match lname {
             "title" => FeedField::Title,
             "link" => {
-                if let Some(href) = attr(e, "href") {
-                    let rel = attr(e, "rel");
+                if let Some(href) = attr_ref(e, "href") {
+                    let rel = attr_ref(e, "rel");
                     if rel
                         .as_deref()
                         .is_none_or(|r| r.eq_ignore_ascii_case("alternate"))
@@ -785,10 +849,10 @@ impl State<'_> {
             }
             Vocab::Media => match lname {
                 "content" => {
-                    if let Some(url) = attr(e, "url") {
+                    if let Some(url) = attr_ref(e, "url") {
                         let url = resolve(&url, base);
-                        let is_image = attr(e, "medium").is_some_and(|m| m == "image")
-                            || attr(e, "type").is_some_and(|t| t.starts_with("image/"));
+                        let is_image = attr_ref(e, "medium").is_some_and(|m| m == "image")
+                            || attr_ref(e, "type").is_some_and(|t| t.starts_with("image/"));
                         if is_image && item.image.is_none() {
                             item.image = Some(url);
                         } else if item.other_urls.len() < MAX_OTHER_URLS {
@@ -797,7 +861,7 @@ impl State<'_> {
                     }
                 }
                 "thumbnail" if item.image.is_none() => {
-                    item.image = attr(e, "url").map(|u| resolve(&u, base));
+                    item.image = attr_ref(e, "url").map(|u| resolve(&u, base));
                 }
                 _ => {}
             },
@@ -806,17 +870,17 @@ impl State<'_> {
                     field = Field::Title;
                     (markup, xhtml) = markup_of(e, Markup::Loose);
                 }
-                "link" => match attr(e, "href") {
+                "link" => match attr_ref(e, "href") {
                     Some(href) => {
                         let href = resolve(&href, base);
-                        let rel = attr(e, "rel").map(|r| r.to_ascii_lowercase());
+                        let rel = attr_ref(e, "rel").map(|r| r.to_ascii_lowercase());
                         match rel.as_deref() {
                             None | Some("alternate") if item.link.is_none() => {
                                 item.link = Some(href);
                             }
                             Some("enclosure") => {
                                 let is_image =
-                                    attr(e, "type").is_some_and(|t| t.starts_with("image/"));
+                                    attr_ref(e, "type").is_some_and(|t| t.starts_with("image/"));
                                 if is_image && item.image.is_none() {
                                     item.image = Some(href);
                                 } else if item.other_urls.len() < MAX_OTHER_URLS {
@@ -834,7 +898,7 @@ impl State<'_> {
                 "guid" => {
                     field = Field::Guid;
                     not_link =
-                        attr(e, "isPermaLink").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+                        attr_ref(e, "isPermaLink").is_some_and(|v| v.eq_ignore_ascii_case("false"));
                 }
                 "id" => {
                     field = Field::Guid;
@@ -864,7 +928,7 @@ impl State<'_> {
                         Markup::Html
                     };
                     (markup, xhtml) = markup_of(e, default);
-                    if let Some(src) = attr(e, "src") {
+                    if let Some(src) = attr_ref(e, "src") {
                         if item.other_urls.len() < MAX_OTHER_URLS {
                             item.other_urls.push(resolve(&src, base));
                         }
@@ -878,11 +942,11 @@ impl State<'_> {
                 "updated" | "modified" => field = Field::Updated,
                 "author" | "creator" => field = Field::Author,
                 "category" | "subject" => {
-                    let label = attr(e, "label").or_else(|| attr(e, "term"));
+                    let label = attr_ref(e, "label").or_else(|| attr_ref(e, "term"));
                     match label {
                         Some(l) => {
                             if item.categories.len() < MAX_CATEGORIES {
-                                item.categories.push(l);
+                                item.categories.push(l.into_owned());
                             }
                         }
                         None => field = Field::Category,
@@ -890,9 +954,9 @@ impl State<'_> {
                 }
                 "language" => field = Field::Language,
                 "enclosure" => {
-                    if let Some(url) = attr(e, "url") {
+                    if let Some(url) = attr_ref(e, "url") {
                         let url = resolve(&url, base);
-                        let is_image = attr(e, "type").is_some_and(|t| t.starts_with("image/"));
+                        let is_image = attr_ref(e, "type").is_some_and(|t| t.starts_with("image/"));
                         if is_image && item.image.is_none() {
                             item.image = Some(url);
                         } else if item.other_urls.len() < MAX_OTHER_URLS {
@@ -1072,7 +1136,7 @@ impl State<'_> {
         }
     }
 
-    fn finish_item(&mut self, open: OpenItem) {
+    fn finish_item(&mut self, open: Box<OpenItem>) {
         self.feed.total_items += 1;
         self.stack.clear();
         self.names.clear();
@@ -1224,6 +1288,45 @@ mod tests {
     }
 
     #[test]
+    fn names_split_like_the_str_methods() {
+        for q in [
+            "",
+            ":",
+            "a",
+            "ev:startdate",
+            "a:b:c",
+            "x:",
+            ":y",
+            "é:ü",
+            "pubDate",
+            "a::b",
+        ] {
+            assert_eq!(local_of(q), q.rsplit(':').next().unwrap_or(q), "{q}");
+            assert_eq!(
+                prefix_of(q),
+                q.split_once(':').map_or("", |(p, _)| p),
+                "{q}"
+            );
+        }
+        for q in [
+            "item",
+            "pubDate",
+            "PUBDATE",
+            "e",
+            "averyveryverylongelementnamex",
+            "Ünï",
+        ] {
+            let mut buf = [0u8; 24];
+            let want = if q.len() <= 24 {
+                q.to_ascii_lowercase()
+            } else {
+                String::new()
+            };
+            assert_eq!(lower_local(q, &mut buf), want, "{q}");
+        }
+    }
+
+    #[test]
     fn attribute_text_is_searched_like_contains() {
         for content in [
             "item",
@@ -1232,6 +1335,9 @@ mod tests {
             "a x=\"xm\" y=\"xml:bas\"",
             "a é=\"xml:lang\"",
             "link rel=\"alternate\" href=\"https://x.org/xmlns\"",
+            "x xml:lang=\"fr\" xml:base=\"b\" xmlns:ev=\"e\"",
+            "x a=\"xxml:langxmlnsx\"",
+            "x xmln=\"1\"",
         ] {
             let name_len = content.find(' ').unwrap_or(content.len());
             let e = BytesStart::from_content(content, name_len);
@@ -1242,6 +1348,16 @@ mod tests {
                     "{content} / {needle}"
                 );
             }
+            let xml = xml_attrs(&e);
+            assert_eq!(
+                (xml.xmlns, xml.base, xml.lang),
+                (
+                    has_attr_text(&e, "xmlns"),
+                    has_attr_text(&e, "xml:base"),
+                    has_attr_text(&e, "xml:lang"),
+                ),
+                "{content}"
+            );
         }
     }
 

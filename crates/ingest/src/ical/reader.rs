@@ -6,13 +6,15 @@
 //! unfolds lines, skips what is not a content line, closes what was left open, and never
 //! recurses, so one broken VEVENT cannot take the others with it.
 
+use std::borrow::Cow;
+
 use crate::ParseError;
 
 /// One property: `NAME;PARAM=VALUE:value`, the value still escaped as written.
 #[derive(Debug, Clone)]
 pub(crate) struct Prop {
     /// Upper-cased name.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// Parameters with upper-cased names and unquoted values.
     pub params: Vec<(String, String)>,
     pub value: String,
@@ -80,7 +82,7 @@ pub(crate) fn read(
             }
             continue;
         };
-        match prop.name.as_str() {
+        match &*prop.name {
             "BEGIN" => {
                 let name = prop.value.trim().to_ascii_uppercase();
                 if !is_name(&name) {
@@ -177,6 +179,43 @@ fn unfold_lines(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> +
     })
 }
 
+/// Property names nearly every calendar uses, upper-cased.
+const KNOWN_NAMES: [&str; 24] = [
+    "BEGIN",
+    "END",
+    "UID",
+    "DTSTART",
+    "DTEND",
+    "DTSTAMP",
+    "SUMMARY",
+    "DESCRIPTION",
+    "LOCATION",
+    "URL",
+    "CATEGORIES",
+    "SEQUENCE",
+    "STATUS",
+    "RRULE",
+    "EXDATE",
+    "RDATE",
+    "RECURRENCE-ID",
+    "DURATION",
+    "LAST-MODIFIED",
+    "CREATED",
+    "TZID",
+    "TZOFFSETFROM",
+    "TZOFFSETTO",
+    "TZNAME",
+];
+
+/// `name.to_ascii_uppercase()`, lent from [`KNOWN_NAMES`] when it is one of them: a name
+/// copied for every line of a calendar was a visible share of reading it.
+fn upper_name(name: &str) -> Cow<'static, str> {
+    match KNOWN_NAMES.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_ascii_uppercase()),
+    }
+}
+
 /// `NAME *(";" PARAM) ":" VALUE`, or `None` for a line that is not a content line.
 fn parse_line(line: &str) -> Option<Prop> {
     let bytes = line.as_bytes();
@@ -185,7 +224,7 @@ fn parse_line(line: &str) -> Option<Prop> {
     if !is_name(name.trim_end()) {
         return None;
     }
-    let name = name.trim_end().to_ascii_uppercase();
+    let name = upper_name(name.trim_end());
     let mut params = Vec::new();
     let mut i = name_end;
     while bytes.get(i) == Some(&b';') {
@@ -193,33 +232,42 @@ fn parse_line(line: &str) -> Option<Prop> {
         let key_end = i + bytes[i..]
             .iter()
             .position(|&b| b == b'=' || b == b':' || b == b';')?;
-        let key = line[i..key_end].trim().to_ascii_uppercase();
         if bytes[key_end] != b'=' {
             // A parameter without a value (`;X-FOO:`): keep reading; the value may follow.
             i = key_end;
             continue;
         }
+        let key = line[i..key_end].trim().to_ascii_uppercase();
         i = key_end + 1;
-        let mut values: Vec<&str> = Vec::new();
+        // The values joined by commas, built as they are read (no list of them first).
+        let mut joined = String::new();
+        let mut first = true;
         loop {
-            if bytes.get(i) == Some(&b'"') {
+            let value = if bytes.get(i) == Some(&b'"') {
                 let close = i + 1 + bytes[i + 1..].iter().position(|&b| b == b'"')?;
-                values.push(&line[i + 1..close]);
+                let v = &line[i + 1..close];
                 i = close + 1;
+                v
             } else {
                 let end = i + bytes[i..]
                     .iter()
                     .position(|&b| b == b',' || b == b';' || b == b':')?;
-                values.push(&line[i..end]);
+                let v = &line[i..end];
                 i = end;
+                v
+            };
+            if !first {
+                joined.push(',');
             }
+            first = false;
+            joined.push_str(value);
             if bytes.get(i) == Some(&b',') {
                 i += 1;
             } else {
                 break;
             }
         }
-        params.push((key, values.join(",")));
+        params.push((key, joined));
     }
     if bytes.get(i) != Some(&b':') {
         return None;
@@ -233,13 +281,29 @@ fn parse_line(line: &str) -> Option<Prop> {
 
 /// A TEXT value with its escapes (`\n \N \, \; \\`) resolved.
 pub(crate) fn unescape(s: &str) -> String {
-    // Most values have no escape at all, or a few: copy whole stretches up to each backslash.
-    let Some(first) = s.find('\\') else {
-        return s.to_string();
-    };
+    // Most values have no escape at all, or a few: copy whole stretches up to each backslash
+    // (found by memchr), not character by character after the first one.
     let mut out = String::with_capacity(s.len());
-    out.push_str(&s[..first]);
-    let mut chars = s[first..].chars();
+    let mut rest = s;
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        let mut after = rest[at + 1..].chars();
+        match after.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+        rest = after.as_str();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// [`unescape`] character by character, as it was first written.
+#[cfg(test)]
+fn unescape_by_char(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
             out.push(c);
@@ -254,8 +318,33 @@ pub(crate) fn unescape(s: &str) -> String {
     out
 }
 
-/// Splits a list value (CATEGORIES, EXDATE) on commas that are not escaped.
+/// Splits a list value (CATEGORIES, EXDATE) on commas that are not escaped. The pieces are
+/// found on the bytes and copied whole: a backslash protects the byte after it, and neither
+/// `,` nor `\\` occurs inside a multi-byte character, so this cuts where a walk over the
+/// characters would.
 pub(crate) fn split_list(s: &str) -> Vec<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b',' => {
+                out.push(s[from..i].to_string());
+                i += 1;
+                from = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push(s.get(from..).unwrap_or_default().to_string());
+    out
+}
+
+/// [`split_list`] character by character, as it was first written.
+#[cfg(test)]
+fn split_list_by_char(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = s.chars();
@@ -330,6 +419,45 @@ mod tests {
         let text = "A:one\r\n two\r\nB:x\n\tthree\rC:y";
         let lines: Vec<String> = unfold(text).collect();
         assert_eq!(lines, ["A:onetwo", "B:xthree", "C:y"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stretch_copies_equal_the_char_walks(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "\\", "\\n", "\\N", "\\,", ",", "\\\\", "a", "Q&A", "é", "\\é", "😀", " ", ";",
+                ]),
+                0..16,
+            ),
+        ) {
+            let s = parts.concat();
+            proptest::prop_assert_eq!(unescape(&s), unescape_by_char(&s));
+            proptest::prop_assert_eq!(split_list(&s), split_list_by_char(&s));
+        }
+    }
+
+    #[test]
+    fn known_names_are_what_uppercasing_gives() {
+        for name in [
+            "begin",
+            "Begin",
+            "DTSTART",
+            "dtStart",
+            "x-wr-calname",
+            "recurrence-id",
+            "BEGİN",
+            "É",
+        ] {
+            assert_eq!(upper_name(name), name.to_ascii_uppercase(), "{name}");
+        }
+        for k in KNOWN_NAMES {
+            assert_eq!(k, k.to_ascii_uppercase());
+            assert!(matches!(
+                upper_name(&k.to_ascii_lowercase()),
+                Cow::Borrowed(_)
+            ));
+        }
     }
 
     #[test]

@@ -204,36 +204,40 @@ pub(crate) enum Raw {
 /// `20200101`, `20200101T100000`, `20200101T100000Z`; tolerant of missing seconds, ISO dashes
 /// and colons, and surrounding blanks.
 pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
-    let s: String = raw
-        .trim()
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
+    // Most values are written without dashes or colons: read in place, not copied.
+    let trimmed = raw.trim();
+    let cleaned: String;
+    let s = if trimmed.bytes().any(|b| b == b'-' || b == b':') {
+        cleaned = trimmed.chars().filter(|c| *c != '-' && *c != ':').collect();
+        cleaned.as_str()
+    } else {
+        trimmed
+    };
     if s.len() > 32 {
         return None;
     }
     let (s, utc) = match s.strip_suffix(['Z', 'z']) {
         Some(rest) => (rest, true),
-        None => (s.as_str(), false),
+        None => (s, false),
     };
-    let (date, time) = match s.split_once(['T', 't']) {
-        Some((d, t)) => (d, Some(t)),
+    let (date, time) = match s.bytes().position(|b| b == b'T' || b == b't') {
+        Some(at) => (&s[..at], Some(&s[at + 1..])),
         None => (s, None),
     };
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let d = NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
+    let d = date_of_digits(date)?;
     let is_date = value_param.is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
     let Some(time) = time.filter(|_| !is_date) else {
         return Some(Raw::Date(d));
     };
-    let time = time.split('.').next().unwrap_or(time);
+    let time = time.find('.').map_or(time, |dot| &time[..dot]);
     if !time.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let t = match time.len() {
-        6 => NaiveTime::parse_from_str(time, "%H%M%S").ok().or_else(|| {
+        6 => time_of_digits(time).or_else(|| {
             // 235960 (a leap second) and 240000 are seen in the wild.
             let h: u32 = time[..2].parse().ok()?;
             let m: u32 = time[2..4].parse().ok()?;
@@ -241,11 +245,50 @@ pub(crate) fn parse_value(raw: &str, value_param: Option<&str>) -> Option<Raw> {
                 .then(|| NaiveTime::from_hms_opt(h.min(23), m, 59))
                 .flatten()
         })?,
-        4 => NaiveTime::parse_from_str(time, "%H%M").ok()?,
+        4 => time_of_digits(time)?,
         _ => return None,
     };
     let n = d.and_time(t);
     Some(if utc { Raw::Utc(n) } else { Raw::Local(n) })
+}
+
+/// The number the ASCII digits `s` spell (at most a few).
+fn digits(s: &str) -> u32 {
+    s.bytes()
+        .fold(0, |n, b| n * 10 + u32::from(b.wrapping_sub(b'0')))
+}
+
+/// `NaiveDate::parse_from_str(s, "%Y%m%d")` for eight ASCII digits, read directly: chrono's
+/// format parser was the largest single cost of reading an event's times. An impossible date
+/// is `None` either way.
+fn date_of_digits(s: &str) -> Option<NaiveDate> {
+    let d = s
+        .get(..8)
+        .filter(|_| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()));
+    match d {
+        Some(d) => NaiveDate::from_ymd_opt(
+            i32::try_from(digits(&d[..4])).ok()?,
+            digits(&d[4..6]),
+            digits(&d[6..8]),
+        ),
+        None => NaiveDate::parse_from_str(s, "%Y%m%d").ok(),
+    }
+}
+
+/// `NaiveTime::parse_from_str(s, "%H%M%S")` (six digits) or `"%H%M"` (four) for ASCII digits,
+/// read directly when the time is an ordinary one; anything else (a leap second, an hour of
+/// 24) is left to chrono, which has its own rules for those.
+fn time_of_digits(s: &str) -> Option<NaiveTime> {
+    let ordinary = (s.len() == 6 || s.len() == 4) && s.bytes().all(|b| b.is_ascii_digit());
+    if ordinary {
+        let (h, m) = (digits(&s[..2]), digits(&s[2..4]));
+        let sec = if s.len() == 6 { digits(&s[4..6]) } else { 0 };
+        if h < 24 && m < 60 && sec < 60 {
+            return NaiveTime::from_hms_opt(h, m, sec);
+        }
+    }
+    let format = if s.len() == 4 { "%H%M" } else { "%H%M%S" };
+    NaiveTime::parse_from_str(s, format).ok()
 }
 
 /// `+0100`, `-0530`, `+013000`.
@@ -373,6 +416,133 @@ pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `parse_value` as it was before it read values in place and digits directly.
+    fn parse_value_reference(raw: &str, value_param: Option<&str>) -> Option<Raw> {
+        let s: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != '-' && *c != ':')
+            .collect();
+        if s.len() > 32 {
+            return None;
+        }
+        let (s, utc) = match s.strip_suffix(['Z', 'z']) {
+            Some(rest) => (rest, true),
+            None => (s.as_str(), false),
+        };
+        let (date, time) = match s.split_once(['T', 't']) {
+            Some((d, t)) => (d, Some(t)),
+            None => (s, None),
+        };
+        if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let d = NaiveDate::parse_from_str(date, "%Y%m%d").ok()?;
+        let is_date = value_param.is_some_and(|v| v.eq_ignore_ascii_case("DATE"));
+        let Some(time) = time.filter(|_| !is_date) else {
+            return Some(Raw::Date(d));
+        };
+        let time = time.split('.').next().unwrap_or(time);
+        if !time.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let t = match time.len() {
+            6 => NaiveTime::parse_from_str(time, "%H%M%S").ok().or_else(|| {
+                let h: u32 = time[..2].parse().ok()?;
+                let m: u32 = time[2..4].parse().ok()?;
+                (h <= 24 && m < 60)
+                    .then(|| NaiveTime::from_hms_opt(h.min(23), m, 59))
+                    .flatten()
+            })?,
+            4 => NaiveTime::parse_from_str(time, "%H%M").ok()?,
+            _ => return None,
+        };
+        let n = d.and_time(t);
+        Some(if utc { Raw::Utc(n) } else { Raw::Local(n) })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn values_read_in_place_equal_the_reference(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "2027", "0115", "0230", "13", "1300", "130000", "235960", "240000", "T", "t",
+                    "Z", "z", "-", ":", " ", ".5", "x", "é", "1", "00",
+                ]),
+                0..8,
+            ),
+            date_param in proptest::sample::select(vec![None, Some("DATE"), Some("date-time")]),
+        ) {
+            let raw = parts.concat();
+            proptest::prop_assert_eq!(
+                parse_value(&raw, date_param),
+                parse_value_reference(&raw, date_param),
+                "{:?}",
+                raw
+            );
+        }
+
+        #[test]
+        fn digits_read_directly_equal_chrono(
+            date in proptest::collection::vec(proptest::sample::select(vec![
+                '0', '1', '2', '3', '5', '9',
+            ]), 8),
+            time in proptest::collection::vec(proptest::sample::select(vec![
+                '0', '1', '2', '3', '4', '5', '6', '9',
+            ]), 0..7),
+        ) {
+            let date: String = date.into_iter().collect();
+            proptest::prop_assert_eq!(
+                super::date_of_digits(&date),
+                NaiveDate::parse_from_str(&date, "%Y%m%d").ok(),
+                "{}",
+                date
+            );
+            let time: String = time.into_iter().collect();
+            let format = if time.len() == 4 { "%H%M" } else { "%H%M%S" };
+            proptest::prop_assert_eq!(
+                super::time_of_digits(&time),
+                NaiveTime::parse_from_str(&time, format).ok(),
+                "{}",
+                time
+            );
+        }
+    }
+
+    #[test]
+    fn date_digits_cover_the_calendar() {
+        for y in ["0000", "0001", "1970", "2024", "2100", "9999"] {
+            for m in 0..=13 {
+                for d in 0..=32 {
+                    let s = format!("{y}{m:02}{d:02}");
+                    assert_eq!(
+                        super::date_of_digits(&s),
+                        NaiveDate::parse_from_str(&s, "%Y%m%d").ok(),
+                        "{s}"
+                    );
+                }
+            }
+        }
+        for h in 0..=25 {
+            for m in [0, 1, 30, 59, 60, 99] {
+                for sec in [0, 59, 60, 61, 99] {
+                    let s = format!("{h:02}{m:02}{sec:02}");
+                    assert_eq!(
+                        super::time_of_digits(&s),
+                        NaiveTime::parse_from_str(&s, "%H%M%S").ok(),
+                        "{s}"
+                    );
+                }
+                let s = format!("{h:02}{m:02}");
+                assert_eq!(
+                    super::time_of_digits(&s),
+                    NaiveTime::parse_from_str(&s, "%H%M").ok(),
+                    "{s}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn values_table() {
