@@ -640,7 +640,10 @@ fn the_window_follows_the_clock_forward_and_back() {
         r.include_on_demand = on_demand;
         r.to = to;
         let want = expected(at, to, on_demand);
-        assert!(want > 0 || days == 400, "the catalog covers the window {at}..{to:?}");
+        assert!(
+            want > 0 || days == 400,
+            "the catalog covers the window {at}..{to:?}"
+        );
         assert_eq!(
             idx.search(&r).unwrap().total,
             want,
