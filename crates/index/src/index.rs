@@ -126,7 +126,8 @@ impl CatalogIndex {
     /// An index in memory, for tests and previews.
     pub fn in_ram(config: IndexConfig) -> Result<CatalogIndex, IndexError> {
         let index = Index::create_in_ram(build_schema());
-        CatalogIndex::from_index(index, config, None)
+        let marks = phrase_set(&config.synonyms);
+        CatalogIndex::from_index(index, config, marks, None)
     }
 
     /// Opens an existing index. Fails with `index_unavailable` when it is missing, damaged or
@@ -158,7 +159,7 @@ impl CatalogIndex {
                 path.display()
             )));
         }
-        let idx = CatalogIndex::from_index(index, config, Some(path.to_path_buf()))?;
+        let idx = CatalogIndex::from_index(index, config, marks, Some(path.to_path_buf()))?;
         // Touch every segment's stores so damage shows now, not in the middle of a search.
         let searcher = idx.reader.searcher();
         for seg in searcher.segment_readers() {
@@ -230,7 +231,9 @@ impl CatalogIndex {
         std::fs::create_dir_all(&tmp).map_err(io)?;
         let n = {
             let index = Index::create_in_dir(&tmp, build_schema())?;
-            let mut idx = CatalogIndex::from_index(index, config.clone(), Some(tmp.clone()))?;
+            let marks = phrase_set(&config.synonyms);
+            let mut idx =
+                CatalogIndex::from_index(index, config.clone(), marks, Some(tmp.clone()))?;
             // Nobody searches this handle; `open` below builds the tables once.
             idx.eager_tables = false;
             let mut n = 0u64;
@@ -256,15 +259,17 @@ impl CatalogIndex {
         Ok((CatalogIndex::open(path, config)?, n))
     }
 
+    /// `marks`: [`phrase_set`] of `config`'s synonyms (`open` has it already for its check).
     fn from_index(
         mut index: Index,
         config: IndexConfig,
+        marks: PhraseSet,
         path: Option<PathBuf>,
     ) -> Result<CatalogIndex, IndexError> {
         if config.search_threads > 1 {
             index.set_multithread_executor(config.search_threads)?;
         }
-        let marks = Arc::new(phrase_set(&config.synonyms));
+        let marks = Arc::new(marks);
         register(&index, &marks);
         let fields = Fields::new(&index.schema())?;
         let writer: IndexWriter = if config.writer_threads == 0 {

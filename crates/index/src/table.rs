@@ -103,11 +103,16 @@ impl Bound {
     fn bits(&self, t: u32, at_least: bool) -> Arc<Vec<u64>> {
         let split = |t: u32| self.sorted.partition_point(|&(v, _)| v < t);
         let at = split(t);
-        let scratch = if at_least { self.sorted.len() - at } else { at };
+        let wanted = if at_least {
+            self.sorted.get(at..)
+        } else {
+            self.sorted.get(..at)
+        }
+        .unwrap_or(&[]);
         let cached = self.cached.lock().ok().and_then(|g| g.clone());
         let bits = match cached {
             Some((c, bits)) if c == t => return bits,
-            Some((c, bits)) if split(c).abs_diff(at) < scratch => {
+            Some((c, bits)) if split(c).abs_diff(at) < wanted.len() => {
                 let c = split(c);
                 let mut words = bits.as_ref().clone();
                 for &(_, d) in self.sorted.get(c.min(at)..c.max(at)).unwrap_or(&[]) {
@@ -119,9 +124,7 @@ impl Bound {
             }
             _ => {
                 let mut words = vec![0u64; self.words];
-                let range = if at_least { at.. } else { 0.. };
-                let part = self.sorted.get(range).unwrap_or(&[]);
-                for &(_, d) in part.get(..scratch).unwrap_or(part) {
+                for &(_, d) in wanted {
                     if let Some(w) = words.get_mut((d / 64) as usize) {
                         *w |= 1 << (d % 64);
                     }
