@@ -73,6 +73,11 @@ impl FilterQuery {
 }
 
 impl FilterQuery {
+    /// The filtered documents of segment `id`, one bit each.
+    pub fn words(&self, id: SegmentId) -> Option<&[u64]> {
+        self.bits.get(&id).map(|b| b.words.as_slice())
+    }
+
     /// `inner` restricted to the filtered documents, with `inner`'s scores. `walk`: `inner` is
     /// a term (or a boosted term), cheap to walk past documents the filter rejects.
     pub fn restrict(&self, inner: Box<dyn Query>, walk: bool) -> Box<dyn Query> {
