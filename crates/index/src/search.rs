@@ -456,7 +456,7 @@ struct SegFruits(Vec<SegFruit>);
 
 /// Words of filter bits (64 documents each) [`PageSegment::walk`] takes at once: their rows
 /// to read are touched together. Divides 64.
-const WALK_BLOCK: usize = 4;
+const WALK_BLOCK: usize = 16;
 
 /// Matching documents handed to the table at once. Their rows are scattered over tens of
 /// megabytes, so each is a cache miss; touching a batch's rows before using them lets those
