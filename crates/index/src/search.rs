@@ -589,6 +589,7 @@ impl PageSegment {
             self.table.facet_base[PROVIDER_FACET]..self.table.facet_base[PROVIDER_FACET + 1];
         let table = Arc::clone(&self.table);
         let mut rows: Vec<DocId> = Vec::with_capacity(WALK_BLOCK * 64);
+        let (under_way, always) = table.row_words(self.from_min);
         for (block, words) in bits.chunks_mut(WALK_BLOCK).enumerate() {
             if block % (64 / WALK_BLOCK) == 0 && Instant::now() > self.deadline {
                 self.timed_out = true;
@@ -597,14 +598,14 @@ impl PageSegment {
             // Series under way and clusters need their rows (scattered cache lines): touch
             // those of the block first so that their misses overlap, as `flush` does.
             rows.clear();
+            let at = block * WALK_BLOCK;
             for (j, &word) in words.iter().enumerate() {
-                let mut rest = word;
+                let under_way = under_way.get(at + j).copied().unwrap_or(0);
+                let always = always.get(at + j).copied().unwrap_or(0);
+                let mut rest = word & (under_way | always);
                 while rest != 0 {
-                    let doc = ((block * WALK_BLOCK + j) * 64) as DocId + rest.trailing_zeros();
+                    rows.push(((at + j) * 64) as DocId + rest.trailing_zeros());
                     rest &= rest - 1;
-                    if self.columns(&table, doc) == Columns::Row || table.provider(doc) == SEVERAL {
-                        rows.push(doc);
-                    }
                 }
             }
             table.touch(rows.iter().copied());

@@ -76,6 +76,12 @@ pub(crate) struct SegTable {
     first_start: Bound,
     /// Bit per document without sessions (on-demand, self-paced).
     undated: Vec<u64>,
+    /// Series by the end of their first session: those under way at `from` (first session
+    /// over, a later one not) are the dated documents whose row a search without text reads.
+    series_first_end: Bound,
+    /// Bit per document whose row such a search always reads (several providers, or a
+    /// session past [`SEVERAL`]).
+    row_always: Vec<u64>,
     /// Per document: the start of its first session, or [`UNDATED`], or [`SEVERAL`] (read the
     /// row). With `first_ends`, `providers` and `value_bits`, what a search without text
     /// needs of most filtered documents, read in document order a few bytes at a time: such
@@ -229,6 +235,8 @@ impl SegTable {
         let mut undated = vec![0u64; n.div_ceil(64)];
         let mut by_last_end = Vec::with_capacity(n);
         let mut by_first_start = Vec::with_capacity(n);
+        let mut by_series_first_end = Vec::new();
+        let mut row_always = vec![0u64; n.div_ceil(64)];
         let mut occ: Vec<u64> = Vec::new();
         let mut facets: Vec<u32> = Vec::new();
         let mut firsts = Vec::with_capacity(n);
@@ -266,11 +274,20 @@ impl SegTable {
             };
             firsts.push(first);
             first_ends.push(first_end);
+            if occ.len() > 1 {
+                by_series_first_end.push((first_end, d));
+            }
             let mut own = facets.iter().filter(|id| provider_ids.contains(id));
-            providers.push(match (own.next(), own.next()) {
+            let provider = match (own.next(), own.next()) {
                 (Some(&p), None) if p < SEVERAL => p,
                 _ => SEVERAL,
-            });
+            };
+            providers.push(provider);
+            if (provider == SEVERAL || first == SEVERAL)
+                && let Some(w) = row_always.get_mut((d / 64) as usize)
+            {
+                *w |= 1 << (d % 64);
+            }
             if let Some(vb) = value_bits.as_mut() {
                 for &id in facets.iter().filter(|&&id| id < provider_ids.start) {
                     if let Some(w) = vb
@@ -307,6 +324,8 @@ impl SegTable {
             last_end: Bound::new(by_last_end, n.div_ceil(64)),
             first_start: Bound::new(by_first_start, n.div_ceil(64)),
             undated,
+            series_first_end: Bound::new(by_series_first_end, n.div_ceil(64)),
+            row_always,
             firsts,
             first_ends,
             providers,
@@ -341,6 +360,14 @@ impl SegTable {
                 .for_each(|(w, u)| *w |= u);
         }
         words
+    }
+
+    /// Documents whose row a search without text from `from_min` reads (see
+    /// [`SegTable::cols`]'s callers): series under way, and those in `row_always`. A superset
+    /// is harmless (rows are only touched ahead).
+    pub fn row_words(&self, from_min: u64) -> (Arc<Vec<u64>>, &[u64]) {
+        let from = u32::try_from(from_min).unwrap_or(u32::MAX);
+        (self.series_first_end.bits(from, false), &self.row_always)
     }
 
     /// The facet value of a flat id.
@@ -446,6 +473,8 @@ impl SegTable {
             + self.listed.len() * 8 * 3
             + self.last_end.heap_bytes()
             + self.first_start.heap_bytes()
+            + self.series_first_end.heap_bytes()
+            + self.row_always.len() * 8
             + (self.row_off.len() + self.rows.len()) * 4
             + self.keys.len() * 8
             + (self.firsts.len() + self.first_ends.len() + self.providers.len()) * 4
