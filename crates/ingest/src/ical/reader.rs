@@ -99,9 +99,16 @@ pub(crate) fn read(
                 }
                 let idx = tree.components.len();
                 let parent = stack.last().copied();
+                // An event has a dozen properties or so: room for them at once, rather than
+                // growing 4 -> 8 -> 16 (a copy of every property at each step).
+                let props = if name == "VEVENT" {
+                    Vec::with_capacity(16)
+                } else {
+                    Vec::new()
+                };
                 tree.components.push(Component {
                     name,
-                    props: Vec::new(),
+                    props,
                     children: Vec::new(),
                 });
                 if let Some(p) = parent {
@@ -114,8 +121,14 @@ pub(crate) fn read(
                     skip_depth -= 1;
                     continue;
                 }
-                let name = prop.value.trim().to_ascii_uppercase();
-                match stack.iter().rposition(|&i| tree.components[i].name == name) {
+                // Component names are upper-cased ASCII (checked by `is_name` at BEGIN), so
+                // comparing ignoring ASCII case is comparing with the upper-cased value, without
+                // a copy per END line.
+                let name = prop.value.trim();
+                match stack
+                    .iter()
+                    .rposition(|&i| tree.components[i].name.eq_ignore_ascii_case(name))
+                {
                     Some(pos) => {
                         tree.unclosed += stack.len() - pos - 1;
                         stack.truncate(pos);
