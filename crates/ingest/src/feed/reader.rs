@@ -556,16 +556,42 @@ fn attr_ref<'e>(e: &'e BytesStart<'_>, name: &str) -> Option<Cow<'e, str>> {
         .filter(|v| !v.is_empty())
 }
 
+/// The `rel` of an item's link, as far as the reader tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Alternate,
+    Enclosure,
+    /// `related` or `via`.
+    Related,
+    Other,
+}
+
+impl Rel {
+    /// What `rel` names, ignoring ASCII case (as matching its lowercased copy did).
+    fn of(rel: &str) -> Rel {
+        let is = |name: &str| rel.eq_ignore_ascii_case(name);
+        if is("alternate") {
+            Rel::Alternate
+        } else if is("enclosure") {
+            Rel::Enclosure
+        } else if is("related") || is("via") {
+            Rel::Related
+        } else {
+            Rel::Other
+        }
+    }
+}
+
 /// How an Atom text construct (or Atom 0.3 content) says to read it: `(markup, is_xhtml)`.
 /// Without a `type`, `default` applies.
 fn markup_of(e: &BytesStart<'_>, default: Markup) -> (Markup, bool) {
     match attr_ref(e, "type") {
         None => (default, false),
         Some(t) => {
-            let t = t.to_ascii_lowercase();
-            if t.contains("xhtml") {
+            // Searched ignoring ASCII case in place: what searching a lowercased copy finds.
+            if contains_ci(&t, "xhtml") {
                 (Markup::Html, true)
-            } else if t.contains("html") {
+            } else if contains_ci(&t, "html") {
                 (Markup::Html, false)
             } else {
                 (Markup::Text, false)
@@ -873,12 +899,12 @@ impl State<'_> {
                 "link" => match attr_ref(e, "href") {
                     Some(href) => {
                         let href = resolve(&href, base);
-                        let rel = attr_ref(e, "rel").map(|r| r.to_ascii_lowercase());
-                        match rel.as_deref() {
-                            None | Some("alternate") if item.link.is_none() => {
+                        let rel = attr_ref(e, "rel").map(|r| Rel::of(&r));
+                        match rel {
+                            None | Some(Rel::Alternate) if item.link.is_none() => {
                                 item.link = Some(href);
                             }
-                            Some("enclosure") => {
+                            Some(Rel::Enclosure) => {
                                 let is_image =
                                     attr_ref(e, "type").is_some_and(|t| t.starts_with("image/"));
                                 if is_image && item.image.is_none() {
@@ -887,7 +913,7 @@ impl State<'_> {
                                     item.other_urls.push(href);
                                 }
                             }
-                            Some("related" | "via") if item.other_urls.len() < MAX_OTHER_URLS => {
+                            Some(Rel::Related) if item.other_urls.len() < MAX_OTHER_URLS => {
                                 item.other_urls.push(href);
                             }
                             _ => {}
@@ -1281,10 +1307,41 @@ fn record(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn read_str(xml: &str) -> Feed {
         read(xml, None, 100)
+    }
+
+    proptest! {
+        /// `rel` and `type` read ignoring ASCII case answer what matching lowercased copies
+        /// answered.
+        #[test]
+        fn rel_and_type_match_their_lowercased_copies(
+            word in prop::sample::select(vec![
+                "alternate", "enclosure", "related", "via", "self", "", "alternates", "vía",
+                "text/html", "xhtml", "application/xhtml+xml", "HTML", "text", "htm", "İhtml",
+            ]),
+            upper in prop::collection::vec(any::<bool>(), 24),
+        ) {
+            let v: String = word
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let lower = v.to_ascii_lowercase();
+            let want_rel = match lower.as_str() {
+                "alternate" => Rel::Alternate,
+                "enclosure" => Rel::Enclosure,
+                "related" | "via" => Rel::Related,
+                _ => Rel::Other,
+            };
+            prop_assert_eq!(Rel::of(&v), want_rel);
+            prop_assert_eq!(contains_ci(&v, "xhtml"), lower.contains("xhtml"));
+            prop_assert_eq!(contains_ci(&v, "html"), lower.contains("html"));
+        }
     }
 
     #[test]
