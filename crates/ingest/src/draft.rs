@@ -159,16 +159,17 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let index = Some(d.index);
 
     // Description: sanitized HTML, or the plain text made into paragraphs.
-    let (description_html, html_text, cut) = match (&d.description_html, &d.description_text) {
-        (Some(html), _) if !html.trim().is_empty() => {
-            let c = clean_html(html, base, max_depth);
-            (c.html, c.text, c.cut)
-        }
-        (_, Some(text)) if !text.trim().is_empty() => {
-            (Some(text_to_html(text)), String::new(), false)
-        }
-        _ => (None, String::new(), false),
-    };
+    let (description_html, html_text, cut, known_links) =
+        match (&d.description_html, &d.description_text) {
+            (Some(html), _) if !html.trim().is_empty() => {
+                let c = clean_html(html, base, max_depth);
+                (c.html, c.text, c.cut, c.links)
+            }
+            (_, Some(text)) if !text.trim().is_empty() => {
+                (Some(text_to_html(text)), String::new(), false, Vec::new())
+            }
+            _ => (None, String::new(), false, Vec::new()),
+        };
     if cut {
         ctx.warn(
             WarningCode::TooDeep,
@@ -253,6 +254,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let registration_url = url_field(&d.registration_url, "registration link", ctx).or_else(|| {
         registration_link(
             description_html.as_deref(),
+            &known_links,
             &description_plain,
             &lower_plain,
         )
@@ -595,9 +597,13 @@ fn says_register(s: &str) -> bool {
 /// The registration link a description offers when the format has no field for it: an anchor
 /// whose text or target says "register" (sanitized HTML, so links are absolute http(s)), else a
 /// URL written right after "Register" in plain text. Dedup leans on this link.
-/// `lower` holds (or is given) `text.to_ascii_lowercase()`.
+/// `known` are links of `html` that are serialized http(s) URLs with a host (relative links
+/// the sanitizer made absolute): `safe_http_url` would give each back unchanged, so a link
+/// found among them is not parsed again. `lower` holds (or is given)
+/// `text.to_ascii_lowercase()`.
 fn registration_link(
     html: Option<&str>,
+    known: &[String],
     text: &str,
     lower: &std::cell::OnceCell<String>,
 ) -> Option<String> {
@@ -607,6 +613,9 @@ fn registration_link(
         for (href, label) in anchors(html) {
             if says_register(label) || says_register(href) {
                 let href = htmlize::unescape(href);
+                if known.iter().any(|k| **k == *href) {
+                    return Some(href.into_owned());
+                }
                 if let Some(url) = safe_http_url(&href, None) {
                     return Some(url);
                 }
