@@ -582,10 +582,46 @@ impl Rel {
     }
 }
 
+/// [`attr_ref`] for two names in one pass over the attributes (elements such as `<link>`,
+/// `<category>` and `<content>` were asked about two each, and reading attributes is most of
+/// the cost of their start tags): what the two calls answer, each the first attribute of its
+/// name, `None` when that one is empty.
+fn attr_pair<'e>(
+    e: &'e BytesStart<'_>,
+    a: &str,
+    b: &str,
+) -> (Option<Cow<'e, str>>, Option<Cow<'e, str>>) {
+    if e.attributes_raw().is_empty() {
+        return (None, None);
+    }
+    let mut first_a = None;
+    let mut first_b = None;
+    for attr in e.attributes().with_checks(false).flatten() {
+        let key: &str = attr.key.as_ref();
+        if first_a.is_none() && key.eq_ignore_ascii_case(a) {
+            first_a = Some(attr_value_ref(&attr));
+        } else if first_b.is_none() && key.eq_ignore_ascii_case(b) {
+            first_b = Some(attr_value_ref(&attr));
+        }
+        if first_a.is_some() && first_b.is_some() {
+            break;
+        }
+    }
+    (
+        first_a.filter(|v| !v.is_empty()),
+        first_b.filter(|v| !v.is_empty()),
+    )
+}
+
 /// How an Atom text construct (or Atom 0.3 content) says to read it: `(markup, is_xhtml)`.
 /// Without a `type`, `default` applies.
 fn markup_of(e: &BytesStart<'_>, default: Markup) -> (Markup, bool) {
-    match attr_ref(e, "type") {
+    markup_from(attr_ref(e, "type"), default)
+}
+
+/// [`markup_of`] given the element's `type`.
+fn markup_from(ty: Option<Cow<'_, str>>, default: Markup) -> (Markup, bool) {
+    match ty {
         None => (default, false),
         Some(t) => {
             // Searched ignoring ASCII case in place: what searching a lowercased copy finds.
@@ -896,10 +932,10 @@ impl State<'_> {
                     field = Field::Title;
                     (markup, xhtml) = markup_of(e, Markup::Loose);
                 }
-                "link" => match attr_ref(e, "href") {
-                    Some(href) => {
+                "link" => match attr_pair(e, "href", "rel") {
+                    (Some(href), rel) => {
                         let href = resolve(&href, base);
-                        let rel = attr_ref(e, "rel").map(|r| Rel::of(&r));
+                        let rel = rel.map(|r| Rel::of(&r));
                         match rel {
                             None | Some(Rel::Alternate) if item.link.is_none() => {
                                 item.link = Some(href);
@@ -919,7 +955,7 @@ impl State<'_> {
                             _ => {}
                         }
                     }
-                    None => field = Field::Link,
+                    (None, _) => field = Field::Link,
                 },
                 "guid" => {
                     field = Field::Guid;
@@ -953,8 +989,9 @@ impl State<'_> {
                     } else {
                         Markup::Html
                     };
-                    (markup, xhtml) = markup_of(e, default);
-                    if let Some(src) = attr_ref(e, "src") {
+                    let (ty, src) = attr_pair(e, "type", "src");
+                    (markup, xhtml) = markup_from(ty, default);
+                    if let Some(src) = src {
                         if item.other_urls.len() < MAX_OTHER_URLS {
                             item.other_urls.push(resolve(&src, base));
                         }
@@ -968,7 +1005,8 @@ impl State<'_> {
                 "updated" | "modified" => field = Field::Updated,
                 "author" | "creator" => field = Field::Author,
                 "category" | "subject" => {
-                    let label = attr_ref(e, "label").or_else(|| attr_ref(e, "term"));
+                    let (label, term) = attr_pair(e, "label", "term");
+                    let label = label.or(term);
                     match label {
                         Some(l) => {
                             if item.categories.len() < MAX_CATEGORIES {
@@ -1316,6 +1354,32 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// One pass for two names answers what one search per name answers, however the
+        /// attributes are written (repeated, empty, unquoted, broken).
+        #[test]
+        fn attr_pair_is_two_attr_refs(
+            attrs in prop::collection::vec(
+                prop::sample::select(vec![
+                    " href=\"x\"", " HREF='y'", " rel=\"alternate\"", " rel=\"\"", " href=\"\"",
+                    " href= \" z \"", " rel", " =\"v\"", " href=unquoted", " term=\"T&amp;S\"",
+                    " label=\" \"", " label=\"L\"", " type=\"html\"", " src=\"/s\"", " x:rel=\"r\"",
+                    " \"", " href=\"a\nb\"", "  ", "=", " rel='via' ", " Term=\"t\"",
+                ]),
+                0..6,
+            ),
+            pair in prop::sample::select(vec![
+                ("href", "rel"), ("label", "term"), ("type", "src"),
+            ]),
+        ) {
+            let content = format!("link{}", attrs.concat());
+            let e = BytesStart::from_content(content.as_str(), 4);
+            let (a, b) = attr_pair(&e, pair.0, pair.1);
+            prop_assert_eq!(a, attr_ref(&e, pair.0));
+            prop_assert_eq!(b, attr_ref(&e, pair.1));
+        }
+
         /// `rel` and `type` read ignoring ASCII case answer what matching lowercased copies
         /// answered.
         #[test]
