@@ -12,15 +12,17 @@ use crate::ParseError;
 
 /// One property: `NAME;PARAM=VALUE:value`, the value still escaped as written.
 #[derive(Debug, Clone)]
-pub(crate) struct Prop {
+pub(crate) struct Prop<'a> {
     /// Upper-cased name.
     pub name: Cow<'static, str>,
     /// Parameters with upper-cased names and unquoted values.
     pub params: Vec<(String, String)>,
-    pub value: String,
+    /// Lent from the document when its line was not folded (most are): a copy of every value
+    /// was a visible share of reading a calendar.
+    pub value: Cow<'a, str>,
 }
 
-impl Prop {
+impl Prop<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
@@ -31,27 +33,27 @@ impl Prop {
 
 /// One component; children are indices into [`Tree::components`].
 #[derive(Debug, Clone)]
-pub(crate) struct Component {
+pub(crate) struct Component<'a> {
     /// Upper-cased name (VCALENDAR, VEVENT, VTIMEZONE, STANDARD, ...).
     pub name: String,
-    pub props: Vec<Prop>,
+    pub props: Vec<Prop<'a>>,
     pub children: Vec<usize>,
 }
 
-impl Component {
-    pub fn prop(&self, name: &str) -> Option<&Prop> {
+impl<'a> Component<'a> {
+    pub fn prop(&self, name: &str) -> Option<&Prop<'a>> {
         self.props.iter().find(|p| p.name == name)
     }
 
-    pub fn props<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Prop> + 'a {
+    pub fn props<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Prop<'a>> + 's {
         self.props.iter().filter(move |p| p.name == name)
     }
 }
 
 /// Everything read from one document, plus what had to be repaired on the way.
 #[derive(Debug, Default)]
-pub(crate) struct Tree {
-    pub components: Vec<Component>,
+pub(crate) struct Tree<'a> {
+    pub components: Vec<Component<'a>>,
     /// Lines that were not content lines and were skipped.
     pub garbage_lines: usize,
     /// Components closed at the end of the document or by an END of an outer component.
@@ -69,7 +71,7 @@ pub(crate) fn read(
     text: &str,
     max_depth: usize,
     max_components: usize,
-) -> Result<Tree, ParseError> {
+) -> Result<Tree<'_>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut tree = Tree::default();
     let mut stack: Vec<usize> = Vec::new();
@@ -251,7 +253,8 @@ fn upper_name(name: &str) -> Cow<'static, str> {
 }
 
 /// `NAME *(";" PARAM) ":" VALUE`, or `None` for a line that is not a content line.
-fn parse_line(line: &str) -> Option<Prop> {
+fn parse_line<'a>(whole: &Cow<'a, str>) -> Option<Prop<'a>> {
+    let line: &str = whole;
     let bytes = line.as_bytes();
     let name_end = bytes.iter().position(|&b| b == b';' || b == b':')?;
     let name = &line[..name_end];
@@ -306,10 +309,14 @@ fn parse_line(line: &str) -> Option<Prop> {
     if bytes.get(i) != Some(&b':') {
         return None;
     }
+    let value = match whole {
+        Cow::Borrowed(text) => Cow::Borrowed(text.get(i + 1..)?),
+        Cow::Owned(_) => Cow::Owned(line.get(i + 1..)?.to_string()),
+    };
     Some(Prop {
         name,
         params,
-        value: line[i + 1..].to_string(),
+        value,
     })
 }
 
@@ -431,7 +438,14 @@ mod tests {
             ("NAME;P=\"unterminated:v", None),
         ];
         for (line, want) in cases {
-            let got = parse_line(line);
+            let got = parse_line(&Cow::Borrowed(line));
+            // A folded line (owned) reads the same.
+            let owned = parse_line(&Cow::Owned(line.to_string()));
+            assert_eq!(
+                got.as_ref().map(|p| (&p.name, &p.params, &p.value)),
+                owned.as_ref().map(|p| (&p.name, &p.params, &p.value)),
+                "{line}"
+            );
             match (got, want) {
                 (None, None) => {}
                 (Some(p), Some((name, params, value))) => {
