@@ -15,8 +15,9 @@ use crate::ParseError;
 pub(crate) struct Prop<'a> {
     /// Upper-cased name.
     pub name: Cow<'static, str>,
-    /// Parameters with upper-cased names and unquoted values.
-    pub params: Vec<(String, String)>,
+    /// Parameters with upper-cased names and unquoted values (a list's values joined by
+    /// commas); lent where they can be, like the value.
+    pub params: Vec<(Cow<'static, str>, Cow<'a, str>)>,
     /// Lent from the document when its line was not folded (most are): a copy of every value
     /// was a visible share of reading a calendar.
     pub value: Cow<'a, str>,
@@ -26,8 +27,8 @@ impl Prop<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
     }
 }
 
@@ -252,6 +253,17 @@ fn upper_name(name: &str) -> Cow<'static, str> {
     }
 }
 
+/// Parameter names nearly every calendar uses, upper-cased.
+const KNOWN_PARAMS: [&str; 4] = ["TZID", "VALUE", "CN", "LANGUAGE"];
+
+/// `name.to_ascii_uppercase()`, lent from [`KNOWN_PARAMS`] when it is one of them.
+fn upper_param(name: &str) -> Cow<'static, str> {
+    match KNOWN_PARAMS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_ascii_uppercase()),
+    }
+}
+
 /// `NAME *(";" PARAM) ":" VALUE`, or `None` for a line that is not a content line.
 fn parse_line<'a>(whole: &Cow<'a, str>) -> Option<Prop<'a>> {
     let line: &str = whole;
@@ -274,37 +286,48 @@ fn parse_line<'a>(whole: &Cow<'a, str>) -> Option<Prop<'a>> {
             i = key_end;
             continue;
         }
-        let key = line[i..key_end].trim().to_ascii_uppercase();
+        let key = upper_param(line[i..key_end].trim());
         i = key_end + 1;
-        // The values joined by commas, built as they are read (no list of them first).
-        let mut joined = String::new();
-        let mut first = true;
+        // The values joined by commas, built as they are read (no list of them first); one
+        // value (nearly always) is lent from a line that is lent.
+        let mut joined: Option<Cow<'a, str>> = None;
         loop {
-            let value = if bytes.get(i) == Some(&b'"') {
+            let (value_at, value) = if bytes.get(i) == Some(&b'"') {
                 let close = i + 1 + bytes[i + 1..].iter().position(|&b| b == b'"')?;
                 let v = &line[i + 1..close];
+                let at = i + 1;
                 i = close + 1;
-                v
+                (at, v)
             } else {
                 let end = i + bytes[i..]
                     .iter()
                     .position(|&b| b == b',' || b == b';' || b == b':')?;
                 let v = &line[i..end];
+                let at = i;
                 i = end;
-                v
+                (at, v)
             };
-            if !first {
-                joined.push(',');
-            }
-            first = false;
-            joined.push_str(value);
+            joined = Some(match joined {
+                None => match whole {
+                    Cow::Borrowed(text) => {
+                        Cow::Borrowed(text.get(value_at..value_at + value.len())?)
+                    }
+                    Cow::Owned(_) => Cow::Owned(value.to_string()),
+                },
+                Some(so_far) => {
+                    let mut more = so_far.into_owned();
+                    more.push(',');
+                    more.push_str(value);
+                    Cow::Owned(more)
+                }
+            });
             if bytes.get(i) == Some(&b',') {
                 i += 1;
             } else {
                 break;
             }
         }
-        params.push((key, joined));
+        params.push((key, joined.unwrap_or_default()));
     }
     if bytes.get(i) != Some(&b':') {
         return None;
@@ -454,7 +477,12 @@ mod tests {
                         .iter()
                         .map(|(a, b)| (a.to_string(), b.to_string()))
                         .collect();
-                    assert_eq!(p.params, params, "{line}");
+                    let got: Vec<(String, String)> = p
+                        .params
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect();
+                    assert_eq!(got, params, "{line}");
                     assert_eq!(p.value, *value, "{line}");
                 }
                 (got, want) => panic!("{line}: got {got:?}, want {want:?}"),
@@ -514,6 +542,11 @@ mod tests {
             "É",
         ] {
             assert_eq!(upper_name(name), name.to_ascii_uppercase(), "{name}");
+        }
+        for name in [
+            "tzid", "TzId", "value", "cn", "Language", "x-foo", "TZİD", "",
+        ] {
+            assert_eq!(upper_param(name), name.to_ascii_uppercase(), "{name}");
         }
         for k in KNOWN_NAMES {
             assert_eq!(k, k.to_ascii_uppercase());
