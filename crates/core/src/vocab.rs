@@ -240,8 +240,10 @@ impl Vocabulary {
         categories: &[String],
         folded_text: &str,
     ) -> (Vec<Target>, TextSignals) {
-        let mut found: Vec<Target> = Vec::new();
-        let mut haystack = String::new();
+        // Sized for what a typical item finds and folds, so neither grows step by step.
+        let mut found: Vec<Target> = Vec::with_capacity(16);
+        let mut haystack =
+            String::with_capacity(categories.iter().map(|c| c.len() + 3).sum::<usize>());
         for c in categories {
             haystack.push(' ');
             let at = haystack.len();

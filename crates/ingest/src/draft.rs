@@ -159,16 +159,17 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let index = Some(d.index);
 
     // Description: sanitized HTML, or the plain text made into paragraphs.
-    let (description_html, html_text, cut) = match (&d.description_html, &d.description_text) {
-        (Some(html), _) if !html.trim().is_empty() => {
-            let c = clean_html(html, base, max_depth);
-            (c.html, c.text, c.cut)
-        }
-        (_, Some(text)) if !text.trim().is_empty() => {
-            (Some(text_to_html(text)), String::new(), false)
-        }
-        _ => (None, String::new(), false),
-    };
+    let (description_html, html_text, cut, known_links) =
+        match (&d.description_html, &d.description_text) {
+            (Some(html), _) if !html.trim().is_empty() => {
+                let c = clean_html(html, base, max_depth);
+                (c.html, c.text, c.cut, c.links)
+            }
+            (_, Some(text)) if !text.trim().is_empty() => {
+                (Some(text_to_html(text)), String::new(), false, Vec::new())
+            }
+            _ => (None, String::new(), false, Vec::new()),
+        };
     if cut {
         ctx.warn(
             WarningCode::TooDeep,
@@ -247,8 +248,17 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         _ => None,
     }
     .or_else(|| url_field(&d.url, "link", ctx));
-    let registration_url = url_field(&d.registration_url, "registration link", ctx)
-        .or_else(|| registration_link(description_html.as_deref(), &description_plain));
+    // The description ASCII-lowercased, for the literal searches of the register and cost
+    // words: made once, when the first of them asks.
+    let lower_plain = std::cell::OnceCell::new();
+    let registration_url = url_field(&d.registration_url, "registration link", ctx).or_else(|| {
+        registration_link(
+            description_html.as_deref(),
+            &known_links,
+            &description_plain,
+            &lower_plain,
+        )
+    });
     let online_url = url_field(&d.online_url, "online link", ctx);
     let image_url = url_field(&d.image_url, "image", ctx);
 
@@ -318,7 +328,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         folded_signals: Some(folded_signals),
     });
 
-    let cost = pick_cost(&d, &description_plain);
+    let cost = pick_cost(&d, &description_plain, &lower_plain);
     let credits = match d.credits_text.as_deref() {
         Some(text) => parse_credits(text),
         None => parse_credits(&two_lines(&title, &description_plain)),
@@ -587,20 +597,36 @@ fn says_register(s: &str) -> bool {
 /// The registration link a description offers when the format has no field for it: an anchor
 /// whose text or target says "register" (sanitized HTML, so links are absolute http(s)), else a
 /// URL written right after "Register" in plain text. Dedup leans on this link.
-fn registration_link(html: Option<&str>, text: &str) -> Option<String> {
+/// `known` are links of `html` that are serialized http(s) URLs with a host (relative links
+/// the sanitizer made absolute): `safe_http_url` would give each back unchanged, so a link
+/// found among them is not parsed again. `lower` holds (or is given)
+/// `text.to_ascii_lowercase()`.
+fn registration_link(
+    html: Option<&str>,
+    known: &[String],
+    text: &str,
+    lower: &std::cell::OnceCell<String>,
+) -> Option<String> {
     if let Some(html) = html
         && html.contains("<a")
     {
         for (href, label) in anchors(html) {
             if says_register(label) || says_register(href) {
                 let href = htmlize::unescape(href);
+                if known.iter().any(|k| **k == *href) {
+                    return Some(href.into_owned());
+                }
                 if let Some(url) = safe_http_url(&href, None) {
                     return Some(url);
                 }
             }
         }
     }
-    if text.len() < 20_000 && says_register(text) {
+    if text.len() < 20_000
+        && REGISTER_SEARCH
+            .find_start(lower.get_or_init(|| text.to_ascii_lowercase()))
+            .is_some()
+    {
         let cap = TEXT_URL.captures(text)?;
         let raw = cap[1].trim_end_matches(['.', ',', ')', ';']);
         return safe_http_url(raw, None);
@@ -608,7 +634,8 @@ fn registration_link(html: Option<&str>, text: &str) -> Option<String> {
     None
 }
 
-fn pick_cost(d: &Draft, description: &str) -> Cost {
+/// `lower` holds (or is given) `description.to_ascii_lowercase()`.
+fn pick_cost(d: &Draft, description: &str, lower: &std::cell::OnceCell<String>) -> Cost {
     let from_offers = cost_from_offers(&d.offers);
     if from_offers.is_known() {
         return from_offers;
@@ -630,7 +657,8 @@ fn pick_cost(d: &Draft, description: &str) -> Cost {
     }
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
-    let c = parse_cost_text(&cost_sentences(description));
+    let lower = lower.get_or_init(|| description.to_ascii_lowercase());
+    let c = parse_cost_text(&cost_sentences_lowered(description, lower));
     if c.is_known() {
         Cost { text: None, ..c }
     } else {
@@ -690,14 +718,20 @@ static COST_SEARCH: std::sync::LazyLock<Literals> = std::sync::LazyLock::new(|| 
 /// to the next, instead of a byte-by-byte check of every sentence: 'c', 'f', 'm', 'p', 'r'
 /// and 't' start many words of prose, so the first-byte filter let much of the text through.
 /// No word holds a sentence delimiter, so a word found lies inside one sentence.
+#[cfg(test)]
 fn cost_sentences(description: &str) -> String {
-    let lower = description.to_ascii_lowercase();
+    cost_sentences_lowered(description, &description.to_ascii_lowercase())
+}
+
+/// The cost sentences (see `cost_sentences`) given `lower`, `description.to_ascii_lowercase()`
+/// (shared with the search for register words).
+fn cost_sentences_lowered(description: &str, lower: &str) -> String {
     let find_from = |at: usize| {
         let word = lower
             .get(at..)
             .and_then(|rest| COST_SEARCH.find_start(rest))
             .map(|p| at + p);
-        match (word, first_currency_sign(&lower, at)) {
+        match (word, first_currency_sign(lower, at)) {
             (Some(w), Some(c)) => Some(w.min(c)),
             (w, c) => w.or(c),
         }

@@ -21,11 +21,11 @@ pub(crate) fn clean_html(html: &str, base: Option<&Url>, max_depth: usize) -> Cl
     let fast = (max_depth >= simple::MAX_DEPTH)
         .then(|| simple::clean_simple(html, base))
         .flatten();
-    let (cleaned, text, cut) = match fast {
-        Some(simple) => (simple.html, Some(simple.text), false),
+    let (cleaned, text, cut, links) = match fast {
+        Some(simple) => (simple.html, Some(simple.text), false, simple.links),
         None => {
             let (gated, cut) = depth_gate(html, max_depth);
-            (ammonia_clean(&gated, base), None, cut)
+            (ammonia_clean(&gated, base), None, cut, Vec::new())
         }
     };
     let trimmed = cleaned.trim();
@@ -37,7 +37,12 @@ pub(crate) fn clean_html(html: &str, base: Option<&Url>, max_depth: usize) -> Cl
     } else {
         Some(trimmed.to_string())
     };
-    Cleaned { html, text, cut }
+    Cleaned {
+        html,
+        text,
+        cut,
+        links,
+    }
 }
 
 /// Ammonia's answer for `html`, which must have passed the depth gate.
@@ -59,6 +64,8 @@ pub(crate) struct Cleaned {
     pub html: Option<String>,
     pub text: String,
     pub cut: bool,
+    /// Links of `html` known to be serialized http(s) URLs with a host (see `simple`).
+    pub links: Vec<String>,
 }
 
 thread_local! {

@@ -258,6 +258,17 @@ static MEETING_HOST_PARTS: LazyLock<Vec<(&str, &str, &str, bool)>> = LazyLock::n
         .collect()
 });
 
+/// The last labels of the [`MEETING_HOSTS`] domains (`us`, `com`, ...), each once.
+static MEETING_LAST_LABELS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+    let mut labels: Vec<&str> = MEETING_HOST_PARTS
+        .iter()
+        .map(|&(_, domain, _, _)| domain.rsplit('.').next().unwrap_or_default())
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    labels
+});
+
 /// True when `url` points at a known meeting or webinar platform.
 pub fn is_meeting_url(url: &str) -> bool {
     // Only http(s) URLs can match: decided before lowercasing, which most strings asked about
@@ -297,8 +308,18 @@ pub fn is_meeting_url(url: &str) -> bool {
                 .match_indices('/')
                 .any(|(at, _)| starts_with_ci(&rest[at + 1..], path_part))
     };
-    let mut suffix = host;
-    loop {
+    // A domain equal to a suffix of the host ends in the host's last label: most hosts (the
+    // provider's own `.org`, `.edu`) end in none of the domains' last labels, and skip the walk.
+    let last_label = host.rsplit('.').next().unwrap_or_default();
+    let mut suffix = if MEETING_LAST_LABELS
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(last_label))
+    {
+        host
+    } else {
+        ""
+    };
+    while !suffix.is_empty() {
         if MEETING_HOST_PARTS.iter().any(|&(_, domain, path_part, _)| {
             domain.eq_ignore_ascii_case(suffix) && path_ok(path_part)
         }) {

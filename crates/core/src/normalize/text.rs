@@ -15,6 +15,10 @@ pub fn fold_for_match(text: &str) -> String {
 /// `char`: this runs over the title and description of every item of every feed, and nearly
 /// all of it is ASCII.
 pub fn fold_into(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        fold_ascii_into(text, out);
+        return;
+    }
     let mut buf = std::mem::take(out).into_bytes();
     let start = buf.len();
     buf.reserve(text.len());
@@ -66,6 +70,41 @@ pub fn fold_into(text: &str, out: &mut String) {
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 }
 
+/// [`fold_into`] for ASCII text (nearly all text folded): the text is copied whole, then folded
+/// in place, each byte written at or before where it was read (a space is only written for a
+/// run of at least one byte that was dropped). Pushing byte by byte checked the capacity of
+/// the buffer for every byte.
+fn fold_ascii_into(text: &str, out: &mut String) {
+    let mut buf = std::mem::take(out).into_bytes();
+    let start = buf.len();
+    buf.extend_from_slice(text.as_bytes());
+    let mut write = start;
+    let mut pending_space = false;
+    for read in start..buf.len() {
+        let folded = FOLD_ASCII[usize::from(buf[read])];
+        if folded == 0 {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && write > start {
+            buf[write] = b' ';
+            write += 1;
+        }
+        pending_space = false;
+        buf[write] = folded;
+        write += 1;
+    }
+    buf.truncate(write);
+    // Only ASCII was appended to valid UTF-8, so this never takes the lossy path.
+    *out = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+}
+
+fn push_char(buf: &mut Vec<u8>, c: char) {
+    let mut tmp = [0u8; 4];
+    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+}
+
 /// ASCII letters and digits to their lowercase, every other byte to 0.
 static FOLD_ASCII: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -79,11 +118,6 @@ static FOLD_ASCII: [u8; 256] = {
     }
     t
 };
-
-fn push_char(buf: &mut Vec<u8>, c: char) {
-    let mut tmp = [0u8; 4];
-    buf.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-}
 
 fn fold_char(ch: char) -> Option<char> {
     if ch.is_ascii_alphanumeric() {
@@ -427,6 +461,26 @@ mod equivalence_tests {
             let mut slow = prefix;
             reference::fold_into(&t, &mut slow);
             prop_assert_eq!(fast, slow);
+        }
+
+        /// ASCII text takes the in-place path: any ASCII, after any prefix.
+        #[test]
+        fn fold_into_ascii_equals_the_byte_by_byte_version(
+            prefix in text(),
+            t in "[\\x00-\\x7f]{0,80}",
+            words in prop::collection::vec(
+                prop::sample::select(vec!["Word", "a", "9", " ", "  ", "-", ".", "\n", "x'y"]),
+                0..30,
+            ),
+        ) {
+            for t in [t, words.concat()] {
+                prop_assert!(t.is_ascii());
+                let mut fast = prefix.clone();
+                fold_into(&t, &mut fast);
+                let mut slow = prefix.clone();
+                reference::fold_into(&t, &mut slow);
+                prop_assert_eq!(fast, slow);
+            }
         }
 
         #[test]

@@ -32,6 +32,10 @@ fn parse_with_base(raw: &str, base: Option<&Url>) -> Option<Url> {
     }
     match base {
         Some(b) => b.join(raw).ok(),
+        // Without a `:` there is no scheme, and without a base nothing else parses: the
+        // answer the parser would give after allocating for it (asked of every location line
+        // and plain-text link candidate, which are mostly not URLs).
+        None if !raw.contains(':') => None,
         None => Url::parse(raw).ok(),
     }
 }
@@ -93,7 +97,40 @@ pub fn canonical_url(raw: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Text without a `:` never parses without a base: the shortcut answers what parsing
+        /// does.
+        #[test]
+        fn colonless_text_without_a_base_is_what_parsing_says(
+            parts in prop::collection::vec(
+                prop_oneof![
+                    4 => prop::sample::select(vec![
+                        "http", "https", "//", "/", "a", "Online via Zoom", " ", "\t", "\n",
+                        "%3A", "\u{ff1a}", "\u{fe55}", "example.org", "?q", "#f", "\u{0}",
+                        "javascript", "\u{a0}", "www.", "é",
+                    ]).prop_map(str::to_string),
+                    1 => any::<char>()
+                        .prop_filter("no colon", |c| *c != ':')
+                        .prop_map(String::from),
+                ],
+                0..12,
+            ),
+        ) {
+            let raw = parts.concat();
+            prop_assume!(!raw.contains(':'));
+            let t = raw.trim();
+            let parsed = (!t.is_empty() && t.len() <= 4096)
+                .then(|| Url::parse(t).ok())
+                .flatten();
+            prop_assert_eq!(parse_with_base(&raw, None), parsed);
+        }
+    }
 
     #[test]
     fn only_http_and_https_are_emitted() {

@@ -556,16 +556,78 @@ fn attr_ref<'e>(e: &'e BytesStart<'_>, name: &str) -> Option<Cow<'e, str>> {
         .filter(|v| !v.is_empty())
 }
 
+/// The `rel` of an item's link, as far as the reader tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rel {
+    Alternate,
+    Enclosure,
+    /// `related` or `via`.
+    Related,
+    Other,
+}
+
+impl Rel {
+    /// What `rel` names, ignoring ASCII case (as matching its lowercased copy did).
+    fn of(rel: &str) -> Rel {
+        let is = |name: &str| rel.eq_ignore_ascii_case(name);
+        if is("alternate") {
+            Rel::Alternate
+        } else if is("enclosure") {
+            Rel::Enclosure
+        } else if is("related") || is("via") {
+            Rel::Related
+        } else {
+            Rel::Other
+        }
+    }
+}
+
+/// [`attr_ref`] for two names in one pass over the attributes (elements such as `<link>`,
+/// `<category>` and `<content>` were asked about two each, and reading attributes is most of
+/// the cost of their start tags): what the two calls answer, each the first attribute of its
+/// name, `None` when that one is empty.
+fn attr_pair<'e>(
+    e: &'e BytesStart<'_>,
+    a: &str,
+    b: &str,
+) -> (Option<Cow<'e, str>>, Option<Cow<'e, str>>) {
+    if e.attributes_raw().is_empty() {
+        return (None, None);
+    }
+    let mut first_a = None;
+    let mut first_b = None;
+    for attr in e.attributes().with_checks(false).flatten() {
+        let key: &str = attr.key.as_ref();
+        if first_a.is_none() && key.eq_ignore_ascii_case(a) {
+            first_a = Some(attr_value_ref(&attr));
+        } else if first_b.is_none() && key.eq_ignore_ascii_case(b) {
+            first_b = Some(attr_value_ref(&attr));
+        }
+        if first_a.is_some() && first_b.is_some() {
+            break;
+        }
+    }
+    (
+        first_a.filter(|v| !v.is_empty()),
+        first_b.filter(|v| !v.is_empty()),
+    )
+}
+
 /// How an Atom text construct (or Atom 0.3 content) says to read it: `(markup, is_xhtml)`.
 /// Without a `type`, `default` applies.
 fn markup_of(e: &BytesStart<'_>, default: Markup) -> (Markup, bool) {
-    match attr_ref(e, "type") {
+    markup_from(attr_ref(e, "type"), default)
+}
+
+/// [`markup_of`] given the element's `type`.
+fn markup_from(ty: Option<Cow<'_, str>>, default: Markup) -> (Markup, bool) {
+    match ty {
         None => (default, false),
         Some(t) => {
-            let t = t.to_ascii_lowercase();
-            if t.contains("xhtml") {
+            // Searched ignoring ASCII case in place: what searching a lowercased copy finds.
+            if contains_ci(&t, "xhtml") {
                 (Markup::Html, true)
-            } else if t.contains("html") {
+            } else if contains_ci(&t, "html") {
                 (Markup::Html, false)
             } else {
                 (Markup::Text, false)
@@ -870,15 +932,15 @@ impl State<'_> {
                     field = Field::Title;
                     (markup, xhtml) = markup_of(e, Markup::Loose);
                 }
-                "link" => match attr_ref(e, "href") {
-                    Some(href) => {
+                "link" => match attr_pair(e, "href", "rel") {
+                    (Some(href), rel) => {
                         let href = resolve(&href, base);
-                        let rel = attr_ref(e, "rel").map(|r| r.to_ascii_lowercase());
-                        match rel.as_deref() {
-                            None | Some("alternate") if item.link.is_none() => {
+                        let rel = rel.map(|r| Rel::of(&r));
+                        match rel {
+                            None | Some(Rel::Alternate) if item.link.is_none() => {
                                 item.link = Some(href);
                             }
-                            Some("enclosure") => {
+                            Some(Rel::Enclosure) => {
                                 let is_image =
                                     attr_ref(e, "type").is_some_and(|t| t.starts_with("image/"));
                                 if is_image && item.image.is_none() {
@@ -887,13 +949,13 @@ impl State<'_> {
                                     item.other_urls.push(href);
                                 }
                             }
-                            Some("related" | "via") if item.other_urls.len() < MAX_OTHER_URLS => {
+                            Some(Rel::Related) if item.other_urls.len() < MAX_OTHER_URLS => {
                                 item.other_urls.push(href);
                             }
                             _ => {}
                         }
                     }
-                    None => field = Field::Link,
+                    (None, _) => field = Field::Link,
                 },
                 "guid" => {
                     field = Field::Guid;
@@ -927,8 +989,9 @@ impl State<'_> {
                     } else {
                         Markup::Html
                     };
-                    (markup, xhtml) = markup_of(e, default);
-                    if let Some(src) = attr_ref(e, "src") {
+                    let (ty, src) = attr_pair(e, "type", "src");
+                    (markup, xhtml) = markup_from(ty, default);
+                    if let Some(src) = src {
                         if item.other_urls.len() < MAX_OTHER_URLS {
                             item.other_urls.push(resolve(&src, base));
                         }
@@ -942,7 +1005,8 @@ impl State<'_> {
                 "updated" | "modified" => field = Field::Updated,
                 "author" | "creator" => field = Field::Author,
                 "category" | "subject" => {
-                    let label = attr_ref(e, "label").or_else(|| attr_ref(e, "term"));
+                    let (label, term) = attr_pair(e, "label", "term");
+                    let label = label.or(term);
                     match label {
                         Some(l) => {
                             if item.categories.len() < MAX_CATEGORIES {
@@ -1281,10 +1345,67 @@ fn record(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn read_str(xml: &str) -> Feed {
         read(xml, None, 100)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// One pass for two names answers what one search per name answers, however the
+        /// attributes are written (repeated, empty, unquoted, broken).
+        #[test]
+        fn attr_pair_is_two_attr_refs(
+            attrs in prop::collection::vec(
+                prop::sample::select(vec![
+                    " href=\"x\"", " HREF='y'", " rel=\"alternate\"", " rel=\"\"", " href=\"\"",
+                    " href= \" z \"", " rel", " =\"v\"", " href=unquoted", " term=\"T&amp;S\"",
+                    " label=\" \"", " label=\"L\"", " type=\"html\"", " src=\"/s\"", " x:rel=\"r\"",
+                    " \"", " href=\"a\nb\"", "  ", "=", " rel='via' ", " Term=\"t\"",
+                ]),
+                0..6,
+            ),
+            pair in prop::sample::select(vec![
+                ("href", "rel"), ("label", "term"), ("type", "src"),
+            ]),
+        ) {
+            let content = format!("link{}", attrs.concat());
+            let e = BytesStart::from_content(content.as_str(), 4);
+            let (a, b) = attr_pair(&e, pair.0, pair.1);
+            prop_assert_eq!(a, attr_ref(&e, pair.0));
+            prop_assert_eq!(b, attr_ref(&e, pair.1));
+        }
+
+        /// `rel` and `type` read ignoring ASCII case answer what matching lowercased copies
+        /// answered.
+        #[test]
+        fn rel_and_type_match_their_lowercased_copies(
+            word in prop::sample::select(vec![
+                "alternate", "enclosure", "related", "via", "self", "", "alternates", "vía",
+                "text/html", "xhtml", "application/xhtml+xml", "HTML", "text", "htm", "İhtml",
+            ]),
+            upper in prop::collection::vec(any::<bool>(), 24),
+        ) {
+            let v: String = word
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let lower = v.to_ascii_lowercase();
+            let want_rel = match lower.as_str() {
+                "alternate" => Rel::Alternate,
+                "enclosure" => Rel::Enclosure,
+                "related" | "via" => Rel::Related,
+                _ => Rel::Other,
+            };
+            prop_assert_eq!(Rel::of(&v), want_rel);
+            prop_assert_eq!(contains_ci(&v, "xhtml"), lower.contains("xhtml"));
+            prop_assert_eq!(contains_ci(&v, "html"), lower.contains("html"));
+        }
     }
 
     #[test]

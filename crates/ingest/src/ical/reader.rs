@@ -12,46 +12,49 @@ use crate::ParseError;
 
 /// One property: `NAME;PARAM=VALUE:value`, the value still escaped as written.
 #[derive(Debug, Clone)]
-pub(crate) struct Prop {
+pub(crate) struct Prop<'a> {
     /// Upper-cased name.
     pub name: Cow<'static, str>,
-    /// Parameters with upper-cased names and unquoted values.
-    pub params: Vec<(String, String)>,
-    pub value: String,
+    /// Parameters with upper-cased names and unquoted values (a list's values joined by
+    /// commas); lent where they can be, like the value.
+    pub params: Vec<(Cow<'static, str>, Cow<'a, str>)>,
+    /// Lent from the document when its line was not folded (most are): a copy of every value
+    /// was a visible share of reading a calendar.
+    pub value: Cow<'a, str>,
 }
 
-impl Prop {
+impl Prop<'_> {
     pub fn param(&self, name: &str) -> Option<&str> {
         self.params
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
     }
 }
 
 /// One component; children are indices into [`Tree::components`].
 #[derive(Debug, Clone)]
-pub(crate) struct Component {
+pub(crate) struct Component<'a> {
     /// Upper-cased name (VCALENDAR, VEVENT, VTIMEZONE, STANDARD, ...).
     pub name: String,
-    pub props: Vec<Prop>,
+    pub props: Vec<Prop<'a>>,
     pub children: Vec<usize>,
 }
 
-impl Component {
-    pub fn prop(&self, name: &str) -> Option<&Prop> {
+impl<'a> Component<'a> {
+    pub fn prop(&self, name: &str) -> Option<&Prop<'a>> {
         self.props.iter().find(|p| p.name == name)
     }
 
-    pub fn props<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Prop> + 'a {
+    pub fn props<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Prop<'a>> + 's {
         self.props.iter().filter(move |p| p.name == name)
     }
 }
 
 /// Everything read from one document, plus what had to be repaired on the way.
 #[derive(Debug, Default)]
-pub(crate) struct Tree {
-    pub components: Vec<Component>,
+pub(crate) struct Tree<'a> {
+    pub components: Vec<Component<'a>>,
     /// Lines that were not content lines and were skipped.
     pub garbage_lines: usize,
     /// Components closed at the end of the document or by an END of an outer component.
@@ -69,7 +72,7 @@ pub(crate) fn read(
     text: &str,
     max_depth: usize,
     max_components: usize,
-) -> Result<Tree, ParseError> {
+) -> Result<Tree<'_>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut tree = Tree::default();
     let mut stack: Vec<usize> = Vec::new();
@@ -99,9 +102,16 @@ pub(crate) fn read(
                 }
                 let idx = tree.components.len();
                 let parent = stack.last().copied();
+                // An event has a dozen properties or so: room for them at once, rather than
+                // growing 4 -> 8 -> 16 (a copy of every property at each step).
+                let props = if name == "VEVENT" {
+                    Vec::with_capacity(16)
+                } else {
+                    Vec::new()
+                };
                 tree.components.push(Component {
                     name,
-                    props: Vec::new(),
+                    props,
                     children: Vec::new(),
                 });
                 if let Some(p) = parent {
@@ -114,8 +124,14 @@ pub(crate) fn read(
                     skip_depth -= 1;
                     continue;
                 }
-                let name = prop.value.trim().to_ascii_uppercase();
-                match stack.iter().rposition(|&i| tree.components[i].name == name) {
+                // Component names are upper-cased ASCII (checked by `is_name` at BEGIN), so
+                // comparing ignoring ASCII case is comparing with the upper-cased value, without
+                // a copy per END line.
+                let name = prop.value.trim();
+                match stack
+                    .iter()
+                    .rposition(|&i| tree.components[i].name.eq_ignore_ascii_case(name))
+                {
                     Some(pos) => {
                         tree.unclosed += stack.len() - pos - 1;
                         stack.truncate(pos);
@@ -152,7 +168,7 @@ fn unfold(text: &str) -> impl Iterator<Item = String> + '_ {
 /// starting with a space or tab continues the previous one. Lines are lent out unless they had
 /// to be joined: most are not folded, and copying each was a visible cost.
 fn unfold_lines(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
-    let mut physical = text.split(['\n', '\r']).peekable();
+    let mut physical = physical_lines(text).peekable();
     std::iter::from_fn(move || {
         loop {
             let first = physical.next()?;
@@ -175,6 +191,27 @@ fn unfold_lines(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> +
                 }
             }
             return Some(line);
+        }
+    })
+}
+
+/// `text.split(['\n', '\r'])`, with the line ends found by a vectorized byte search: the
+/// general pattern decoded and tested every character of the calendar. Both are ASCII and never
+/// part of a multi-byte character, so the pieces are the same.
+fn physical_lines(text: &str) -> impl Iterator<Item = &str> + '_ {
+    let mut ends = memchr::memchr2_iter(b'\n', b'\r', text.as_bytes());
+    let mut from = Some(0);
+    std::iter::from_fn(move || {
+        let start = from?;
+        match ends.next() {
+            Some(end) => {
+                from = Some(end + 1);
+                text.get(start..end)
+            }
+            None => {
+                from = None;
+                text.get(start..)
+            }
         }
     })
 }
@@ -216,8 +253,20 @@ fn upper_name(name: &str) -> Cow<'static, str> {
     }
 }
 
+/// Parameter names nearly every calendar uses, upper-cased.
+const KNOWN_PARAMS: [&str; 4] = ["TZID", "VALUE", "CN", "LANGUAGE"];
+
+/// `name.to_ascii_uppercase()`, lent from [`KNOWN_PARAMS`] when it is one of them.
+fn upper_param(name: &str) -> Cow<'static, str> {
+    match KNOWN_PARAMS.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(name.to_ascii_uppercase()),
+    }
+}
+
 /// `NAME *(";" PARAM) ":" VALUE`, or `None` for a line that is not a content line.
-fn parse_line(line: &str) -> Option<Prop> {
+fn parse_line<'a>(whole: &Cow<'a, str>) -> Option<Prop<'a>> {
+    let line: &str = whole;
     let bytes = line.as_bytes();
     let name_end = bytes.iter().position(|&b| b == b';' || b == b':')?;
     let name = &line[..name_end];
@@ -237,45 +286,60 @@ fn parse_line(line: &str) -> Option<Prop> {
             i = key_end;
             continue;
         }
-        let key = line[i..key_end].trim().to_ascii_uppercase();
+        let key = upper_param(line[i..key_end].trim());
         i = key_end + 1;
-        // The values joined by commas, built as they are read (no list of them first).
-        let mut joined = String::new();
-        let mut first = true;
+        // The values joined by commas, built as they are read (no list of them first); one
+        // value (nearly always) is lent from a line that is lent.
+        let mut joined: Option<Cow<'a, str>> = None;
         loop {
-            let value = if bytes.get(i) == Some(&b'"') {
+            let (value_at, value) = if bytes.get(i) == Some(&b'"') {
                 let close = i + 1 + bytes[i + 1..].iter().position(|&b| b == b'"')?;
                 let v = &line[i + 1..close];
+                let at = i + 1;
                 i = close + 1;
-                v
+                (at, v)
             } else {
                 let end = i + bytes[i..]
                     .iter()
                     .position(|&b| b == b',' || b == b';' || b == b':')?;
                 let v = &line[i..end];
+                let at = i;
                 i = end;
-                v
+                (at, v)
             };
-            if !first {
-                joined.push(',');
-            }
-            first = false;
-            joined.push_str(value);
+            joined = Some(match joined {
+                None => match whole {
+                    Cow::Borrowed(text) => {
+                        Cow::Borrowed(text.get(value_at..value_at + value.len())?)
+                    }
+                    Cow::Owned(_) => Cow::Owned(value.to_string()),
+                },
+                Some(so_far) => {
+                    let mut more = so_far.into_owned();
+                    more.push(',');
+                    more.push_str(value);
+                    Cow::Owned(more)
+                }
+            });
             if bytes.get(i) == Some(&b',') {
                 i += 1;
             } else {
                 break;
             }
         }
-        params.push((key, joined));
+        params.push((key, joined.unwrap_or_default()));
     }
     if bytes.get(i) != Some(&b':') {
         return None;
     }
+    let value = match whole {
+        Cow::Borrowed(text) => Cow::Borrowed(text.get(i + 1..)?),
+        Cow::Owned(_) => Cow::Owned(line.get(i + 1..)?.to_string()),
+    };
     Some(Prop {
         name,
         params,
-        value: line[i + 1..].to_string(),
+        value,
     })
 }
 
@@ -397,7 +461,14 @@ mod tests {
             ("NAME;P=\"unterminated:v", None),
         ];
         for (line, want) in cases {
-            let got = parse_line(line);
+            let got = parse_line(&Cow::Borrowed(line));
+            // A folded line (owned) reads the same.
+            let owned = parse_line(&Cow::Owned(line.to_string()));
+            assert_eq!(
+                got.as_ref().map(|p| (&p.name, &p.params, &p.value)),
+                owned.as_ref().map(|p| (&p.name, &p.params, &p.value)),
+                "{line}"
+            );
             match (got, want) {
                 (None, None) => {}
                 (Some(p), Some((name, params, value))) => {
@@ -406,7 +477,12 @@ mod tests {
                         .iter()
                         .map(|(a, b)| (a.to_string(), b.to_string()))
                         .collect();
-                    assert_eq!(p.params, params, "{line}");
+                    let got: Vec<(String, String)> = p
+                        .params
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect();
+                    assert_eq!(got, params, "{line}");
                     assert_eq!(p.value, *value, "{line}");
                 }
                 (got, want) => panic!("{line}: got {got:?}, want {want:?}"),
@@ -435,6 +511,22 @@ mod tests {
             proptest::prop_assert_eq!(unescape(&s), unescape_by_char(&s));
             proptest::prop_assert_eq!(split_list(&s), split_list_by_char(&s));
         }
+
+        #[test]
+        fn physical_lines_are_what_splitting_on_line_ends_gives(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "\r\n", "\n", "\r", "\n\r", "A:b", " x", "\t", "é", "😀", "\u{2028}",
+                    "\u{85}", "", "BEGIN:VEVENT",
+                ]),
+                0..24,
+            ),
+        ) {
+            let s = parts.concat();
+            let fast: Vec<&str> = physical_lines(&s).collect();
+            let slow: Vec<&str> = s.split(['\n', '\r']).collect();
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]
@@ -450,6 +542,11 @@ mod tests {
             "É",
         ] {
             assert_eq!(upper_name(name), name.to_ascii_uppercase(), "{name}");
+        }
+        for name in [
+            "tzid", "TzId", "value", "cn", "Language", "x-foo", "TZİD", "",
+        ] {
+            assert_eq!(upper_param(name), name.to_ascii_uppercase(), "{name}");
         }
         for k in KNOWN_NAMES {
             assert_eq!(k, k.to_ascii_uppercase());

@@ -39,7 +39,7 @@ pub(crate) enum ZoneNote {
 
 /// Resolves TZIDs and floating times for one calendar, caching per TZID.
 pub(crate) struct Zones<'t> {
-    tree: &'t Tree,
+    tree: &'t Tree<'t>,
     /// The calendar's X-WR-TIMEZONE, else the source's zone.
     pub floating: Option<Tz>,
     /// True when `floating` came from the calendar itself (X-WR-TIMEZONE).

@@ -72,6 +72,11 @@ fn keeps(tag: &str, attr: &str) -> bool {
 
 /// What ammonia's scheme allow-list says of an `href` value: `Some(relative)` when it keeps it.
 fn href_allowed(value: &str, base: Option<&Url>) -> Option<bool> {
+    // A scheme starts with a letter, and the parser trims nothing above a space: a value
+    // starting with one of these is relative without parsing (most relative links).
+    if value.starts_with(['/', '?', '#', '.']) {
+        return base.is_some().then_some(true);
+    }
     match Url::parse(value) {
         Ok(u) => matches!(u.scheme(), "http" | "https" | "mailto").then_some(false),
         Err(url::ParseError::RelativeUrlWithoutBase) => base.is_some().then_some(true),
@@ -83,6 +88,9 @@ fn href_allowed(value: &str, base: Option<&Url>) -> Option<bool> {
 pub(crate) struct Simple {
     pub html: String,
     pub text: String,
+    /// The `href`s written that are relative links made absolute: serialized http(s) URLs
+    /// with a host, which parse back to themselves (see [`Simple::links`]'s use in `draft`).
+    pub links: Vec<String>,
 }
 
 /// Bytes that end a run of text copied as it is: markup, escapes, and whatever needs a closer
@@ -108,6 +116,7 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
     // The text of the markup, block elements read as spaces; squashed at the end.
     let mut text = String::with_capacity(html.len());
     let mut stack: Vec<(&str, Class)> = Vec::new();
+    let mut links = Vec::new();
     // Open paragraphs, headings and inline elements; open links.
     let mut inline_open = 0usize;
     let mut link_open = false;
@@ -175,7 +184,7 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
         if !allowed || (tag.self_closing && class != Class::Void) {
             return None;
         }
-        write_start_tag(&tag, base, &mut out);
+        write_start_tag(&tag, base, &mut out, &mut links);
         if class != Class::Void {
             if stack.len() >= MAX_DEPTH {
                 return None;
@@ -195,6 +204,7 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
     Some(Simple {
         html: out,
         text: squash_whitespace(&text),
+        links,
     })
 }
 
@@ -323,7 +333,7 @@ fn push_attr_value(value: &str, out: &mut String) {
 /// Writes the start tag with the attributes ammonia would leave, in the order it would leave
 /// them: the allowed ones as written, `rel` appended to links, then relative URLs rewritten,
 /// a URL that cannot be resolved removed the way ammonia removes it (`swap_remove`).
-fn write_start_tag(tag: &Tag<'_>, base: Option<&Url>, out: &mut String) {
+fn write_start_tag(tag: &Tag<'_>, base: Option<&Url>, out: &mut String, links: &mut Vec<String>) {
     // (name, value, is a relative URL to rewrite)
     let mut kept: Vec<(&str, std::borrow::Cow<'_, str>, bool)> = Vec::new();
     for &(name, value) in &tag.attrs[..tag.n_attrs] {
@@ -349,7 +359,15 @@ fn write_start_tag(tag: &Tag<'_>, base: Option<&Url>, out: &mut String) {
             continue;
         }
         match base.and_then(|b| b.join(value).ok()) {
-            Some(url) => *value = String::from(url).into(),
+            Some(url) => {
+                let http = matches!(url.scheme(), "http" | "https")
+                    && url.host_str().is_some_and(|h| !h.is_empty());
+                let url = String::from(url);
+                if http && url.len() <= 4096 && url.trim().len() == url.len() {
+                    links.push(url.clone());
+                }
+                *value = url.into();
+            }
             None => drop.push(i),
         }
     }
@@ -383,8 +401,70 @@ mod tests {
         (clean, text)
     }
 
+    proptest! {
+        /// The shortcut for values that start like a relative link answers what parsing them
+        /// answers.
+        #[test]
+        fn relative_looking_hrefs_are_what_parsing_says(
+            head in prop::sample::select(vec!["/", "?", "#", ".", "//", "./", "../", "/x:"]),
+            tail in "[ -~\\t\\n]{0,20}",
+        ) {
+            let value = format!("{head}{tail}");
+            for base in bases() {
+                let parsed = match Url::parse(&value) {
+                    Ok(u) => matches!(u.scheme(), "http" | "https" | "mailto").then_some(false),
+                    Err(url::ParseError::RelativeUrlWithoutBase) => base.is_some().then_some(true),
+                    Err(_) => None,
+                };
+                prop_assert_eq!(super::href_allowed(&value, base.as_ref()), parsed);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+        /// Every link the fast path reports as known parses back to itself as an http(s) URL:
+        /// what lets the registration link skip `safe_http_url` for it.
+        #[test]
+        fn known_links_are_what_safe_http_url_gives_back(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "/", "//", ".", "..", "./", "../", "a", "Z", "9", "-", "_", "~", "%", "%2e",
+                    "%2E%2e", "%zz", "%41", "?", "#", "=", "+", ":", ";", "@", "!", "$", "'",
+                    "(", "*", ",", "\\", " ", "\t", "\n", "é", "日本", "\u{feff}", "|", "^",
+                    "`", "{", "}", "[", "]", "x.org", "localhost", "[::1]", "127.0.0.1", "/\\",
+                    "\u{a0}", "\u{7f}",
+                ]),
+                0..12,
+            ),
+        ) {
+            let href = parts.concat();
+            let html = format!("<p><a href=\"{href}\">x</a></p>");
+            for base in bases() {
+                if let Some(simple) = super::clean_simple(&html, base.as_ref()) {
+                    for k in &simple.links {
+                        let again = coalesce_core::normalize::safe_http_url(k, None);
+                        prop_assert_eq!(again.as_deref(), Some(k.as_str()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn relative_links_made_absolute_are_known_and_others_are_not() {
+        let html = "<p><a href=\"/register/7\">r</a> <a href=\"https://x.org/a\">a</a> \
+                    <a href=\"mailto:a@b.c\">m</a></p>";
+        let base = Url::parse("https://ce.example.org/events/5").ok();
+        let simple = super::clean_simple(html, base.as_ref()).expect("simple markup");
+        assert_eq!(simple.links, ["https://ce.example.org/register/7"]);
+        let simple = super::clean_simple(html, None).expect("simple markup");
+        assert!(simple.links.is_empty());
+    }
+
     fn clean_simple(html: &str, base: Option<&Url>) -> Option<(String, String)> {
-        super::clean_simple(html, base).map(|Simple { html, text }| (html, text))
+        super::clean_simple(html, base).map(|Simple { html, text, .. }| (html, text))
     }
 
     fn bases() -> Vec<Option<Url>> {
