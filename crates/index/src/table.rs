@@ -362,9 +362,9 @@ impl SegTable {
         words
     }
 
-    /// Documents whose row a search without text from `from_min` reads (see
-    /// [`SegTable::cols`]'s callers): series under way, and those in `row_always`. A superset
-    /// is harmless (rows are only touched ahead).
+    /// Documents whose row a search without text from `from_min` reads (`PageSegment::walk`
+    /// in `search.rs`): series under way, and those in `row_always`. A superset is harmless
+    /// (these rows are only touched ahead).
     pub fn row_words(&self, from_min: u64) -> (Arc<Vec<u64>>, &[u64]) {
         let from = u32::try_from(from_min).unwrap_or(u32::MAX);
         (self.series_first_end.bits(from, false), &self.row_always)
