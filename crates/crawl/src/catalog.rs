@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use coalesce_core::dedup::{self, DedupConfig, DedupIndex, DedupItem, Fingerprint};
 use coalesce_ingest::{ParseError, Parsed};
 use coalesce_store::{
-    Cluster, ClusterId, ClusterMember, FetchFailure, FetchResult, OfferingFilter, OfferingId,
-    Snapshot, SourceId, Store, StoredOffering,
+    ChangeKind, Cluster, ClusterId, ClusterMember, FetchFailure, FetchResult, OfferingFilter,
+    OfferingId, Snapshot, SourceId, Store, StoredOffering,
 };
 use sha2::{Digest, Sha256};
 
@@ -43,14 +43,25 @@ pub async fn recluster(store: &Store, now: DateTime<Utc>) -> Result<u64, CrawlEr
 /// whole catalog and keeps the blocking index; later updates re-examine only the blocks the
 /// changed offerings touch (`DedupIndex::apply`, tested equal to a full recompute), so a crawl
 /// round that changed ten offerings does not re-cluster a hundred thousand.
+///
+/// The changed offerings are read from the store's change log, not only taken from the caller:
+/// offerings also change outside the crawl (a provider takes one down through the API, a source
+/// is deleted), and a cluster left holding a removed canonical member would hide its live
+/// copies from search until something else touched it.
 #[derive(Default)]
 pub struct Reclusterer {
     index: Option<DedupIndex>,
+    /// The change log position the index has caught up with.
+    seen: i64,
 }
 
+/// Change log entries read at once.
+const CHANGES_PAGE: u32 = 10_000;
+
 impl Reclusterer {
-    /// Brings the stored clusters up to date after `changed` offerings were written (new,
-    /// edited, removed). Returns how many offerings joined, left or moved.
+    /// Brings the stored clusters up to date with every offering written since the last update
+    /// (new, edited, removed, by anyone), `changed` included. Returns how many offerings joined,
+    /// left or moved.
     pub async fn update(
         &mut self,
         store: &Store,
@@ -59,6 +70,9 @@ impl Reclusterer {
     ) -> Result<u64, CrawlError> {
         let domains = provider_domains(store).await?;
         let Some(index) = self.index.as_mut() else {
+            // Read before the offerings: a change made meanwhile is applied again next time,
+            // which is harmless, instead of being missed.
+            let mark = store.watermark().await?;
             let live = store.offerings(&OfferingFilter::default()).await?;
             let fingerprints: Vec<Fingerprint> =
                 live.iter().map(|o| fingerprint(o, &domains)).collect();
@@ -71,11 +85,29 @@ impl Reclusterer {
             }
             let moved = store.replace_clusters(&affected, &clusters, now).await?;
             self.index = Some(index);
+            self.seen = mark;
             return Ok(moved);
         };
+        let mut changed = changed.to_vec();
+        loop {
+            let page = store.changes_since(self.seen, CHANGES_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            self.seen = last.seq;
+            let full = page.len() == CHANGES_PAGE as usize;
+            // `Clustered` entries are this reclusterer's own writes.
+            changed.extend(
+                page.into_iter()
+                    .filter(|c| c.kind != ChangeKind::Clustered)
+                    .map(|c| c.offering_id),
+            );
+            if !full {
+                break;
+            }
+        }
         if changed.is_empty() {
             return Ok(0);
         }
+        let changed = changed.as_slice();
         let rows = store.offerings_by_ids(changed).await?;
         let live: BTreeMap<&str, &StoredOffering> = rows
             .iter()

@@ -279,14 +279,14 @@ impl Crawler {
             );
         }
         // Clusters follow the offerings even on shutdown: the applied changes are committed.
-        if !changed.is_empty() {
-            summary.reclustered = self
-                .dedup
-                .lock()
-                .await
-                .update(&self.store, &changed, now)
-                .await?;
-        }
+        // Every round, even one that fetched nothing new: offerings also change outside the
+        // crawl (take-downs, deleted sources), and the reclusterer finds those in the store.
+        summary.reclustered = self
+            .dedup
+            .lock()
+            .await
+            .update(&self.store, &changed, now)
+            .await?;
         Ok(summary)
     }
 

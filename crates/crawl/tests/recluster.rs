@@ -173,7 +173,9 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
             .await
             .expect("remove")
     );
-    live.update(&store, std::slice::from_ref(&copy), at)
+    // Nobody tells the reclusterer (the API took the copy down, not the crawl): it finds the
+    // removal in the store's change log.
+    live.update(&store, &[], at)
         .await
         .expect("incremental update");
     let incremental = groups(&store).await;
@@ -182,4 +184,25 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
         .expect("full recompute");
     assert_eq!(incremental, groups(&store).await, "after the take-down");
     assert_eq!(sizes(groups(&store).await), vec![3, 2]);
+
+    // A provider deletes its source: its offerings leave their clusters the same way.
+    let at = now + chrono::Duration::hours(6);
+    let removed = store.delete_source(sources[0], at).await.expect("delete");
+    assert!(removed > 0);
+    live.update(&store, &[], at)
+        .await
+        .expect("incremental update");
+    let incremental = groups(&store).await;
+    coalesce_crawl::recluster(&store, at)
+        .await
+        .expect("full recompute");
+    assert_eq!(
+        incremental,
+        groups(&store).await,
+        "after the source was deleted"
+    );
+    assert!(
+        sizes(groups(&store).await).iter().all(|&n| n < 4),
+        "the library association's copy left its cluster"
+    );
 }

@@ -346,6 +346,8 @@ pub async fn remove(
     let source = owned(&state, caller, &id).await?;
     let removed = state.store().delete_source(source.id, Utc::now()).await?;
     tracing::info!(source = source.id.0, removed, "source deleted");
+    // A crawl round now, so that duplicate clusters let go of the removed offerings soon.
+    state.inner.refresh.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -365,6 +367,8 @@ pub async fn remove_offering(
         .await?
     {
         tracing::info!(source = source.id.0, offering = %oid, "offering removed by its provider");
+        // A crawl round now: its copies elsewhere take over its duplicate cluster.
+        state.inner.refresh.notify_one();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ManageError::NotFound)
