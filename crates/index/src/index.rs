@@ -15,7 +15,7 @@ use crate::marks::PhraseSet;
 use crate::query::Synonyms;
 use crate::schema::{
     self as f, ANALYZER, PLAIN_ANALYZER, SCHEMA_VERSION, analyzer, build_schema, index_analyzer,
-    plain_analyzer,
+    plain_analyzer, snippet_analyzer,
 };
 use crate::table::Tables;
 
@@ -103,6 +103,8 @@ pub struct CatalogIndex {
     pub(crate) fields: Fields,
     pub(crate) analyzer: TextAnalyzer,
     pub(crate) plain_analyzer: TextAnalyzer,
+    /// [`analyzer`] with remembered stems, for snippets.
+    pub(crate) snippet_analyzer: TextAnalyzer,
     pub(crate) synonyms: Synonyms,
     /// The synonym phrases marked in the text fields (see `marks.rs`).
     pub(crate) marks: Arc<PhraseSet>,
@@ -292,6 +294,7 @@ impl CatalogIndex {
             fields,
             analyzer: analyzer(),
             plain_analyzer: plain_analyzer(),
+            snippet_analyzer: snippet_analyzer(),
             config,
             tables: Tables::default(),
             eager_tables: true,

@@ -1047,7 +1047,7 @@ impl CatalogIndex {
         };
 
         let snippets = (has_text && !highlight.is_empty())
-            .then(|| SnippetGenerator::new(highlight, self.analyzer.clone(), fl.body, 200));
+            .then(|| SnippetGenerator::new(highlight, self.snippet_analyzer.clone(), fl.body, 200));
         // The page's documents are loaded and their snippets made on the search threads too:
         // a page is a tenth of a small search's time.
         let render = |e: &Entry| -> tantivy::Result<Result<SearchHit, IndexError>> {
