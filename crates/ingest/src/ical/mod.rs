@@ -317,7 +317,11 @@ fn fill_fields(d: &mut Draft, c: &Component) {
     }
     for p in c.props("CATEGORIES") {
         for cat in split_list(&p.value) {
-            let cat = unescape(&cat).trim().to_string();
+            let mut cat = unescape(cat);
+            // Most categories need no trimming: keep the unescaped copy as it is.
+            if cat.trim().len() != cat.len() {
+                cat = cat.trim().to_string();
+            }
             if !cat.is_empty() {
                 d.categories.push(cat);
             }

@@ -386,7 +386,7 @@ fn unescape_by_char(s: &str) -> String {
 /// found on the bytes and copied whole: a backslash protects the byte after it, and neither
 /// `,` nor `\\` occurs inside a multi-byte character, so this cuts where a walk over the
 /// characters would.
-pub(crate) fn split_list(s: &str) -> Vec<String> {
+pub(crate) fn split_list(s: &str) -> Vec<&str> {
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut from = 0;
@@ -395,14 +395,14 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         match b {
             b'\\' => i += 2,
             b',' => {
-                out.push(s[from..i].to_string());
+                out.push(&s[from..i]);
                 i += 1;
                 from = i;
             }
             _ => i += 1,
         }
     }
-    out.push(s.get(from..).unwrap_or_default().to_string());
+    out.push(s.get(from..).unwrap_or_default());
     out
 }
 
