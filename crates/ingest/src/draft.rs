@@ -10,7 +10,8 @@ use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::literals::Literals;
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
-    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
+    infer_modality, parse_cost_text, parse_credits, parse_credits_lines, safe_http_url, summarize,
+    summarize_squashed,
 };
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
@@ -331,7 +332,11 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let cost = pick_cost(&d, &description_plain, &lower_plain);
     let credits = match d.credits_text.as_deref() {
         Some(text) => parse_credits(text),
-        None => parse_credits(&two_lines(&title, &description_plain)),
+        None => parse_credits_lines(
+            &title,
+            &description_plain,
+            lower_plain.get_or_init(|| description_plain.to_ascii_lowercase()),
+        ),
     };
 
     let mut occurrences = d.occurrences;

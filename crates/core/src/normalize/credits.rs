@@ -63,9 +63,51 @@ fn may_be_in_a_match(b: u8) -> bool {
 pub fn parse_credits(text: &str) -> Vec<Credit> {
     // Most texts name no credits, and those that do name them near the end: the regex only
     // reads from where a match could start (a text of 500 bytes was a visible cost per item).
-    let Some(mut at) = credits_search_start(text) else {
+    let Some(at) = credits_search_start(text) else {
         return Vec::new();
     };
+    credits_from(text, at)
+}
+
+/// `parse_credits(&format!("{title}\n{text}"))`, given `lower_text`, which is
+/// `text.to_ascii_lowercase()` (the caller has it for other searches). When no match can
+/// start in the title, the text is searched where it lies: the joined copy and its lowercased
+/// copy were a visible share of finishing an item.
+///
+/// Why that finds the same: no unit word holds a newline, so with none in the title the
+/// first one of the joined text is the text's first, and the search starts at the same place
+/// (see [`credits_search_start`]) provided some byte of the text before that word can be in
+/// no match. From there on the title is never read: the only look-behind is `\b`, and the
+/// text's start counts as a non-word boundary just as the newline before it does.
+pub fn parse_credits_lines(title: &str, text: &str, lower_text: &str) -> Vec<Credit> {
+    let joined = || {
+        let mut s = String::with_capacity(title.len() + 1 + text.len());
+        s.push_str(title);
+        s.push('\n');
+        s.push_str(text);
+        s
+    };
+    if !title.is_ascii() || !text.is_ascii() || lower_text.len() != text.len() {
+        return parse_credits(&joined());
+    }
+    if UNIT_WORDS.find_start(&title.to_ascii_lowercase()).is_some() {
+        return parse_credits(&joined());
+    }
+    let Some(first) = UNIT_WORDS.find_start(lower_text) else {
+        return Vec::new();
+    };
+    // Every byte up to the unit word may be in a match: one could start in the title.
+    let Some(outside) = text.as_bytes()[..first]
+        .iter()
+        .rposition(|&b| !may_be_in_a_match(b))
+    else {
+        return parse_credits(&joined());
+    };
+    credits_from(text, outside + 1)
+}
+
+/// The credits of the [`CREDITS`] matches in `text` from `at` on.
+fn credits_from(text: &str, mut at: usize) -> Vec<Credit> {
     let matches = std::iter::from_fn(|| {
         let m = CREDITS.find_at(text, at)?;
         // Never empty (a unit is required), so the search always moves on.
@@ -194,6 +236,55 @@ mod tests {
                 parse_credits_whole(&text).into_iter().map(|c| (c.amount, c.unit)).collect();
             proptest::prop_assert_eq!(got, want, "{:?}", text);
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        #[test]
+        fn title_and_text_searched_apart_find_what_the_joined_text_finds(
+            title in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "1.5", "2", "one", " ", "-", ".", "CEUs", "ceu", "contact", "hours",
+                    "Credit", "pdu", "x", ",", "(", "é", "\u{663}", "Fundamentals", "3",
+                ]),
+                0..8,
+            ),
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "1.5", "2", ".3", "10.25", "one", "Two", "six", " ", "  ", "\n", "-", ".",
+                    "CEUs", "ceu", "contact", "hours", "Credit", "credits", "pdu", "PDUs",
+                    "continuing", "education", "units", "professional", "development", "aca",
+                    "recertification", "CE", "cle", "cpe", "$25", "Earn", "x", ",", ";", "(",
+                    "\u{a0}", "\u{663}", "é", "ſ", "hour", "unit", "a", "\u{b}", "\t", ":",
+                ]),
+                0..24,
+            ),
+            sep in proptest::sample::select(vec!["", " "]),
+        ) {
+            let title = title.join(sep);
+            let text = text.join(sep);
+            let got: Vec<(f64, CreditUnit)> =
+                parse_credits_lines(&title, &text, &text.to_ascii_lowercase())
+                    .into_iter()
+                    .map(|c| (c.amount, c.unit))
+                    .collect();
+            let want: Vec<(f64, CreditUnit)> =
+                parse_credits_whole(&format!("{title}\n{text}"))
+                    .into_iter()
+                    .map(|c| (c.amount, c.unit))
+                    .collect();
+            proptest::prop_assert_eq!(got, want, "{:?} / {:?}", title, text);
+        }
+    }
+
+    #[test]
+    fn a_credit_split_by_the_title_line_is_found_from_the_joined_text() {
+        let got: Vec<(f64, CreditUnit)> = parse_credits_lines("Session 2", "CEUs", "ceus")
+            .into_iter()
+            .map(|c| (c.amount, c.unit))
+            .collect();
+        assert_eq!(got, vec![(2.0, CreditUnit::Ceu)]);
     }
 
     #[test]
