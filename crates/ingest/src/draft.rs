@@ -16,7 +16,7 @@ use coalesce_core::normalize::{
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
 
-use crate::sanitize::{clean_html, html_to_text};
+use crate::sanitize::{clean_html, html_to_text, html_to_text_owned};
 use crate::{Ctx, WarningCode};
 
 /// Summaries are cut to this many characters.
@@ -206,10 +206,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
                 coalesce_core::normalize::squash_whitespace(t)
             }
         })
-        .map(|t| coalesce_core::normalize::text::strip_controls(&t))
+        .map(coalesce_core::normalize::text::strip_controls_owned)
         .filter(|t| !t.is_empty());
     let title = match title_text {
-        Some(t) => summarize(&t, TITLE_CHARS),
+        Some(t) => coalesce_core::normalize::text::summarize_owned(t, TITLE_CHARS),
         None => {
             let derived = summary
                 .as_deref()
@@ -361,8 +361,8 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         // `html_to_text` squashes whitespace itself (and squashing twice changes nothing).
         let cats = d
             .categories
-            .iter()
-            .map(|c| html_to_text(c, 8))
+            .into_iter()
+            .map(|c| html_to_text_owned(c, 8))
             .filter(|c| !c.is_empty() && c.len() <= 200);
         first_of_each_lowercase(cats)
     };
@@ -391,13 +391,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         sectors,
         audience_level: d
             .audience
-            .map(|a| coalesce_core::normalize::squash_whitespace(&a))
+            .map(coalesce_core::normalize::squash_whitespace_owned)
             .filter(|a| !a.is_empty()),
         topics,
         categories,
         organizer: d
             .organizer
-            .map(|o| html_to_text(&o, 8))
+            .map(|o| html_to_text_owned(o, 8))
             .filter(|o| !o.is_empty()),
         status: d.status,
         source_sequence: d.sequence,
@@ -815,7 +815,7 @@ fn clean_location(loc: &mut Location) {
         &mut loc.country,
     ] {
         if let Some(v) = field.take() {
-            let v = html_to_text(&v, 8);
+            let v = html_to_text_owned(v, 8);
             if !v.is_empty() && v.len() <= 500 {
                 *field = Some(v);
             }

@@ -20,7 +20,7 @@
 //! - text without `&`, `<`, carriage returns, NUL or other control characters (tab and newline
 //!   aside), noncharacters or U+FEFF, so the tokenizer hands it over unchanged.
 
-use coalesce_core::normalize::squash_whitespace;
+use coalesce_core::normalize::squash_whitespace_owned;
 use url::Url;
 
 use super::is_block_tag;
@@ -203,7 +203,7 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
     text.push_str(&html[text_from..]);
     Some(Simple {
         html: out,
-        text: squash_whitespace(&text),
+        text: squash_whitespace_owned(text),
         links,
     })
 }
