@@ -324,7 +324,8 @@ impl Vocabulary {
                     .filter(|t| matches!(t, Target::Sector(_))),
             );
         }
-        let mut topic_idx: Vec<usize> = Vec::new();
+        // Sized once for what was found (growing them step by step reallocated).
+        let mut topic_idx: Vec<usize> = Vec::with_capacity(targets.len());
         let mut sectors: Vec<Sector> = Vec::new();
         for t in targets {
             match t {

@@ -750,6 +750,10 @@ fn cost_sentences_lowered(description: &str, lower: &str) -> String {
             break;
         };
         if h < end {
+            if out.is_empty() {
+                // Room for every sentence from here on and its newline: one allocation.
+                out.reserve(description.len() + 1 - start);
+            }
             out.push_str(sentence);
             out.push('\n');
             hit = find_from(end);
