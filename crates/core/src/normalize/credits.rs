@@ -117,6 +117,16 @@ fn credits_from(text: &str, mut at: usize) -> Vec<Credit> {
     credits_of(matches)
 }
 
+/// The amounts [`CREDITS`] spells as words.
+const NUMBER_WORDS: [(&str, f64); 6] = [
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+];
+
 /// The credits the [`CREDITS`] matches given (in order) state.
 fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
     let mut out: Vec<Credit> = Vec::new();
@@ -124,14 +134,16 @@ fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
     // Capture groups ran the bounded backtracker for every match.
     for m in matches {
         let (n, unit) = credit_parts(m);
-        let amount = match n.to_ascii_lowercase().as_str() {
-            "one" => 1.0,
-            "two" => 2.0,
-            "three" => 3.0,
-            "four" => 4.0,
-            "five" => 5.0,
-            "six" => 6.0,
-            other => match other.parse::<f64>() {
+        // Compared ignoring ASCII case in place: lowercased copies of the amount and the unit
+        // were two allocations per credit found. A number (not a word) has no letters, so
+        // lowercasing it never changed what it parses to.
+        let word = NUMBER_WORDS
+            .iter()
+            .find(|(w, _)| n.eq_ignore_ascii_case(w))
+            .map(|(_, v)| *v);
+        let amount = match word {
+            Some(v) => v,
+            None => match n.parse::<f64>() {
                 Ok(a) => a,
                 Err(_) => continue,
             },
@@ -139,16 +151,20 @@ fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
         if !(amount > 0.0 && amount <= 500.0) {
             continue;
         }
-        let u = unit.to_ascii_lowercase();
-        let unit = if u.starts_with("ceu") || u.starts_with("continuing education unit") {
+        let starts = |prefix: &str| {
+            unit.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        let unit = if starts("ceu") || starts("continuing education unit") {
             CreditUnit::Ceu
-        } else if u.starts_with("contact") {
+        } else if starts("contact") {
             CreditUnit::ContactHours
-        } else if u.starts_with("credit") {
+        } else if starts("credit") {
             CreditUnit::CreditHours
-        } else if u.starts_with("pdu") || u.starts_with("professional") {
+        } else if starts("pdu") || starts("professional") {
             CreditUnit::Pdu
-        } else if u.starts_with("aca") || u.starts_with("recert") {
+        } else if starts("aca") || starts("recert") {
             CreditUnit::AcaCredits
         } else {
             CreditUnit::CeCredits
@@ -206,10 +222,51 @@ mod tests {
         }
     }
 
+    /// What `credits_of` did before it compared in place: lowercased copies.
+    fn credits_of_lowercased<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
+        let mut out: Vec<Credit> = Vec::new();
+        for m in matches {
+            let (n, unit) = credit_parts(m);
+            let amount = match n.to_ascii_lowercase().as_str() {
+                "one" => 1.0,
+                "two" => 2.0,
+                "three" => 3.0,
+                "four" => 4.0,
+                "five" => 5.0,
+                "six" => 6.0,
+                other => match other.parse::<f64>() {
+                    Ok(a) => a,
+                    Err(_) => continue,
+                },
+            };
+            if !(amount > 0.0 && amount <= 500.0) {
+                continue;
+            }
+            let u = unit.to_ascii_lowercase();
+            let unit = if u.starts_with("ceu") || u.starts_with("continuing education unit") {
+                CreditUnit::Ceu
+            } else if u.starts_with("contact") {
+                CreditUnit::ContactHours
+            } else if u.starts_with("credit") {
+                CreditUnit::CreditHours
+            } else if u.starts_with("pdu") || u.starts_with("professional") {
+                CreditUnit::Pdu
+            } else if u.starts_with("aca") || u.starts_with("recert") {
+                CreditUnit::AcaCredits
+            } else {
+                CreditUnit::CeCredits
+            };
+            if !out.iter().any(|c| c.unit == unit) {
+                out.push(Credit { amount, unit });
+            }
+        }
+        out
+    }
+
     /// What `parse_credits` did before it looked for unit words first: the regex over the
-    /// whole text.
+    /// whole text, its matches read from lowercased copies.
     fn parse_credits_whole(text: &str) -> Vec<Credit> {
-        credits_of(CREDITS.find_iter(text).map(|m| m.as_str()))
+        credits_of_lowercased(CREDITS.find_iter(text).map(|m| m.as_str()))
     }
 
     proptest::proptest! {
