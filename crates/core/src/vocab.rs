@@ -318,13 +318,19 @@ impl Vocabulary {
         who: &str,
     ) -> (Vec<String>, Vec<Sector>) {
         if !who.trim().is_empty() {
-            targets.extend(
-                self.targets(&[], who)
-                    .into_iter()
-                    .filter(|t| matches!(t, Target::Sector(_))),
-            );
+            // The sectors named in " {who} ", in the order `targets(&[], who)` finds them,
+            // added where they go: collecting every target in a vector of its own first was
+            // an allocation per item.
+            let folded = fold_for_match(who);
+            self.phrases
+                .for_each_match_end(&[" ", &folded, " "], |p, _| {
+                    if let Some(ts) = self.phrase_targets.get(p) {
+                        targets.extend(ts.iter().filter(|t| matches!(t, Target::Sector(_))));
+                    }
+                });
         }
-        let mut topic_idx: Vec<usize> = Vec::new();
+        // Sized once for what was found (growing them step by step reallocated).
+        let mut topic_idx: Vec<usize> = Vec::with_capacity(targets.len());
         let mut sectors: Vec<Sector> = Vec::new();
         for t in targets {
             match t {
@@ -466,6 +472,23 @@ mod signal_tests {
             };
             let with = infer_modality(&ModalityInput { folded_signals: Some(signals), ..input });
             prop_assert_eq!(with, infer_modality(&input), "{:?} {:?}", folded, categories);
+        }
+
+        /// The sectors `who` adds are those its text names on its own.
+        #[test]
+        fn sectors_of_who_are_the_sectors_its_text_names(
+            who in prop::collection::vec(
+                prop::sample::select(vec![
+                    "State", "Archives", "archive", "Museum", "museums", "Alliance", "Library",
+                    "libraries", "Public", "\n", " ", "é", "Archivists", "Society", "x", "-",
+                ]),
+                0..8,
+            ),
+        ) {
+            let vocab = Vocabulary::builtin();
+            let who = who.join(" ");
+            let (_, sectors) = vocab.classify(&[], "", &who);
+            prop_assert_eq!(sectors, vocab.sectors_for(&[], &who), "{:?}", who);
         }
     }
 }

@@ -10,12 +10,13 @@ use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::literals::Literals;
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
-    infer_modality, parse_cost_text, parse_credits, safe_http_url, summarize, summarize_squashed,
+    infer_modality, parse_cost_text, parse_credits, parse_credits_lines, safe_http_url, summarize,
+    summarize_squashed,
 };
 use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
 
-use crate::sanitize::{clean_html, html_to_text};
+use crate::sanitize::{clean_html, html_to_text, html_to_text_owned};
 use crate::{Ctx, WarningCode};
 
 /// Summaries are cut to this many characters.
@@ -205,10 +206,10 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
                 coalesce_core::normalize::squash_whitespace(t)
             }
         })
-        .map(|t| coalesce_core::normalize::text::strip_controls(&t))
+        .map(coalesce_core::normalize::text::strip_controls_owned)
         .filter(|t| !t.is_empty());
     let title = match title_text {
-        Some(t) => summarize(&t, TITLE_CHARS),
+        Some(t) => coalesce_core::normalize::text::summarize_owned(t, TITLE_CHARS),
         None => {
             let derived = summary
                 .as_deref()
@@ -331,7 +332,11 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let cost = pick_cost(&d, &description_plain, &lower_plain);
     let credits = match d.credits_text.as_deref() {
         Some(text) => parse_credits(text),
-        None => parse_credits(&two_lines(&title, &description_plain)),
+        None => parse_credits_lines(
+            &title,
+            &description_plain,
+            lower_plain.get_or_init(|| description_plain.to_ascii_lowercase()),
+        ),
     };
 
     let mut occurrences = d.occurrences;
@@ -356,8 +361,8 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         // `html_to_text` squashes whitespace itself (and squashing twice changes nothing).
         let cats = d
             .categories
-            .iter()
-            .map(|c| html_to_text(c, 8))
+            .into_iter()
+            .map(|c| html_to_text_owned(c, 8))
             .filter(|c| !c.is_empty() && c.len() <= 200);
         first_of_each_lowercase(cats)
     };
@@ -386,13 +391,13 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         sectors,
         audience_level: d
             .audience
-            .map(|a| coalesce_core::normalize::squash_whitespace(&a))
+            .map(coalesce_core::normalize::squash_whitespace_owned)
             .filter(|a| !a.is_empty()),
         topics,
         categories,
         organizer: d
             .organizer
-            .map(|o| html_to_text(&o, 8))
+            .map(|o| html_to_text_owned(o, 8))
             .filter(|o| !o.is_empty()),
         status: d.status,
         source_sequence: d.sequence,
@@ -745,6 +750,10 @@ fn cost_sentences_lowered(description: &str, lower: &str) -> String {
             break;
         };
         if h < end {
+            if out.is_empty() {
+                // Room for every sentence from here on and its newline: one allocation.
+                out.reserve(description.len() + 1 - start);
+            }
             out.push_str(sentence);
             out.push('\n');
             hit = find_from(end);
@@ -810,7 +819,7 @@ fn clean_location(loc: &mut Location) {
         &mut loc.country,
     ] {
         if let Some(v) = field.take() {
-            let v = html_to_text(&v, 8);
+            let v = html_to_text_owned(v, 8);
             if !v.is_empty() && v.len() <= 500 {
                 *field = Some(v);
             }

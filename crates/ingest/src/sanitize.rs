@@ -115,6 +115,15 @@ fn is_block_tag(name: &str) -> bool {
 /// A linear scan, not a DOM: this runs for every title and description of every item, and a
 /// full HTML parse per field was the largest cost of parsing a feed. Text content does not need
 /// a tree: what a browser would show as text is what lies between tags, minus raw-text elements.
+/// [`html_to_text`] of a string the caller gives away: plain text that is already squashed
+/// (most short fields: categories, organizers, places) is given back as it is.
+pub(crate) fn html_to_text_owned(html: String, max_depth: usize) -> String {
+    if !html.contains('<') && !html.contains('&') {
+        return coalesce_core::normalize::squash_whitespace_owned(html);
+    }
+    html_to_text(&html, max_depth)
+}
+
 pub(crate) fn html_to_text(html: &str, _max_depth: usize) -> String {
     if !html.contains('<') && !html.contains('&') {
         return coalesce_core::normalize::squash_whitespace(html);

@@ -49,7 +49,9 @@ pub fn parse_cost_text(text: &str) -> Cost {
     if text.is_empty() {
         return Cost::default();
     }
-    let mut amounts: Vec<f64> = Vec::new();
+    // The lowest and highest amount, kept as they come: a vector of them was an allocation
+    // per item.
+    let mut range = Range::default();
     let mut currency: Option<String> = None;
     // An amount needs an ASCII digit (other `\d` digits never parse as a number), and most
     // sentences that mention cost have none ("Free for members"): skip the regex for them.
@@ -59,20 +61,41 @@ pub fn parse_cost_text(text: &str) -> Cost {
     let matches = has_digit.then(|| MONEY.find_iter(&text));
     for m in matches.into_iter().flatten() {
         let (amount, code) = money_parts(m.as_str());
-        let Some(amount) = amount.replace(',', "").parse::<f64>().ok() else {
+        // Most amounts have no thousands separator: only those are copied without it.
+        let amount = if amount.contains(',') {
+            amount.replace(',', "").parse::<f64>()
+        } else {
+            amount.parse::<f64>()
+        };
+        let Ok(amount) = amount else {
             continue;
         };
         if !amount.is_finite() || amount < 0.0 {
             continue;
         }
-        amounts.push(amount);
+        range.add(amount);
         if currency.is_none() {
             currency = code.map(str::to_string);
         }
     }
     let folded = fold_for_match(&text);
     let says_free = says_free(&folded);
-    build(amounts, currency, says_free, Some(text))
+    build(range, currency, says_free, Some(text))
+}
+
+/// The lowest and the highest of the amounts added: what `reduce(f64::min)` and
+/// `reduce(f64::max)` give over them (none is NaN: only finite amounts are added).
+#[derive(Debug, Clone, Copy, Default)]
+struct Range {
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl Range {
+    fn add(&mut self, a: f64) {
+        self.min = Some(self.min.map_or(a, |m| m.min(a)));
+        self.max = Some(self.max.map_or(a, |m| m.max(a)));
+    }
 }
 
 /// The amount and currency of one [`MONEY`] match. Either a symbol or code comes first and the
@@ -165,7 +188,7 @@ fn contains_words(text: &str, phrase: &str) -> bool {
 
 /// Combines schema.org offers (each possibly "Free" or a number) into one cost.
 pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
-    let mut amounts = Vec::new();
+    let mut amounts = Range::default();
     let mut currency = None;
     let mut says_free = false;
     let mut texts = Vec::new();
@@ -183,7 +206,7 @@ pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
             .collect();
         match cleaned.parse::<f64>() {
             Ok(a) if a.is_finite() && a >= 0.0 && cleaned.len() == price.len() => {
-                amounts.push(a);
+                amounts.add(a);
                 if currency.is_none() {
                     currency = offer
                         .currency
@@ -199,10 +222,10 @@ pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
                     says_free = true;
                 } else {
                     if let Some(min) = c.min_amount {
-                        amounts.push(min);
+                        amounts.add(min);
                     }
                     if let Some(max) = c.max_amount {
-                        amounts.push(max);
+                        amounts.add(max);
                     }
                     if currency.is_none() {
                         currency = c.currency;
@@ -215,14 +238,8 @@ pub fn cost_from_offers(offers: &[OfferInput]) -> Cost {
     build(amounts, currency, says_free, text)
 }
 
-fn build(
-    amounts: Vec<f64>,
-    currency: Option<String>,
-    says_free: bool,
-    text: Option<String>,
-) -> Cost {
-    let min = amounts.iter().copied().reduce(f64::min);
-    let max = amounts.iter().copied().reduce(f64::max);
+fn build(amounts: Range, currency: Option<String>, says_free: bool, text: Option<String>) -> Cost {
+    let Range { min, max } = amounts;
     let free = match (says_free, max) {
         (_, Some(max)) if max > 0.0 => Some(false),
         (true, _) | (false, Some(_)) => Some(true),
@@ -267,6 +284,25 @@ mod tests {
                 .filter(|w| **w != "0")
                 .any(|w| contains_words(&text, w));
             proptest::prop_assert_eq!(says_free(&text), want, "{:?}", text);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_range_is_what_reducing_the_amounts_gives(
+            amounts in proptest::collection::vec(
+                proptest::prop_oneof![0.0f64..1e6, proptest::sample::select(vec![0.0, -0.0, 25.0])],
+                0..6,
+            ),
+        ) {
+            let mut range = Range::default();
+            for a in &amounts {
+                range.add(*a);
+            }
+            let min = amounts.iter().copied().reduce(f64::min);
+            let max = amounts.iter().copied().reduce(f64::max);
+            proptest::prop_assert_eq!(range.min.map(f64::to_bits), min.map(f64::to_bits));
+            proptest::prop_assert_eq!(range.max.map(f64::to_bits), max.map(f64::to_bits));
         }
     }
 

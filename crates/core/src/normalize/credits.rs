@@ -63,9 +63,51 @@ fn may_be_in_a_match(b: u8) -> bool {
 pub fn parse_credits(text: &str) -> Vec<Credit> {
     // Most texts name no credits, and those that do name them near the end: the regex only
     // reads from where a match could start (a text of 500 bytes was a visible cost per item).
-    let Some(mut at) = credits_search_start(text) else {
+    let Some(at) = credits_search_start(text) else {
         return Vec::new();
     };
+    credits_from(text, at)
+}
+
+/// `parse_credits(&format!("{title}\n{text}"))`, given `lower_text`, which is
+/// `text.to_ascii_lowercase()` (the caller has it for other searches). When no match can
+/// start in the title, the text is searched where it lies: the joined copy and its lowercased
+/// copy were a visible share of finishing an item.
+///
+/// Why that finds the same: no unit word holds a newline, so with none in the title the
+/// first one of the joined text is the text's first, and the search starts at the same place
+/// (see [`credits_search_start`]) provided some byte of the text before that word can be in
+/// no match. From there on the title is never read: the only look-behind is `\b`, and the
+/// text's start counts as a non-word boundary just as the newline before it does.
+pub fn parse_credits_lines(title: &str, text: &str, lower_text: &str) -> Vec<Credit> {
+    let joined = || {
+        let mut s = String::with_capacity(title.len() + 1 + text.len());
+        s.push_str(title);
+        s.push('\n');
+        s.push_str(text);
+        s
+    };
+    if !title.is_ascii() || !text.is_ascii() || lower_text.len() != text.len() {
+        return parse_credits(&joined());
+    }
+    if UNIT_WORDS.find_start(&title.to_ascii_lowercase()).is_some() {
+        return parse_credits(&joined());
+    }
+    let Some(first) = UNIT_WORDS.find_start(lower_text) else {
+        return Vec::new();
+    };
+    // Every byte up to the unit word may be in a match: one could start in the title.
+    let Some(outside) = text.as_bytes()[..first]
+        .iter()
+        .rposition(|&b| !may_be_in_a_match(b))
+    else {
+        return parse_credits(&joined());
+    };
+    credits_from(text, outside + 1)
+}
+
+/// The credits of the [`CREDITS`] matches in `text` from `at` on.
+fn credits_from(text: &str, mut at: usize) -> Vec<Credit> {
     let matches = std::iter::from_fn(|| {
         let m = CREDITS.find_at(text, at)?;
         // Never empty (a unit is required), so the search always moves on.
@@ -75,6 +117,16 @@ pub fn parse_credits(text: &str) -> Vec<Credit> {
     credits_of(matches)
 }
 
+/// The amounts [`CREDITS`] spells as words.
+const NUMBER_WORDS: [(&str, f64); 6] = [
+    ("one", 1.0),
+    ("two", 2.0),
+    ("three", 3.0),
+    ("four", 4.0),
+    ("five", 5.0),
+    ("six", 6.0),
+];
+
 /// The credits the [`CREDITS`] matches given (in order) state.
 fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
     let mut out: Vec<Credit> = Vec::new();
@@ -82,14 +134,16 @@ fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
     // Capture groups ran the bounded backtracker for every match.
     for m in matches {
         let (n, unit) = credit_parts(m);
-        let amount = match n.to_ascii_lowercase().as_str() {
-            "one" => 1.0,
-            "two" => 2.0,
-            "three" => 3.0,
-            "four" => 4.0,
-            "five" => 5.0,
-            "six" => 6.0,
-            other => match other.parse::<f64>() {
+        // Compared ignoring ASCII case in place: lowercased copies of the amount and the unit
+        // were two allocations per credit found. A number (not a word) has no letters, so
+        // lowercasing it never changed what it parses to.
+        let word = NUMBER_WORDS
+            .iter()
+            .find(|(w, _)| n.eq_ignore_ascii_case(w))
+            .map(|(_, v)| *v);
+        let amount = match word {
+            Some(v) => v,
+            None => match n.parse::<f64>() {
                 Ok(a) => a,
                 Err(_) => continue,
             },
@@ -97,16 +151,20 @@ fn credits_of<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
         if !(amount > 0.0 && amount <= 500.0) {
             continue;
         }
-        let u = unit.to_ascii_lowercase();
-        let unit = if u.starts_with("ceu") || u.starts_with("continuing education unit") {
+        let starts = |prefix: &str| {
+            unit.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        let unit = if starts("ceu") || starts("continuing education unit") {
             CreditUnit::Ceu
-        } else if u.starts_with("contact") {
+        } else if starts("contact") {
             CreditUnit::ContactHours
-        } else if u.starts_with("credit") {
+        } else if starts("credit") {
             CreditUnit::CreditHours
-        } else if u.starts_with("pdu") || u.starts_with("professional") {
+        } else if starts("pdu") || starts("professional") {
             CreditUnit::Pdu
-        } else if u.starts_with("aca") || u.starts_with("recert") {
+        } else if starts("aca") || starts("recert") {
             CreditUnit::AcaCredits
         } else {
             CreditUnit::CeCredits
@@ -164,10 +222,51 @@ mod tests {
         }
     }
 
+    /// What `credits_of` did before it compared in place: lowercased copies.
+    fn credits_of_lowercased<'t>(matches: impl Iterator<Item = &'t str>) -> Vec<Credit> {
+        let mut out: Vec<Credit> = Vec::new();
+        for m in matches {
+            let (n, unit) = credit_parts(m);
+            let amount = match n.to_ascii_lowercase().as_str() {
+                "one" => 1.0,
+                "two" => 2.0,
+                "three" => 3.0,
+                "four" => 4.0,
+                "five" => 5.0,
+                "six" => 6.0,
+                other => match other.parse::<f64>() {
+                    Ok(a) => a,
+                    Err(_) => continue,
+                },
+            };
+            if !(amount > 0.0 && amount <= 500.0) {
+                continue;
+            }
+            let u = unit.to_ascii_lowercase();
+            let unit = if u.starts_with("ceu") || u.starts_with("continuing education unit") {
+                CreditUnit::Ceu
+            } else if u.starts_with("contact") {
+                CreditUnit::ContactHours
+            } else if u.starts_with("credit") {
+                CreditUnit::CreditHours
+            } else if u.starts_with("pdu") || u.starts_with("professional") {
+                CreditUnit::Pdu
+            } else if u.starts_with("aca") || u.starts_with("recert") {
+                CreditUnit::AcaCredits
+            } else {
+                CreditUnit::CeCredits
+            };
+            if !out.iter().any(|c| c.unit == unit) {
+                out.push(Credit { amount, unit });
+            }
+        }
+        out
+    }
+
     /// What `parse_credits` did before it looked for unit words first: the regex over the
-    /// whole text.
+    /// whole text, its matches read from lowercased copies.
     fn parse_credits_whole(text: &str) -> Vec<Credit> {
-        credits_of(CREDITS.find_iter(text).map(|m| m.as_str()))
+        credits_of_lowercased(CREDITS.find_iter(text).map(|m| m.as_str()))
     }
 
     proptest::proptest! {
@@ -194,6 +293,55 @@ mod tests {
                 parse_credits_whole(&text).into_iter().map(|c| (c.amount, c.unit)).collect();
             proptest::prop_assert_eq!(got, want, "{:?}", text);
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 4000, ..Default::default() })]
+
+        #[test]
+        fn title_and_text_searched_apart_find_what_the_joined_text_finds(
+            title in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "1.5", "2", "one", " ", "-", ".", "CEUs", "ceu", "contact", "hours",
+                    "Credit", "pdu", "x", ",", "(", "é", "\u{663}", "Fundamentals", "3",
+                ]),
+                0..8,
+            ),
+            text in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "1.5", "2", ".3", "10.25", "one", "Two", "six", " ", "  ", "\n", "-", ".",
+                    "CEUs", "ceu", "contact", "hours", "Credit", "credits", "pdu", "PDUs",
+                    "continuing", "education", "units", "professional", "development", "aca",
+                    "recertification", "CE", "cle", "cpe", "$25", "Earn", "x", ",", ";", "(",
+                    "\u{a0}", "\u{663}", "é", "ſ", "hour", "unit", "a", "\u{b}", "\t", ":",
+                ]),
+                0..24,
+            ),
+            sep in proptest::sample::select(vec!["", " "]),
+        ) {
+            let title = title.join(sep);
+            let text = text.join(sep);
+            let got: Vec<(f64, CreditUnit)> =
+                parse_credits_lines(&title, &text, &text.to_ascii_lowercase())
+                    .into_iter()
+                    .map(|c| (c.amount, c.unit))
+                    .collect();
+            let want: Vec<(f64, CreditUnit)> =
+                parse_credits_whole(&format!("{title}\n{text}"))
+                    .into_iter()
+                    .map(|c| (c.amount, c.unit))
+                    .collect();
+            proptest::prop_assert_eq!(got, want, "{:?} / {:?}", title, text);
+        }
+    }
+
+    #[test]
+    fn a_credit_split_by_the_title_line_is_found_from_the_joined_text() {
+        let got: Vec<(f64, CreditUnit)> = parse_credits_lines("Session 2", "CEUs", "ceus")
+            .into_iter()
+            .map(|c| (c.amount, c.unit))
+            .collect();
+        assert_eq!(got, vec![(2.0, CreditUnit::Ceu)]);
     }
 
     #[test]

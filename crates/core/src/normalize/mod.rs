@@ -7,10 +7,10 @@ pub mod text;
 pub mod url;
 
 pub use cost::{OfferInput, cost_from_offers, parse_cost_text};
-pub use credits::parse_credits;
+pub use credits::{parse_credits, parse_credits_lines};
 pub use modality::{ModalityInput, TextSignals, infer_modality, is_meeting_url};
 pub use text::{
-    defang_html, defang_text, fold_for_match, fold_into, squash_whitespace, summarize,
-    summarize_squashed,
+    defang_html, defang_text, fold_for_match, fold_into, squash_whitespace,
+    squash_whitespace_owned, summarize, summarize_squashed,
 };
 pub use url::{canonical_url, safe_http_url, safe_link};

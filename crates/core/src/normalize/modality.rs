@@ -175,7 +175,8 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
     }
     // The haystack is " {folded title and text} {category} {category} ", searched in pieces:
     // text folded by the caller is not copied.
-    let mut categories = String::new();
+    // Sized once: folding never makes ASCII longer.
+    let mut categories = String::with_capacity(input.categories.iter().map(|c| c.len() + 1).sum());
     for c in input.categories {
         categories.push(' ');
         fold_into(c, &mut categories);

@@ -139,7 +139,19 @@ fn fold_char(ch: char) -> Option<char> {
 
 /// Collapses every run of whitespace (including newlines and NBSP) into one space and trims.
 pub fn squash_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    squashed(text).unwrap_or_else(|| text.to_string())
+}
+
+/// [`squash_whitespace`] of a string the caller gives away: given back as it is when it is
+/// already squashed (most fields are), instead of copied into a new one.
+pub fn squash_whitespace_owned(text: String) -> String {
+    squashed(&text).unwrap_or(text)
+}
+
+/// `text` squashed, or `None` when squashing leaves it as it is.
+fn squashed(text: &str) -> Option<String> {
+    // Made at the first whitespace run that changes: an already squashed text is not copied.
+    let mut out: Option<String> = None;
     // Most text is already squashed, or nearly: copy whole stretches and only break one where a
     // whitespace run is something other than a single space between two words. Only non-ASCII
     // bytes need a `char` decoded to know whether they are whitespace (NBSP, U+2028, ...).
@@ -183,14 +195,17 @@ pub fn squash_whitespace(text: &str) -> String {
         if single_inner_space {
             continue;
         }
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
         out.push_str(&text[copy_from..run_start]);
         if !out.is_empty() && i < bytes.len() {
             out.push(' ');
         }
         copy_from = i;
     }
-    out.push_str(&text[copy_from..]);
-    out
+    out.map(|mut out| {
+        out.push_str(&text[copy_from..]);
+        out
+    })
 }
 
 /// 8 when the eight bytes at `i` are printable ASCII and single spaces that the byte-by-byte
@@ -265,6 +280,29 @@ pub fn strip_controls(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
         .collect()
+}
+
+/// [`strip_controls`] of a string the caller gives away: given back as it is when it holds
+/// none (almost no text does), instead of copied.
+pub fn strip_controls_owned(text: String) -> String {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        strip_controls(&text)
+    } else {
+        text
+    }
+}
+
+/// [`summarize`] of a string the caller gives away: a short, squashed text is given back as
+/// it is.
+pub fn summarize_owned(text: String, max_chars: usize) -> String {
+    let squashed = squash_whitespace_owned(text);
+    if squashed.len() <= max_chars {
+        return squashed;
+    }
+    summarize_squashed(&squashed, max_chars)
 }
 
 /// A plain-text summary of at most `max_chars` characters, cut at a word boundary with an
@@ -508,6 +546,10 @@ mod equivalence_tests {
         fn squashing_is_idempotent(t in text()) {
             let once = squash_whitespace(&t);
             prop_assert_eq!(squash_whitespace(&once), once.clone());
+            prop_assert_eq!(super::squash_whitespace_owned(t.clone()), once.clone());
+            prop_assert_eq!(super::summarize_owned(t.clone(), 20), summarize(&t, 20));
+            prop_assert_eq!(super::summarize_owned(t.clone(), 2000), summarize(&t, 2000));
+            prop_assert_eq!(super::strip_controls_owned(t.clone()), super::strip_controls(&t));
             prop_assert_eq!(super::summarize_squashed(&once, 20), summarize(&t, 20));
         }
 

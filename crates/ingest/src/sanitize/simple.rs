@@ -20,7 +20,7 @@
 //! - text without `&`, `<`, carriage returns, NUL or other control characters (tab and newline
 //!   aside), noncharacters or U+FEFF, so the tokenizer hands it over unchanged.
 
-use coalesce_core::normalize::squash_whitespace;
+use coalesce_core::normalize::squash_whitespace_owned;
 use url::Url;
 
 use super::is_block_tag;
@@ -154,7 +154,10 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
         let tag = parse_tag(html, i)?;
         i = tag.end;
         text_from = i;
-        if is_block_tag(tag.name) {
+        // A block's space only where squashing would keep one: not at the start, and not
+        // after another space (a run of whitespace squashes to one space either way). Then
+        // text that had no other whitespace to squash is kept as it is, not copied again.
+        if is_block_tag(tag.name) && !text.is_empty() && !text.ends_with(' ') {
             text.push(' ');
         }
         if tag.closing {
@@ -201,9 +204,11 @@ pub(crate) fn clean_simple(html: &str, base: Option<&Url>) -> Option<Simple> {
     }
     out.push_str(&html[text_from..]);
     text.push_str(&html[text_from..]);
+    // Squashing trims trailing spaces anyway (the last block's, most often).
+    text.truncate(text.trim_end_matches(' ').len());
     Some(Simple {
         html: out,
-        text: squash_whitespace(&text),
+        text: squash_whitespace_owned(text),
         links,
     })
 }
