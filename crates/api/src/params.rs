@@ -149,8 +149,10 @@ impl Params {
             match key {
                 "q" => {
                     if v.chars().count() > MAX_RAW_Q {
+                        // The same limit as the index states for shorter texts.
                         return Err(ApiError::InvalidQuery(format!(
-                            "query is longer than {MAX_RAW_Q} characters"
+                            "query is over {MAX_RAW_Q} characters long, at most {} are allowed",
+                            coalesce_index::query::MAX_QUERY_CHARS
                         )));
                     }
                     if !v.trim().is_empty() {

@@ -372,6 +372,24 @@ async fn cursor_paging_visits_every_hit_exactly_once() {
 }
 
 #[tokio::test]
+async fn an_overlong_query_names_the_limit_a_shorter_one_would_meet() {
+    let app = app().await;
+    for n in [300, 5000] {
+        let a = get(
+            &app.router,
+            &format!("/api/v1/offerings?q={}", "a".repeat(n)),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{n}");
+        assert!(
+            a.body.contains("at most 256 are allowed"),
+            "{n}: {}",
+            a.body
+        );
+    }
+}
+
+#[tokio::test]
 async fn hostile_queries_answer_400_and_the_router_keeps_serving() {
     let app = app().await;
     let deep = format!("{}a{}", "(".repeat(5000), ")".repeat(5000));
