@@ -25,6 +25,25 @@ async fn groups(store: &Store) -> BTreeSet<Vec<String>> {
         .collect()
 }
 
+/// Updates `live` with `changed` (and whatever the change log holds), then checks that a full
+/// recompute from the store finds the same clusters.
+async fn update_and_compare(
+    store: &Store,
+    live: &mut Reclusterer,
+    changed: &[coalesce_store::OfferingId],
+    at: chrono::DateTime<Utc>,
+    when: &str,
+) {
+    live.update(store, changed, at)
+        .await
+        .expect("incremental update");
+    let incremental = groups(store).await;
+    coalesce_crawl::recluster(store, at)
+        .await
+        .expect("full recompute");
+    assert_eq!(incremental, groups(store).await, "{when}");
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -93,16 +112,15 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
             )
             .await
             .expect("apply");
-        live.update(&store, &applied.changed, now)
-            .await
-            .expect("incremental update");
         sources.push(source);
-
-        let incremental = groups(&store).await;
-        coalesce_crawl::recluster(&store, now)
-            .await
-            .expect("full recompute");
-        assert_eq!(incremental, groups(&store).await, "after adding {name}");
+        update_and_compare(
+            &store,
+            &mut live,
+            &applied.changed,
+            now,
+            &format!("after adding {name}"),
+        )
+        .await;
     }
     assert_eq!(
         groups(&store)
@@ -136,18 +154,14 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
             .apply(tclc, &FetchResult::Fetched(Snapshot::new(keep, 0)), at)
             .await
             .expect("apply");
-        live.update(&store, &applied.changed, at)
-            .await
-            .expect("incremental update");
-        let incremental = groups(&store).await;
-        coalesce_crawl::recluster(&store, at)
-            .await
-            .expect("full recompute");
-        assert_eq!(
-            incremental,
-            groups(&store).await,
-            "after shrink round {round}"
-        );
+        update_and_compare(
+            &store,
+            &mut live,
+            &applied.changed,
+            at,
+            &format!("after shrink round {round}"),
+        )
+        .await;
     }
     let sizes = |g: BTreeSet<Vec<String>>| g.iter().map(Vec::len).collect::<Vec<_>>();
     assert_eq!(
@@ -175,32 +189,14 @@ async fn incremental_clusters_equal_a_full_recompute_round_after_round() {
     );
     // Nobody tells the reclusterer (the API took the copy down, not the crawl): it finds the
     // removal in the store's change log.
-    live.update(&store, &[], at)
-        .await
-        .expect("incremental update");
-    let incremental = groups(&store).await;
-    coalesce_crawl::recluster(&store, at)
-        .await
-        .expect("full recompute");
-    assert_eq!(incremental, groups(&store).await, "after the take-down");
+    update_and_compare(&store, &mut live, &[], at, "after the take-down").await;
     assert_eq!(sizes(groups(&store).await), vec![3, 2]);
 
     // A provider deletes its source: its offerings leave their clusters the same way.
     let at = now + chrono::Duration::hours(6);
     let removed = store.delete_source(sources[0], at).await.expect("delete");
     assert!(removed > 0);
-    live.update(&store, &[], at)
-        .await
-        .expect("incremental update");
-    let incremental = groups(&store).await;
-    coalesce_crawl::recluster(&store, at)
-        .await
-        .expect("full recompute");
-    assert_eq!(
-        incremental,
-        groups(&store).await,
-        "after the source was deleted"
-    );
+    update_and_compare(&store, &mut live, &[], at, "after the source was deleted").await;
     assert!(
         sizes(groups(&store).await).iter().all(|&n| n < 4),
         "the library association's copy left its cluster"
