@@ -46,8 +46,8 @@ pub async fn recluster(store: &Store, now: DateTime<Utc>) -> Result<u64, CrawlEr
 ///
 /// The changed offerings are read from the store's change log, not only taken from the caller:
 /// offerings also change outside the crawl (a provider takes one down through the API, a source
-/// is deleted), and a cluster left holding a removed canonical member would hide its live
-/// copies from search until something else touched it.
+/// is deleted), and without them the stored clusters and the blocking index keep the removed
+/// offerings until something else touches their blocks.
 #[derive(Default)]
 pub struct Reclusterer {
     index: Option<DedupIndex>,
