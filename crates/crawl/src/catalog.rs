@@ -68,11 +68,11 @@ impl Reclusterer {
         changed: &[OfferingId],
         now: DateTime<Utc>,
     ) -> Result<u64, CrawlError> {
-        let domains = provider_domains(store).await?;
         let Some(index) = self.index.as_mut() else {
             // Read before the offerings: a change made meanwhile is applied again next time,
             // which is harmless, instead of being missed.
             let mark = store.watermark().await?;
+            let domains = provider_domains(store).await?;
             let live = store.offerings(&OfferingFilter::default()).await?;
             let fingerprints: Vec<Fingerprint> =
                 live.iter().map(|o| fingerprint(o, &domains)).collect();
@@ -107,6 +107,8 @@ impl Reclusterer {
         if changed.is_empty() {
             return Ok(0);
         }
+        // Read only when something changed: every crawl round ends here, most with nothing.
+        let domains = provider_domains(store).await?;
         let changed = changed.as_slice();
         let rows = store.offerings_by_ids(changed).await?;
         let live: BTreeMap<&str, &StoredOffering> = rows
