@@ -8,6 +8,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 mod corpus;
 
+/// The allocator the `coalesce` binary runs with, so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn hints() -> ParseHints {
     let now = Utc
         .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)

@@ -14,6 +14,10 @@ use coalesce_ingest::{ParseHints, Window, parse};
 #[path = "../benches/corpus.rs"]
 mod corpus;
 
+/// The allocator the `coalesce` binary runs with, so the figures are the service's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
