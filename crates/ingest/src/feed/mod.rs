@@ -14,6 +14,7 @@
 mod json;
 mod reader;
 mod timestamp;
+mod tokens;
 
 use chrono::Duration;
 use coalesce_core::Occurrence;

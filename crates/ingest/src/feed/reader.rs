@@ -1,5 +1,6 @@
-//! Our RSS/Atom reader: one tolerant, flat quick-xml pass over the decoded text that reads the
-//! channel and every item's fields, event modules included, so each byte is looked at once.
+//! Our RSS/Atom reader: one tolerant, flat pass over the decoded text's XML events (quick-xml's,
+//! found by `tokens`) that reads the channel and every item's fields, event modules included,
+//! so each byte is looked at once.
 //!
 //! RSS 0.9x, 1.0 (RDF) and 2.0 and Atom 0.3 and 1.0 share one vocabulary here: an element is
 //! known by its local name (`pubDate`, `published`, `dc:date`, ...) and by the vocabulary its
@@ -15,9 +16,11 @@
 
 use std::borrow::Cow;
 
+use quick_xml::XmlVersion;
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::{Reader, XmlVersion};
 use url::Url;
+
+use super::tokens::Tokens;
 
 /// Text kept per field; anything longer is cut.
 const MAX_FIELD_BYTES: usize = 1024 * 1024;
@@ -342,16 +345,7 @@ struct State<'t> {
 /// Reads `text` (UTF-8, any declaration ignored), keeping at most `cap` items. `base` is the
 /// document's URL, against which `xml:base` values resolve.
 pub(super) fn read(text: &str, base: Option<&Url>, cap: usize) -> Feed {
-    let mut reader = Reader::from_str(text);
-    {
-        let cfg = reader.config_mut();
-        cfg.check_end_names = false;
-        cfg.allow_unmatched_ends = true;
-        cfg.allow_dangling_amp = true;
-        cfg.check_comments = false;
-        cfg.expand_empty_elements = false;
-        cfg.trim_text(false);
-    }
+    let mut reader = Tokens::new(text);
     let mut st = State {
         text,
         cap,
@@ -370,7 +364,7 @@ pub(super) fn read(text: &str, base: Option<&Url>, cap: usize) -> Feed {
         buf: String::new(),
     };
     loop {
-        let before = pos(&reader);
+        let before = reader.position();
         let event = match reader.read_event() {
             Ok(e) => e,
             Err(err) => {
@@ -379,8 +373,8 @@ pub(super) fn read(text: &str, base: Option<&Url>, cap: usize) -> Feed {
             }
         };
         match event {
-            Event::Start(ref e) => st.start(e, false, before, pos(&reader)),
-            Event::Empty(ref e) => st.start(e, true, before, pos(&reader)),
+            Event::Start(ref e) => st.start(e, false, before, reader.position()),
+            Event::Empty(ref e) => st.start(e, true, before, reader.position()),
             Event::End(ref e) => {
                 let name = e.name();
                 st.end(name.as_ref(), before);
@@ -410,10 +404,6 @@ pub(super) fn read(text: &str, base: Option<&Url>, cap: usize) -> Feed {
         feed.language = st.root_lang;
     }
     feed
-}
-
-fn pos(reader: &Reader<&[u8]>) -> usize {
-    usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX)
 }
 
 /// Appends the text a `&...;` reference stands for: a character reference, one of XML's five
