@@ -346,6 +346,8 @@ struct State<'t> {
 /// document's URL, against which `xml:base` values resolve.
 pub(super) fn read(text: &str, base: Option<&Url>, cap: usize) -> Feed {
     let mut reader = Tokens::new(text);
+    // Positions count from after a byte order mark, so markup is cut from the same text.
+    let text = reader.text();
     let mut st = State {
         text,
         cap,
@@ -1632,6 +1634,15 @@ mod tests {
             Some("<p>Hello <a href=\"/x\">there</a></p>")
         );
         assert_eq!(text(&f.items[0].content), Some("<p>Full</p>"));
+    }
+
+    #[test]
+    fn markup_kept_as_written_is_cut_right_after_a_byte_order_mark() {
+        // The decoder removes one BOM; a second one reaches the reader, which skips it.
+        let xml = "\u{feff}<rss><channel><item><description><p>Hi <b>there</b></p></description>\
+            </item></channel></rss>";
+        let f = read_str(xml);
+        assert_eq!(text(&f.items[0].summary), Some("<p>Hi <b>there</b></p>"));
     }
 
     #[test]

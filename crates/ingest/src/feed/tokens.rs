@@ -56,6 +56,11 @@ impl<'a> Tokens<'a> {
         }
     }
 
+    /// The text the positions count in: the document without its byte order mark.
+    pub(super) fn text(&self) -> &'a str {
+        self.text
+    }
+
     /// Bytes consumed so far (quick-xml's `buffer_position`).
     pub(super) fn position(&self) -> usize {
         self.at
