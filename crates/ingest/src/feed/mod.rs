@@ -371,6 +371,7 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
                     end: end_at,
                     all_day: start.all_day,
                     cancelled: false,
+                    date_source: coalesce_core::DateSource::Structured,
                 });
             }
             None => ctx.warn(

@@ -124,6 +124,7 @@ pub(crate) fn extract(
                 end,
                 all_day,
                 cancelled: false,
+                date_source: coalesce_core::DateSource::Structured,
             });
             if start.floating {
                 d.timezone = zone.map(|z| z.name().to_string());
