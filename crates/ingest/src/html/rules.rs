@@ -76,6 +76,8 @@ pub(crate) fn extract(
         let mut d = Draft {
             index,
             base_url: base.clone(),
+            // A page read by CSS rules may say its date only in its words.
+            text_dates: true,
             ..Draft::default()
         };
         d.title = item
