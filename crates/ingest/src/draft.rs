@@ -490,11 +490,12 @@ fn dates_of(
                     date_source: DateSource::Text,
                 });
             }
-            // A timed publication date beats a date-only phrase; at local midnight the phrase's
-            // days are the event (a conference as midnight pubDate + "June 14 - June 16").
+            // A timed publication date on the phrase's first day says the hour the phrase
+            // leaves out; at local midnight the phrase's days are the event (a conference as
+            // midnight pubDate + "June 14 - June 16"); on another day the words win.
             (Some(f), Some(p))
                 if !crate::dates::text::is_local_midnight(p, source_zone)
-                    || f.start.date_naive() != local_date(p, source_zone) =>
+                    && f.start.date_naive() == local_date(p, source_zone) =>
             {
                 occurrences.push(published_occurrence(p, source_zone));
             }
@@ -536,7 +537,11 @@ fn whole_days(o: &mut Occurrence) {
         o.end = end
             .date_naive()
             .succ_opt()
-            .and_then(|d| d.and_time(chrono::NaiveTime::MIN).and_local_timezone(*end.offset()).single())
+            .and_then(|d| {
+                d.and_time(chrono::NaiveTime::MIN)
+                    .and_local_timezone(*end.offset())
+                    .single()
+            })
             .or(Some(end));
     }
 }
@@ -1047,6 +1052,37 @@ mod tests {
             title: Some(title.to_string()),
             ..Draft::default()
         }
+    }
+
+    #[test]
+    fn midnight_to_2359_is_a_whole_day_and_text_never_overrides_a_structured_start() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date");
+        let mut whole = draft(0, "Annual Meeting");
+        whole.occurrences.push(Occurrence {
+            start: at("2027-10-20T00:00:00-10:00"),
+            end: Some(at("2027-10-20T23:59:00-10:00")),
+            all_day: false,
+            cancelled: false,
+            date_source: DateSource::Structured,
+        });
+        let mut structured = draft(1, "Webinar");
+        structured.text_dates = true;
+        structured.description_text = Some("When: March 3, 2027, 9–10 a.m. ET".into());
+        structured.occurrences.push(Occurrence {
+            start: at("2027-03-04T14:00:00-05:00"),
+            end: None,
+            all_day: false,
+            cancelled: false,
+            date_source: DateSource::Structured,
+        });
+        let (out, _) = run(vec![whole, structured]);
+        let o = &out[0].occurrences[0];
+        assert!(o.all_day);
+        assert_eq!(o.end, Some(at("2027-10-21T00:00:00-10:00")));
+        let o = &out[1].occurrences;
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].start, at("2027-03-04T14:00:00-05:00"));
+        assert_eq!(o[0].date_source, DateSource::Structured);
     }
 
     proptest::proptest! {

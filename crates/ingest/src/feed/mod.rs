@@ -306,9 +306,15 @@ fn published_is_start(
 /// Generator tags of calendar plugins that write each event's start as its `pubDate`.
 fn is_events_plugin(generator: &str) -> bool {
     let g = generator.to_ascii_lowercase();
-    ["the events calendar", "tribe-events", "tribe events", "events manager", "eventon"]
-        .iter()
-        .any(|p| g.contains(p))
+    [
+        "the events calendar",
+        "tribe-events",
+        "tribe events",
+        "events manager",
+        "eventon",
+    ]
+    .iter()
+    .any(|p| g.contains(p))
 }
 
 /// The draft of one item, and its publication date with the offset it was written in.
@@ -509,6 +515,43 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(rss_without_known_version(root(input)), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_pubdate_convention_is_detected_only_from_the_feed_or_the_source() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date");
+        let built = at("2026-12-03T10:00:00Z").with_timezone(&Utc);
+        let future = vec![
+            Some(at("2027-02-04T14:00:00-04:00")),
+            Some(at("2027-05-11T10:30:00-03:00")),
+            Some(at("2027-08-03T00:00:00-03:00")),
+        ];
+        let past = vec![
+            Some(at("2026-12-01T09:00:00-05:00")),
+            Some(at("2026-11-20T09:00:00-05:00")),
+            Some(at("2027-01-20T09:00:00-05:00")),
+        ];
+        let plugin = Some("The Events Calendar 6.2");
+        let cases: &[(
+            DatesConvention,
+            Option<&str>,
+            &[Option<DateTime<FixedOffset>>],
+            bool,
+        )] = &[
+            (DatesConvention::Auto, None, &future, true),
+            (DatesConvention::Auto, None, &past, false),
+            (DatesConvention::Auto, None, &future[..2], false),
+            (DatesConvention::Auto, plugin, &past, true),
+            (DatesConvention::PublishedIsNotStart, plugin, &future, false),
+            (DatesConvention::PublishedIsStart, None, &past, true),
+        ];
+        for (setting, generator, published, want) in cases {
+            assert_eq!(
+                published_is_start(*setting, *generator, built, published),
+                *want,
+                "{setting:?} {generator:?} {published:?}"
+            );
         }
     }
 }
