@@ -525,13 +525,13 @@ fn december(zone: &str) -> ParseHints {
     h
 }
 
-/// (start, end, all_day, date_source) of each offering's first occurrence, and its zone.
-fn when_of(
-    p: &Parsed,
-) -> Vec<(
+/// (start, end, all_day, date_source) of an offering's first occurrence, and its zone.
+type When = (
     Option<(String, Option<String>, bool, &'static str)>,
     Option<String>,
-)> {
+);
+
+fn when_of(p: &Parsed) -> Vec<When> {
     p.offerings
         .iter()
         .map(|o| {
@@ -550,16 +550,7 @@ fn when_of(
         .collect()
 }
 
-fn occ(
-    start: &str,
-    end: Option<&str>,
-    all_day: bool,
-    source: &'static str,
-    zone: &str,
-) -> (
-    Option<(String, Option<String>, bool, &'static str)>,
-    Option<String>,
-) {
+fn occ(start: &str, end: Option<&str>, all_day: bool, source: &'static str, zone: &str) -> When {
     (
         Some((start.to_string(), end.map(str::to_string), all_day, source)),
         Some(zone.to_string()),

@@ -581,9 +581,12 @@ fn is_range_word(t: Option<&Tok>) -> bool {
         || word(t).is_some_and(|w| matches!(w, "to" | "until" | "till" | "through" | "thru"))
 }
 
+/// A start time, the end time with whether it falls on the next day, and the index after them.
+type Times = (NaiveTime, Option<(NaiveTime, bool)>, usize);
+
 /// A time or a time range at `i`, with meridiems settled. A start needs a meridiem, a colon or
 /// a word ("noon") unless a range's end supplies the meridiem.
-fn times_at(t: &[Tok], i: usize) -> Option<(NaiveTime, Option<(NaiveTime, bool)>, usize)> {
+fn times_at(t: &[Tok], i: usize) -> Option<Times> {
     let (mut a, after_a) = time_at(t, i)?;
     if is_range_word(t.get(after_a))
         && let Some((b, after_b)) = time_at(t, after_a + 1)

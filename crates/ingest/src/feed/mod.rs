@@ -533,12 +533,13 @@ mod tests {
             Some(at("2027-01-20T09:00:00-05:00")),
         ];
         let plugin = Some("The Events Calendar 6.2");
-        let cases: &[(
+        type Case<'a> = (
             DatesConvention,
-            Option<&str>,
-            &[Option<DateTime<FixedOffset>>],
+            Option<&'a str>,
+            &'a [Option<DateTime<FixedOffset>>],
             bool,
-        )] = &[
+        );
+        let cases: &[Case<'_>] = &[
             (DatesConvention::Auto, None, &future, true),
             (DatesConvention::Auto, None, &past, false),
             (DatesConvention::Auto, None, &future[..2], false),
