@@ -70,6 +70,7 @@ fn corpus() -> Corpus {
                     end: Some(end.fixed_offset()),
                     all_day: false,
                     cancelled: i % 97 == 0 && k == 1,
+                    date_source: coalesce_core::DateSource::Structured,
                 })
             })
             .collect::<Vec<_>>();

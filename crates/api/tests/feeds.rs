@@ -46,6 +46,7 @@ fn occ(start: &str, end: &str) -> Occurrence {
         end: Some(at(end)),
         all_day: false,
         cancelled: false,
+        date_source: coalesce_core::DateSource::Structured,
     }
 }
 
@@ -455,6 +456,7 @@ fn all_day_sessions_are_dates_and_unknown_zones_are_utc() {
             end: Some(at("2026-10-08T00:00:00+02:00")),
             all_day: true,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         }],
     );
     o.occurrences.push(occ(
@@ -620,6 +622,7 @@ fn roundtrip_offerings() -> Vec<Offering> {
             end: Some(at("2026-10-08T00:00:00+02:00")),
             all_day: true,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         }],
     );
     let emoji = offering(

@@ -15,7 +15,7 @@ use coalesce_store::{
     Cluster, ClusterId, NewSource, OfferingFilter, OfferingId, Store, StoreOptions, StoredOffering,
 };
 
-use crate::{KindArg, parse_instant};
+use crate::{DatesArg, KindArg, parse_instant};
 
 /// Where the store lives unless `--data-dir` says otherwise.
 const DEFAULT_DATA_DIR: &str = "data";
@@ -49,6 +49,9 @@ pub struct ImportArgs {
     /// The source's zone for floating times (IANA name); kept in the source's settings.
     #[arg(long)]
     timezone: Option<String>,
+    /// What the feed's publication dates mean; kept in the source's settings.
+    #[arg(long, value_enum, default_value_t = DatesArg::Auto)]
+    dates: DatesArg,
     /// Pretend the import happens at this instant (YYYY-MM-DD or RFC 3339); for tests and replays.
     #[arg(long, hide = true)]
     now: Option<String>,
@@ -127,6 +130,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
     let mut hints = ParseHints::new(now);
     hints.kind = args.kind.kind();
     hints.base_url = args.base_url.clone();
+    hints.dates = args.dates.convention();
     if let Some(tz) = &args.timezone {
         hints.timezone = Some(coalesce_ingest::tz::resolve(tz).with_context(|| {
             format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")
@@ -146,6 +150,9 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
         let mut settings = serde_json::Map::new();
         if let Some(tz) = &args.timezone {
             settings.insert("timezone".into(), tz.clone().into());
+        }
+        if !matches!(args.dates, DatesArg::Auto) {
+            settings.insert("dates".into(), hints.dates.as_str().into());
         }
         let source = store
             .upsert_source(

@@ -104,6 +104,9 @@ struct ParseArgs {
     /// The zone for floating times (IANA name such as America/Chicago).
     #[arg(long)]
     timezone: Option<String>,
+    /// What the feed's publication dates mean; `auto` detects an events plugin's feed.
+    #[arg(long, value_enum, default_value_t = DatesArg::Auto)]
+    dates: DatesArg,
     /// Start of the window for recurring events (YYYY-MM-DD or RFC 3339); default 30 days ago.
     #[arg(long)]
     from: Option<String>,
@@ -115,6 +118,29 @@ struct ParseArgs {
     json_warnings: bool,
     #[command(flatten)]
     net: net::NetArgs,
+}
+
+/// The source's `dates` setting on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DatesArg {
+    Auto,
+    /// Each item's publication date is its event's start (The Events Calendar and similar).
+    #[value(name = "published_is_start")]
+    PublishedIsStart,
+    /// Publication dates are never event starts.
+    #[value(name = "published_is_not_start")]
+    PublishedIsNotStart,
+}
+
+impl DatesArg {
+    fn convention(self) -> coalesce_ingest::DatesConvention {
+        use coalesce_ingest::DatesConvention as D;
+        match self {
+            DatesArg::Auto => D::Auto,
+            DatesArg::PublishedIsStart => D::PublishedIsStart,
+            DatesArg::PublishedIsNotStart => D::PublishedIsNotStart,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -189,6 +215,7 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
     hints.kind = args.kind.kind();
     hints.base_url = args.base_url;
     hints.content_type = content_type;
+    hints.dates = args.dates.convention();
     if let Some(tz) = &args.timezone {
         hints.timezone = Some(coalesce_ingest::tz::resolve(tz).with_context(|| {
             format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")

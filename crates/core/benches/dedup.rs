@@ -131,6 +131,7 @@ fn offering(
                 end: Some(s + Duration::minutes(60)),
                 all_day: false,
                 cancelled: false,
+                date_source: coalesce_core::DateSource::Structured,
             })
             .into_iter()
             .collect(),

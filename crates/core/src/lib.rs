@@ -18,7 +18,7 @@ mod phrases;
 pub mod vocab;
 
 pub use model::{
-    Cost, Credit, CreditUnit, Geo, KeyKind, Location, Modality, Occurrence, Offering, Sector,
-    Status,
+    Cost, Credit, CreditUnit, DateSource, Geo, KeyKind, Location, Modality, Occurrence, Offering,
+    Sector, Status,
 };
 pub use vocab::{Vocabulary, VocabularyError};

@@ -83,6 +83,33 @@ pub struct Occurrence {
     /// Set when this single session (not the whole offering) is cancelled.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancelled: bool,
+    /// Where the dates came from; stored bodies written before it existed read as structured.
+    #[serde(default)]
+    pub date_source: DateSource,
+}
+
+/// The provenance of an occurrence's dates, so the scorecard and the API can say how far to
+/// trust them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// A field made for it: DTSTART, `startDate`, `ev:startdate`, `dt-start`, a CSS rule.
+    #[default]
+    Structured,
+    /// Read from the words of the title or description ("March 10 @ 1:00 pm AST").
+    Text,
+    /// The publication date of a feed whose publisher puts the event start there.
+    Published,
+}
+
+impl DateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Structured => "structured",
+            DateSource::Text => "text",
+            DateSource::Published => "published",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -63,6 +63,7 @@ fn offering(l: &Labeled) -> Offering {
                 end: None,
                 all_day: l.all_day,
                 cancelled: false,
+                date_source: coalesce_core::DateSource::Structured,
             })
             .collect(),
         recurring: false,

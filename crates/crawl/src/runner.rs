@@ -519,6 +519,9 @@ impl Crawler {
         if let Some(tz) = settings.get("timezone").and_then(|v| v.as_str()) {
             hints.timezone = coalesce_ingest::tz::resolve(tz);
         }
+        if let Some(dates) = settings.get("dates").and_then(|v| v.as_str()) {
+            hints.dates = coalesce_ingest::DatesConvention::parse(dates).unwrap_or_default();
+        }
         if let Some(rules) = settings.get("html_rules").filter(|v| !v.is_null()) {
             let rules = serde_json::from_value::<HtmlRules>(rules.clone()).map_err(|e| {
                 (

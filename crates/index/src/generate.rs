@@ -556,6 +556,7 @@ fn make_group(
                 end: Some(s + length),
                 all_day: false,
                 cancelled: sessions > 1 && rng.chance(0.03),
+                date_source: coalesce_core::DateSource::Structured,
             });
         }
     }

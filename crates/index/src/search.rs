@@ -1311,6 +1311,7 @@ mod walk_tests {
                     end: Some(s + Duration::days(k) + Duration::hours(2)),
                     all_day: false,
                     cancelled: false,
+                    date_source: coalesce_core::DateSource::Structured,
                 })
                 .collect();
         }

@@ -35,6 +35,7 @@ fn offering(title: &str, summary: &str, days: Option<i64>) -> Offering {
                 end: Some(s + Duration::hours(1)),
                 all_day: false,
                 cancelled: false,
+                date_source: coalesce_core::DateSource::Structured,
             }]
         })
         .unwrap_or_default();
@@ -246,6 +247,7 @@ fn a_series_sorts_by_its_next_session_in_the_window() {
             end: Some(s + Duration::hours(1)),
             all_day: false,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         });
     }
     // Sessions at -14, -7, 0, +7, +14 days; "now" is inside the 0-day session's hour? no: it

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::literals::Literals;
 use coalesce_core::normalize::{
@@ -13,7 +13,7 @@ use coalesce_core::normalize::{
     infer_modality, parse_cost_text, parse_credits, parse_credits_lines, safe_http_url, summarize,
     summarize_squashed,
 };
-use coalesce_core::{Cost, Location, Modality, Occurrence, Offering, Status};
+use coalesce_core::{Cost, DateSource, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
 
 use crate::sanitize::{clean_html, html_to_text, html_to_text_owned};
@@ -57,6 +57,12 @@ pub struct Draft {
     pub occurrences: Vec<Occurrence>,
     pub recurring: bool,
     pub timezone: Option<String>,
+    /// The item's dates may be written in its title or description (feed items, pages read
+    /// by CSS rules): read them there when the format gave none.
+    pub text_dates: bool,
+    /// The publication date, with its offset, when the document's publisher puts the event
+    /// start there (see [`crate::DatesConvention`]).
+    pub published_start: Option<DateTime<FixedOffset>>,
     pub location: Option<Location>,
     /// A location given only as one line of text (iCal LOCATION, ev:location).
     pub location_text: Option<String>,
@@ -153,7 +159,7 @@ fn same_item(a: &Offering, b: &Offering) -> bool {
 }
 
 /// Normalizes one draft.
-pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
+pub(crate) fn finish(mut d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     let hints = ctx.hints;
     let max_depth = hints.limits.max_html_depth;
     let base = d.base_url.as_ref().or(hints.base_url.as_ref());
@@ -224,6 +230,21 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
             derived
         }
     };
+
+    let (mut occurrences, timezone) = dates_of(
+        std::mem::take(&mut d.occurrences),
+        d.timezone.take(),
+        &DatesInput {
+            text_dates: d.text_dates,
+            published_start: d.published_start,
+            published_at: d.published_at,
+            updated_at: d.updated_at,
+            title: &title,
+            text: &description_plain,
+        },
+        ctx,
+        index,
+    );
 
     // URLs: only http(s) leaves this function.
     let url_field = |raw: &Option<String>, what: &str, ctx: &mut Ctx<'_>| -> Option<String> {
@@ -325,7 +346,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         location: location.as_ref(),
         urls: &other_urls,
         has_online_url: online_url.is_some(),
-        has_occurrences: !d.occurrences.is_empty(),
+        has_occurrences: !occurrences.is_empty(),
         folded_signals: Some(folded_signals),
     });
 
@@ -339,7 +360,6 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         ),
     };
 
-    let mut occurrences = d.occurrences;
     occurrences.sort_by_key(|o| o.start);
     occurrences.dedup_by(|a, b| a.start == b.start && a.end == b.end);
 
@@ -379,7 +399,7 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
             .filter(|l| !l.is_empty() && l.len() <= 35),
         occurrences,
         recurring: d.recurring,
-        timezone: d.timezone,
+        timezone,
         modality,
         location,
         online_url,
@@ -406,6 +426,153 @@ pub(crate) fn finish(d: Draft, ctx: &mut Ctx<'_>) -> Offering {
     };
     defang(&mut offering);
     offering
+}
+
+/// What [`dates_of`] reads besides the format's own occurrences.
+struct DatesInput<'a> {
+    text_dates: bool,
+    published_start: Option<DateTime<FixedOffset>>,
+    published_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+    title: &'a str,
+    text: &'a str,
+}
+
+/// The occurrences and zone of one item. A structured start always wins: the title and
+/// description are read only when the format gave no occurrence, and a publication date is a
+/// start only when the document's convention says so and the text gives no time. The zone is
+/// always said when something says it: the format's (TZID, X-WR-TIMEZONE), the one the text
+/// names, else the source's.
+fn dates_of(
+    mut occurrences: Vec<Occurrence>,
+    timezone: Option<String>,
+    input: &DatesInput<'_>,
+    ctx: &mut Ctx<'_>,
+    index: Option<usize>,
+) -> (Vec<Occurrence>, Option<String>) {
+    let source_zone = ctx.hints.timezone;
+    let mut zone = timezone;
+    if occurrences.is_empty() && (input.text_dates || input.published_start.is_some()) {
+        let found = if input.text_dates {
+            let reference = input
+                .published_start
+                .map(|p| p.with_timezone(&Utc))
+                .or(input.published_at)
+                .or(input.updated_at)
+                .unwrap_or(ctx.hints.now);
+            crate::dates::text::read(
+                &[input.text, input.title],
+                &crate::dates::text::TextHints {
+                    reference,
+                    zone: source_zone,
+                },
+            )
+        } else {
+            None
+        };
+        let published = input.published_start;
+        match (found, published) {
+            // A time in the text says more than the publication date (it has the end too).
+            (Some(f), _) if !f.all_day => {
+                if f.zone.is_none() {
+                    ctx.warn(
+                        WarningCode::FloatingTime,
+                        index,
+                        "a time in the text names no zone and the source has none; read as utc",
+                    );
+                }
+                zone = f.zone.map(|z| z.name().to_string());
+                occurrences.push(Occurrence {
+                    start: f.start,
+                    end: f.end,
+                    all_day: false,
+                    cancelled: false,
+                    date_source: DateSource::Text,
+                });
+            }
+            // A timed publication date on the phrase's first day says the hour the phrase
+            // leaves out; at local midnight the phrase's days are the event (a conference as
+            // midnight pubDate + "June 14 - June 16"); on another day the words win.
+            (Some(f), Some(p))
+                if !crate::dates::text::is_local_midnight(p, source_zone)
+                    && f.start.date_naive() == local_date(p, source_zone) =>
+            {
+                occurrences.push(published_occurrence(p, source_zone));
+            }
+            (Some(f), _) => {
+                occurrences.push(Occurrence {
+                    start: f.start,
+                    end: f.end,
+                    all_day: true,
+                    cancelled: false,
+                    date_source: DateSource::Text,
+                });
+            }
+            (None, Some(p)) => occurrences.push(published_occurrence(p, source_zone)),
+            (None, None) => {}
+        }
+    }
+    for o in &mut occurrences {
+        whole_days(o);
+    }
+    if zone.is_none() && !occurrences.is_empty() {
+        // Structured times with an offset (JSON-LD, ev:startdate, microdata) and date-only
+        // ones name no zone: the source's is the zone the copy is placed in.
+        zone = source_zone.map(|z| z.name().to_string());
+    }
+    (occurrences, zone)
+}
+
+/// 00:00 to 23:59(:59) on the wall clock is how many calendars write a whole day: made
+/// all-day, with the exclusive end at the next midnight as iCalendar has it.
+fn whole_days(o: &mut Occurrence) {
+    use chrono::Timelike;
+    let Some(end) = o.end else { return };
+    if o.all_day || o.start.time() != chrono::NaiveTime::MIN {
+        return;
+    }
+    let t = end.time();
+    if t.hour() == 23 && t.minute() == 59 && end.date_naive() >= o.start.date_naive() {
+        o.all_day = true;
+        o.end = end
+            .date_naive()
+            .succ_opt()
+            .and_then(|d| {
+                d.and_time(chrono::NaiveTime::MIN)
+                    .and_local_timezone(*end.offset())
+                    .single()
+            })
+            .or(Some(end));
+    }
+}
+
+fn local_date(t: DateTime<FixedOffset>, zone: Option<chrono_tz::Tz>) -> chrono::NaiveDate {
+    match zone {
+        Some(z) => t.with_timezone(&z).date_naive(),
+        None => t.date_naive(),
+    }
+}
+
+/// A publication date as the event start: with no end, or a whole day at local midnight.
+fn published_occurrence(p: DateTime<FixedOffset>, zone: Option<chrono_tz::Tz>) -> Occurrence {
+    let start = match zone {
+        Some(z) => p.with_timezone(&z).fixed_offset(),
+        None => p,
+    };
+    let all_day = crate::dates::text::is_local_midnight(p, zone);
+    let end = all_day
+        .then(|| {
+            let next = local_date(p, zone).succ_opt()?;
+            crate::dates::localize(next.and_time(chrono::NaiveTime::MIN), zone)
+        })
+        .flatten();
+    Occurrence {
+        start,
+        end,
+        all_day,
+        cancelled: false,
+        date_source: DateSource::Published,
+    }
 }
 
 /// `format!("{a}\n{b}")` without the formatting machinery (two of these per item were a
@@ -885,6 +1052,37 @@ mod tests {
             title: Some(title.to_string()),
             ..Draft::default()
         }
+    }
+
+    #[test]
+    fn midnight_to_2359_is_a_whole_day_and_text_never_overrides_a_structured_start() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date");
+        let mut whole = draft(0, "Annual Meeting");
+        whole.occurrences.push(Occurrence {
+            start: at("2027-10-20T00:00:00-10:00"),
+            end: Some(at("2027-10-20T23:59:00-10:00")),
+            all_day: false,
+            cancelled: false,
+            date_source: DateSource::Structured,
+        });
+        let mut structured = draft(1, "Webinar");
+        structured.text_dates = true;
+        structured.description_text = Some("When: March 3, 2027, 9–10 a.m. ET".into());
+        structured.occurrences.push(Occurrence {
+            start: at("2027-03-04T14:00:00-05:00"),
+            end: None,
+            all_day: false,
+            cancelled: false,
+            date_source: DateSource::Structured,
+        });
+        let (out, _) = run(vec![whole, structured]);
+        let o = &out[0].occurrences[0];
+        assert!(o.all_day);
+        assert_eq!(o.end, Some(at("2027-10-21T00:00:00-10:00")));
+        let o = &out[1].occurrences;
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].start, at("2027-03-04T14:00:00-05:00"));
+        assert_eq!(o[0].date_source, DateSource::Structured);
     }
 
     proptest::proptest! {

@@ -163,6 +163,46 @@ pub struct ParseHints {
     /// Per-source CSS selector rules for HTML pages without structured data.
     pub html_rules: Option<HtmlRules>,
     pub vocabulary: Arc<Vocabulary>,
+    /// Whether the feed's publication dates are its events' starts (the source's `dates`
+    /// setting); detected from the feed itself when `Auto`.
+    pub dates: DatesConvention,
+}
+
+/// What a feed's publication dates (`pubDate`, `published`) mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatesConvention {
+    /// Decided per document: an events plugin's generator tag, or most publication dates after
+    /// the feed's own build date (or `now`), make them event starts.
+    #[default]
+    Auto,
+    /// The publisher puts each event's start in its publication date (The Events Calendar and
+    /// similar plugins).
+    PublishedIsStart,
+    /// Publication dates are when a post was published, never an event start.
+    PublishedIsNotStart,
+}
+
+impl DatesConvention {
+    pub const NAMES: [&'static str; 3] = ["auto", "published_is_start", "published_is_not_start"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatesConvention::Auto => "auto",
+            DatesConvention::PublishedIsStart => "published_is_start",
+            DatesConvention::PublishedIsNotStart => "published_is_not_start",
+        }
+    }
+
+    /// The setting's value as a source writes it.
+    pub fn parse(s: &str) -> Option<DatesConvention> {
+        match s.trim() {
+            "auto" => Some(DatesConvention::Auto),
+            "published_is_start" => Some(DatesConvention::PublishedIsStart),
+            "published_is_not_start" => Some(DatesConvention::PublishedIsNotStart),
+            _ => None,
+        }
+    }
 }
 
 impl ParseHints {
@@ -178,6 +218,7 @@ impl ParseHints {
             limits: Limits::default(),
             html_rules: None,
             vocabulary: Arc::new(Vocabulary::builtin()),
+            dates: DatesConvention::Auto,
         }
     }
 }

@@ -513,3 +513,196 @@ fn prefixed_rss_root_and_rss090_are_read() {
         Some("https://old-library.example.org/microfilm")
     );
 }
+
+/// Issue 16: the hints a crawl in December 2026 gives, with the source's zone.
+fn december(zone: &str) -> ParseHints {
+    let mut h = hints();
+    h.now = Utc
+        .with_ymd_and_hms(2026, 12, 15, 12, 0, 0)
+        .single()
+        .expect("now");
+    h.timezone = Some(zone.parse().expect("zone"));
+    h
+}
+
+/// (start, end, all_day, date_source) of an offering's first occurrence, and its zone.
+type When = (
+    Option<(String, Option<String>, bool, &'static str)>,
+    Option<String>,
+);
+
+fn when_of(p: &Parsed) -> Vec<When> {
+    p.offerings
+        .iter()
+        .map(|o| {
+            (
+                o.occurrences.first().map(|x| {
+                    (
+                        x.start.to_rfc3339(),
+                        x.end.map(|e| e.to_rfc3339()),
+                        x.all_day,
+                        x.date_source.as_str(),
+                    )
+                }),
+                o.timezone.clone(),
+            )
+        })
+        .collect()
+}
+
+fn occ(start: &str, end: Option<&str>, all_day: bool, source: &'static str, zone: &str) -> When {
+    (
+        Some((start.to_string(), end.map(str::to_string), all_day, source)),
+        Some(zone.to_string()),
+    )
+}
+
+#[test]
+fn events_plugin_feed_gives_pubdate_as_start_when_its_text_has_no_time() {
+    // Issue 16: pubDates after the feed's own build date are event starts.
+    let p = read_with(
+        "rss/events_plugin_pubdate_is_start.xml",
+        &december("America/Halifax"),
+    );
+    let z = "America/Halifax";
+    assert_eq!(
+        when_of(&p),
+        vec![
+            occ(
+                "2027-02-04T14:00:00-04:00",
+                Some("2027-02-04T15:30:00-04:00"),
+                false,
+                "text",
+                z
+            ),
+            occ("2027-05-11T10:30:00-03:00", None, false, "published", z),
+            occ(
+                "2027-08-03T00:00:00-03:00",
+                Some("2027-08-06T00:00:00-03:00"),
+                true,
+                "text",
+                z
+            ),
+            occ(
+                "2027-10-13T13:00:00-03:00",
+                Some("2027-10-13T14:00:00-03:00"),
+                false,
+                "text",
+                z
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_source_may_turn_the_pubdate_convention_off() {
+    let mut h = december("America/Halifax");
+    h.dates = coalesce_ingest::DatesConvention::PublishedIsNotStart;
+    let p = read_with("rss/events_plugin_pubdate_is_start.xml", &h);
+    assert!(p.offerings[1].occurrences.is_empty());
+    // The text still says when the others are.
+    assert_eq!(p.offerings[0].occurrences.len(), 1);
+}
+
+#[test]
+fn news_posts_never_get_their_pubdate_as_start() {
+    let p = read_with(
+        "rss/news_pubdate_is_not_start.xml",
+        &december("America/Anchorage"),
+    );
+    let z = "America/Anchorage";
+    let none = (None, None);
+    assert_eq!(
+        when_of(&p),
+        vec![
+            occ(
+                "2027-03-09T13:00:00-09:00",
+                Some("2027-03-09T14:30:00-09:00"),
+                false,
+                "text",
+                z
+            ),
+            // "register by March 1" is a deadline; the When line is the session.
+            occ(
+                "2027-03-09T13:00:00-09:00",
+                Some("2027-03-09T14:30:00-09:00"),
+                false,
+                "text",
+                z
+            ),
+            none,
+            occ(
+                "2027-04-21T12:00:00-08:00",
+                Some("2027-04-21T13:00:00-08:00"),
+                false,
+                "text",
+                z
+            ),
+        ]
+    );
+}
+
+#[test]
+fn libcal_times_without_a_zone_take_the_sources_and_all_day_is_a_whole_day() {
+    let p = read_with(
+        "rss/libcal_time_only_in_text.xml",
+        &december("America/Chicago"),
+    );
+    let z = "America/Chicago";
+    assert_eq!(
+        when_of(&p),
+        vec![
+            occ(
+                "2027-02-18T13:30:00-06:00",
+                Some("2027-02-18T15:00:00-06:00"),
+                false,
+                "text",
+                z
+            ),
+            occ(
+                "2027-07-10T00:00:00-05:00",
+                Some("2027-07-11T00:00:00-05:00"),
+                true,
+                "text",
+                z
+            ),
+            // A news post's "Starting January 4" is not an event.
+            (None, None),
+        ]
+    );
+}
+
+#[test]
+fn json_feed_live_sessions_dated_in_text_beside_self_paced_recordings() {
+    let p = read_with(
+        "jsonfeed/live_dates_in_text_beside_self_paced.json",
+        &december("America/Toronto"),
+    );
+    assert_eq!(
+        when_of(&p),
+        vec![
+            occ(
+                "2027-03-16T13:00:00-04:00",
+                Some("2027-03-16T14:30:00-04:00"),
+                false,
+                "text",
+                "America/Toronto"
+            ),
+            (None, None),
+        ]
+    );
+}
+
+#[test]
+fn event_module_times_with_an_offset_are_placed_in_the_sources_zone() {
+    let p = read_with("rss/rss2_event_module.xml", &december("America/New_York"));
+    assert!(
+        p.offerings
+            .iter()
+            .filter(|o| !o.occurrences.is_empty())
+            .all(|o| o.timezone.as_deref() == Some("America/New_York")
+                && o.occurrences
+                    .iter()
+                    .all(|x| x.date_source.as_str() == "structured"))
+    );
+}

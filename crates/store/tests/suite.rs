@@ -118,6 +118,7 @@ fn offering(key: &str, title: &str) -> Offering {
             end: Some(start + Duration::hours(1)),
             all_day: false,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         }],
         recurring: false,
         timezone: Some("America/New_York".into()),
@@ -326,6 +327,7 @@ mod cases {
             end: Some(at + Duration::hours(1)),
             all_day: false,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         }];
         items[8].occurrences.clear();
         s.apply(src, &fetched(items), t(1)).await.unwrap();

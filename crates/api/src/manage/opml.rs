@@ -37,6 +37,7 @@ pub fn parse_outlines(xml: &[u8], cap: usize) -> Result<Vec<SourceInput>, Manage
                         matches!(t.as_str(), "rss" | "atom" | "jsonfeed" | "ics" | "html")
                     }),
                     timezone: None,
+                    dates: None,
                     enabled: None,
                 });
                 if out.len() > cap {

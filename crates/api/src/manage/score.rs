@@ -32,6 +32,9 @@ pub struct Scorecard {
     pub missing_registration_url: Missing,
     pub missing_cost: Missing,
     pub missing_topic: Missing,
+    /// Occurrences by where their dates came from (`structured`, `text`, `published`): a
+    /// source read mostly from text is one to ask for structured dates.
+    pub occurrences_by_date_source: BTreeMap<String, usize>,
     /// From the latest fetch this process made (empty until then).
     pub warnings_by_kind: BTreeMap<String, u64>,
     /// What to fix first, in plain words.
@@ -43,7 +46,13 @@ pub struct Scorecard {
 pub fn score(offerings: &[&Offering]) -> Scorecard {
     let n = offerings.len();
     let mut c = [0usize; 6];
+    let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
     for o in offerings {
+        for x in &o.occurrences {
+            *by_source
+                .entry(x.date_source.as_str().to_string())
+                .or_default() += 1;
+        }
         let dated = o.modality != Some(Modality::SelfPaced);
         if dated && o.occurrences.is_empty() {
             c[0] += 1;
@@ -51,7 +60,9 @@ pub fn score(offerings: &[&Offering]) -> Scorecard {
         if dated && (o.occurrences.is_empty() || o.occurrences.iter().any(|x| x.end.is_none())) {
             c[1] += 1;
         }
-        if dated && o.timezone.is_none() {
+        // A whole day is the same day in any zone: no zone is needed to show it.
+        let timed = o.occurrences.iter().any(|x| !x.all_day);
+        if dated && timed && o.timezone.is_none() {
             c[2] += 1;
         }
         if o.registration_url.is_none() {
@@ -90,6 +101,7 @@ pub fn score(offerings: &[&Offering]) -> Scorecard {
         missing_registration_url: m(c[3]),
         missing_cost: m(c[4]),
         missing_topic: m(c[5]),
+        occurrences_by_date_source: by_source,
         advice,
         ..Scorecard::default()
     }

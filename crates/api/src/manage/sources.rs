@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use coalesce_ingest::{Kind, ParseHints, Window};
+use coalesce_ingest::{DatesConvention, Kind, ParseHints, Window};
 use coalesce_store::{FetchLog, NewSource, Source, SourceId, SourceStatus};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -33,6 +33,9 @@ pub struct SourceInput {
     pub kind: Option<String>,
     /// IANA zone for floating times.
     pub timezone: Option<String>,
+    /// What the feed's publication dates mean: `auto`, `published_is_start` or
+    /// `published_is_not_start`.
+    pub dates: Option<String>,
     pub enabled: Option<bool>,
 }
 
@@ -42,6 +45,7 @@ pub struct SourcePatch {
     pub url: Option<String>,
     pub kind: Option<String>,
     pub timezone: Option<String>,
+    pub dates: Option<String>,
     pub enabled: Option<bool>,
 }
 
@@ -53,6 +57,9 @@ pub struct SourceView {
     pub url: String,
     pub kind: Option<String>,
     pub timezone: Option<String>,
+    /// The `dates` setting, when the source has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dates: Option<String>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -66,6 +73,11 @@ impl From<Source> for SourceView {
             timezone: s
                 .settings
                 .get("timezone")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            dates: s
+                .settings
+                .get("dates")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             provider: s.provider,
@@ -140,10 +152,23 @@ fn check_timezone(tz: Option<&str>) -> Result<(), ManageError> {
     }
 }
 
-fn settings(timezone: Option<&str>) -> serde_json::Value {
+fn check_dates(dates: Option<&str>) -> Result<(), ManageError> {
+    match dates {
+        Some(d) if DatesConvention::parse(d).is_none() => Err(ManageError::Invalid(format!(
+            "dates must be one of {}, got {d:?}",
+            DatesConvention::NAMES.join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn settings(timezone: Option<&str>, dates: Option<&str>) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     if let Some(tz) = timezone {
         m.insert("timezone".into(), tz.into());
+    }
+    if let Some(d) = dates {
+        m.insert("dates".into(), d.trim().into());
     }
     m.into()
 }
@@ -163,6 +188,7 @@ pub(crate) async fn register(
     let url = check_url(state, &input.url)?;
     parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
+    check_dates(input.dates.as_deref())?;
     let store = state.store();
     if store.source_by_name(caller.0, name).await?.is_some() {
         return Err(ManageError::Conflict(format!(
@@ -177,7 +203,7 @@ pub(crate) async fn register(
                 name: name.to_owned(),
                 url: url.to_string(),
                 kind: input.kind.clone().filter(|k| k != "auto"),
-                settings: settings(input.timezone.as_deref()),
+                settings: settings(input.timezone.as_deref(), input.dates.as_deref()),
             },
             now,
         )
@@ -305,9 +331,13 @@ pub async fn update(
     };
     parse_kind(patch.kind.as_deref())?;
     check_timezone(patch.timezone.as_deref())?;
+    check_dates(patch.dates.as_deref())?;
     let mut settings = source.settings.clone();
     if let (Some(tz), Some(map)) = (&patch.timezone, settings.as_object_mut()) {
         map.insert("timezone".into(), tz.clone().into());
+    }
+    if let (Some(d), Some(map)) = (&patch.dates, settings.as_object_mut()) {
+        map.insert("dates".into(), d.trim().into());
     }
     let kind = match &patch.kind {
         Some(k) if k == "auto" => None,
@@ -396,6 +426,7 @@ pub struct PreviewInput {
     pub url: String,
     pub kind: Option<String>,
     pub timezone: Option<String>,
+    pub dates: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -430,6 +461,7 @@ pub async fn preview(
     let url = check_url(&state, &input.url)?;
     let kind = parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
+    check_dates(input.dates.as_deref())?;
     let now = Utc::now();
     let response = state
         .inner
@@ -449,6 +481,11 @@ pub async fn preview(
         .as_deref()
         .and_then(coalesce_ingest::tz::resolve);
     hints.window = Window::around(now);
+    hints.dates = input
+        .dates
+        .as_deref()
+        .and_then(DatesConvention::parse)
+        .unwrap_or_default();
     let body = response.body.clone();
     // Parsing is CPU work: off the async workers.
     let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints))

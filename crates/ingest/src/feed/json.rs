@@ -19,6 +19,13 @@ pub(super) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     let feed = parse_feed(text, ctx.hints.base_url.as_ref())
         .map_err(|e| ParseError::malformed(doc.kind, e))?;
     let mut extracted = from_feed(feed, ctx);
+    // JSON Feed has no build date and catalogues publish dates of resources, so the convention
+    // is taken only from the source's own word.
+    if ctx.hints.dates == crate::DatesConvention::PublishedIsStart {
+        for d in &mut extracted.drafts {
+            d.published_start = d.published_at.map(|p| p.fixed_offset());
+        }
+    }
     // feed-rs drops `image` and `banner_image`; the items array is in the same order.
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
         let items = value.get("items").and_then(|i| i.as_array());
@@ -113,6 +120,7 @@ fn draft_from_entry(index: usize, entry: &Entry, info: &FeedInfo) -> Draft {
     let mut d = Draft {
         index,
         guid: non_empty(&entry.id),
+        text_dates: true,
         ..Draft::default()
     };
     if let Some(t) = &entry.title {

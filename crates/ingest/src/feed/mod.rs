@@ -16,14 +16,14 @@ mod reader;
 mod timestamp;
 mod tokens;
 
-use chrono::Duration;
-use coalesce_core::Occurrence;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use coalesce_core::{DateSource, Occurrence};
 use url::Url;
 
 use crate::dates::parse_when;
 use crate::draft::Draft;
 use crate::sanitize::html_to_text;
-use crate::{Ctx, Doc, Extracted, Kind, ParseError, WarningCode};
+use crate::{Ctx, DatesConvention, Doc, Extracted, Kind, ParseError, WarningCode};
 
 use reader::{Content, EventData, Item, Markup};
 
@@ -82,6 +82,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
         language: feed.language,
     };
     let mut drafts = Vec::with_capacity(feed.items.len());
+    let mut published = Vec::with_capacity(feed.items.len());
     for (index, mut item) in feed.items.into_iter().enumerate() {
         // Kept even when nothing could be read from it: every item element is an item, as
         // feedparser counts them.
@@ -93,9 +94,25 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
             );
         }
         let event = std::mem::take(&mut item.event);
-        let mut draft = draft_from_item(index, item, &info);
+        let (mut draft, pub_date) = draft_from_item(index, item, &info);
         apply_event(&mut draft, &event, ctx);
         drafts.push(draft);
+        published.push(pub_date);
+    }
+    let built = feed
+        .updated
+        .as_deref()
+        .or(feed.published.as_deref())
+        .and_then(timestamp::parse);
+    if published_is_start(
+        ctx.hints.dates,
+        feed.generator.as_deref(),
+        built.unwrap_or(ctx.hints.now),
+        &published,
+    ) {
+        for (draft, p) in drafts.iter_mut().zip(published) {
+            draft.published_start = p;
+        }
     }
     Ok(Extracted {
         title: feed
@@ -259,9 +276,56 @@ fn as_html(text: Content) -> (String, bool) {
     }
 }
 
-fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
+/// Whether this feed's publication dates are its events' starts: the source says so, or the
+/// feed shows it: an events plugin's generator tag, or most items (two thirds, at least three)
+/// published more than a day after the feed's own build date (`now` without one). A news
+/// feed's posts are published before the feed is built, so its dates never qualify.
+fn published_is_start(
+    setting: DatesConvention,
+    generator: Option<&str>,
+    built: DateTime<Utc>,
+    published: &[Option<DateTime<FixedOffset>>],
+) -> bool {
+    match setting {
+        DatesConvention::PublishedIsStart => return true,
+        DatesConvention::PublishedIsNotStart => return false,
+        DatesConvention::Auto => {}
+    }
+    if generator.is_some_and(is_events_plugin) {
+        return true;
+    }
+    let dated = published.iter().flatten().count();
+    let ahead = published
+        .iter()
+        .flatten()
+        .filter(|p| p.with_timezone(&Utc) > built + Duration::days(1))
+        .count();
+    dated >= 3 && ahead * 3 >= dated * 2
+}
+
+/// Generator tags of calendar plugins that write each event's start as its `pubDate`.
+fn is_events_plugin(generator: &str) -> bool {
+    let g = generator.to_ascii_lowercase();
+    [
+        "the events calendar",
+        "tribe-events",
+        "tribe events",
+        "events manager",
+        "eventon",
+    ]
+    .iter()
+    .any(|p| g.contains(p))
+}
+
+/// The draft of one item, and its publication date with the offset it was written in.
+fn draft_from_item(
+    index: usize,
+    item: Item,
+    info: &FeedInfo,
+) -> (Draft, Option<DateTime<FixedOffset>>) {
     let mut d = Draft {
         index,
+        text_dates: true,
         ..Draft::default()
     };
     let guid_link = (item.guid_is_link && item.link.is_none())
@@ -306,7 +370,8 @@ fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
     d.other_urls = item.other_urls;
     d.categories = item.categories;
     d.organizer = item.author;
-    d.published_at = item.published.as_deref().and_then(timestamp::parse);
+    let published = item.published.as_deref().and_then(timestamp::parse_fixed);
+    d.published_at = published.map(|p| p.with_timezone(&Utc));
     d.updated_at = item.updated.as_deref().and_then(timestamp::parse);
     d.language = item.language.or_else(|| info.language.clone());
     d.base_url = match item.base.filter(|u| matches!(u.scheme(), "http" | "https")) {
@@ -319,7 +384,7 @@ fn draft_from_item(index: usize, item: Item, info: &FeedInfo) -> Draft {
             None => info.link.clone(),
         },
     };
-    d
+    (d, published)
 }
 
 /// Adds what an event module says about the item.
@@ -371,6 +436,7 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
                     end: end_at,
                     all_day: start.all_day,
                     cancelled: false,
+                    date_source: DateSource::Structured,
                 });
             }
             None => ctx.warn(
@@ -449,6 +515,44 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(rss_without_known_version(root(input)), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn the_pubdate_convention_is_detected_only_from_the_feed_or_the_source() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).expect("date");
+        let built = at("2026-12-03T10:00:00Z").with_timezone(&Utc);
+        let future = vec![
+            Some(at("2027-02-04T14:00:00-04:00")),
+            Some(at("2027-05-11T10:30:00-03:00")),
+            Some(at("2027-08-03T00:00:00-03:00")),
+        ];
+        let past = vec![
+            Some(at("2026-12-01T09:00:00-05:00")),
+            Some(at("2026-11-20T09:00:00-05:00")),
+            Some(at("2027-01-20T09:00:00-05:00")),
+        ];
+        let plugin = Some("The Events Calendar 6.2");
+        type Case<'a> = (
+            DatesConvention,
+            Option<&'a str>,
+            &'a [Option<DateTime<FixedOffset>>],
+            bool,
+        );
+        let cases: &[Case<'_>] = &[
+            (DatesConvention::Auto, None, &future, true),
+            (DatesConvention::Auto, None, &past, false),
+            (DatesConvention::Auto, None, &future[..2], false),
+            (DatesConvention::Auto, plugin, &past, true),
+            (DatesConvention::PublishedIsNotStart, plugin, &future, false),
+            (DatesConvention::PublishedIsStart, None, &past, true),
+        ];
+        for (setting, generator, published, want) in cases {
+            assert_eq!(
+                published_is_start(*setting, *generator, built, published),
+                *want,
+                "{setting:?} {generator:?} {published:?}"
+            );
         }
     }
 }

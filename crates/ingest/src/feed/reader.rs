@@ -66,6 +66,12 @@ pub(super) struct Feed {
     pub language: Option<String>,
     /// RSS `<ttl>` in minutes.
     pub ttl: Option<u32>,
+    /// `<generator>`: the software that wrote the feed (an events plugin says so).
+    pub generator: Option<String>,
+    /// The feed's own date as written: RSS `lastBuildDate`, Atom `updated`.
+    pub updated: Option<String>,
+    /// The channel's `pubDate` or `dc:date` as written.
+    pub published: Option<String>,
     /// Items in document order, at most the cap given to [`read`].
     pub items: Vec<Item>,
     /// Every item seen, including those past the cap.
@@ -275,6 +281,11 @@ enum FeedField {
     Link,
     Language,
     Ttl,
+    Generator,
+    /// RSS `lastBuildDate`, Atom `updated`.
+    Built,
+    /// A channel `pubDate` or `dc:date`.
+    Dated,
 }
 
 /// An element open inside the current item.
@@ -844,6 +855,9 @@ impl State<'_> {
             }
             "language" => FeedField::Language,
             "ttl" => FeedField::Ttl,
+            "generator" => FeedField::Generator,
+            "lastBuildDate" | "updated" | "modified" => FeedField::Built,
+            "pubDate" | "date" => FeedField::Dated,
             _ => return,
         };
         if empty {
@@ -1120,6 +1134,9 @@ impl State<'_> {
                             feed.ttl = value.parse().ok();
                         }
                     }
+                    FeedField::Generator => set(&mut feed.generator, value),
+                    FeedField::Built => set(&mut feed.updated, value),
+                    FeedField::Dated => set(&mut feed.published, value),
                 }
             }
             self.buf.clear();

@@ -8,23 +8,29 @@
 //! runs once per item) and read again; anything still unreadable goes to [`crate::dates`], which
 //! knows the looser formats pages use. A `None` leaves the field empty: the item is kept.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, Utc};
 
 /// The instant `text` names, or `None`.
 pub(super) fn parse(text: &str) -> Option<DateTime<Utc>> {
+    parse_fixed(text).map(|t| t.with_timezone(&Utc))
+}
+
+/// The instant `text` names with the offset it was written in (the wall-clock time matters
+/// when a publisher puts the event start in `pubDate`).
+pub(super) fn parse_fixed(text: &str) -> Option<DateTime<FixedOffset>> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed.len() > 64 {
         return None;
     }
     if let Ok(t) = DateTime::parse_from_rfc3339(trimmed) {
-        return Some(t.with_timezone(&Utc));
+        return Some(t);
     }
     if let Ok(t) = DateTime::parse_from_rfc2822(trimmed) {
-        return Some(t.with_timezone(&Utc));
+        return Some(t);
     }
     repaired_rfc2822(trimmed)
-        .or_else(|| repaired_iso(trimmed))
-        .or_else(|| crate::dates::parse_when(trimmed, None).map(|w| w.at.with_timezone(&Utc)))
+        .or_else(|| repaired_iso(trimmed).map(|t| t.fixed_offset()))
+        .or_else(|| crate::dates::parse_when(trimmed, None).map(|w| w.at))
 }
 
 const MONTHS: [&str; 12] = [
@@ -51,7 +57,7 @@ fn is_weekday(word: &str) -> bool {
 }
 
 /// RFC 2822 with the usual breakage mended: rebuilt as `D Mon YYYY HH:MM:SS +zzzz`.
-fn repaired_rfc2822(text: &str) -> Option<DateTime<Utc>> {
+fn repaired_rfc2822(text: &str) -> Option<DateTime<FixedOffset>> {
     let mut words: Vec<&str> = text.split_whitespace().collect();
     if words.first().is_some_and(|w| is_weekday(w)) {
         words.remove(0);
@@ -76,7 +82,10 @@ fn repaired_rfc2822(text: &str) -> Option<DateTime<Utc>> {
         "UTC" | "GMT" | "UT" | "Z" | "-0000" => "+0000".to_string(),
         z if z.len() == 5 && (z.starts_with('+') || z.starts_with('-')) => z.to_string(),
         z if z.len() == 6 && z.as_bytes()[3] == b':' => z.replace(':', ""),
-        _ => return None,
+        // Event plugins write the site's own abbreviation, which RFC 2822 does not list (it
+        // knows only the US mainland ones). Only abbreviations with one meaning in North
+        // America and the UK are read; an unknown word leaves the date unread.
+        z => abbreviation_offset(z)?.to_string(),
     };
     let date = if next_day { date.succ_opt()? } else { date };
     let rebuilt = format!(
@@ -86,9 +95,30 @@ fn repaired_rfc2822(text: &str) -> Option<DateTime<Utc>> {
         date.format("%Y"),
         time.format("%H:%M:%S")
     );
-    DateTime::parse_from_rfc2822(&rebuilt)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc2822(&rebuilt).ok()
+}
+
+/// The fixed offset of a zone abbreviation written in a feed date.
+fn abbreviation_offset(zone: &str) -> Option<&'static str> {
+    Some(match zone {
+        "EST" => "-0500",
+        "EDT" => "-0400",
+        "CST" => "-0600",
+        "CDT" => "-0500",
+        "MST" => "-0700",
+        "MDT" => "-0600",
+        "PST" => "-0800",
+        "PDT" => "-0700",
+        "AST" => "-0400",
+        "ADT" => "-0300",
+        "NST" => "-0330",
+        "NDT" => "-0230",
+        "AKST" => "-0900",
+        "AKDT" => "-0800",
+        "HST" => "-1000",
+        "BST" => "+0100",
+        _ => return None,
+    })
 }
 
 /// `H:MM`, `HH:MM` or `HH:MM:SS`; hour 24 means midnight of the next day.
@@ -180,6 +210,11 @@ mod tests {
             ("2027-01-01 10:00:00-05:00", Some("2027-01-01T15:00:00Z")),
             ("2027-01-01T10:00:00-0500", Some("2027-01-01T15:00:00Z")),
             ("2027-01-01", Some("2027-01-01T00:00:00Z")),
+            // Event plugins write the site's zone word and no seconds.
+            ("Wed, 20 Jan 2027 19:00 AST", Some("2027-01-20T23:00:00Z")),
+            ("Wed, 14 Apr 2027 13:00 ADT", Some("2027-04-14T16:00:00Z")),
+            ("Mon, 14 Jun 2027 00:00 AKDT", Some("2027-06-14T08:00:00Z")),
+            ("Mon, 14 Jun 2027 00:00 XYZ", None),
             ("Wed, 31 Feb 2027 10:00:00 -0500", None),
             ("2027-13-01T00:00:00Z", None),
             ("garbage", None),

@@ -76,6 +76,8 @@ pub(crate) fn extract(
         let mut d = Draft {
             index,
             base_url: base.clone(),
+            // A page read by CSS rules may say its date only in its words.
+            text_dates: true,
             ..Draft::default()
         };
         d.title = item
@@ -124,6 +126,7 @@ pub(crate) fn extract(
                 end,
                 all_day,
                 cancelled: false,
+                date_source: coalesce_core::DateSource::Structured,
             });
             if start.floating {
                 d.timezone = zone.map(|z| z.name().to_string());

@@ -404,6 +404,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             end,
             all_day,
             cancelled: false,
+            date_source: coalesce_core::DateSource::Structured,
         }]
     }
 }

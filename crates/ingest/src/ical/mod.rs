@@ -451,6 +451,7 @@ fn occurrence(
         end: Some(end),
         all_day: t.start.date_only,
         cancelled: false,
+        date_source: coalesce_core::DateSource::Structured,
     })
 }
 

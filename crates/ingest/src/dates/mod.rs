@@ -4,6 +4,8 @@
 use chrono::{DateTime, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 
+pub mod text;
+
 /// A point in time as written: with its offset, or local to `zone`, or a whole day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct When {
