@@ -58,10 +58,11 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         });
     }
 
-    let mut collector = schema::Collector::new(ctx, base);
+    let mut collector = schema::Collector::new(ctx, base.clone());
+    let mut trees = Vec::new();
     for (i, raw) in jsonld_blocks(&page).iter().enumerate() {
         match json::parse_block(raw, limits.max_json_depth) {
-            Ok(value) => collector.visit(&value, None),
+            Ok(value) => trees.push(value),
             Err(json::BlockError::Empty) => {}
             Err(json::BlockError::TooDeep(depth)) => collector.ctx.warn(
                 WarningCode::BadJsonLd,
@@ -80,8 +81,13 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             }
         }
     }
-    for item in microdata::items(&page, limits.max_json_depth) {
-        collector.visit(&item, None);
+    trees.extend(microdata::items(&page, limits.max_json_depth));
+    // Sessions may name their series in another block: know every series first.
+    for tree in &trees {
+        collector.note_super_events(tree);
+    }
+    for tree in &trees {
+        collector.visit(tree, None);
     }
     if collector.dropped > 0 {
         let (max, dropped) = (limits.max_items, collector.dropped);

@@ -13,13 +13,15 @@
 //! extruct counts every typed node, so it counts a series and a course once more than we do,
 //! and each course instance on top.
 
-use chrono::Duration;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Timelike};
 use coalesce_core::normalize::OfferInput;
 use coalesce_core::{Geo, Location, Modality, Occurrence, Status};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::dates::parse_when;
+use crate::dates::{When, localize, parse_when};
 use crate::draft::Draft;
 use crate::{Ctx, WarningCode};
 
@@ -61,6 +63,9 @@ pub(crate) struct Collector<'c, 'h> {
     pub dropped: usize,
     /// Set by `occurrences` when a date was read in the source's zone, for the draft's timezone.
     floating_zone: Option<String>,
+    /// `@id`s that sessions name as their `superEvent`: such a series is a container even
+    /// when its sessions are listed beside it rather than inside it.
+    series_ids: HashSet<String>,
 }
 
 impl<'c, 'h> Collector<'c, 'h> {
@@ -71,6 +76,33 @@ impl<'c, 'h> Collector<'c, 'h> {
             base,
             dropped: 0,
             floating_zone: None,
+            series_ids: HashSet::new(),
+        }
+    }
+
+    /// Notes every `superEvent` reference in a tree; called on every tree before any visit.
+    pub fn note_super_events(&mut self, v: &Value) {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        if prop_name(k) == "superEvent" {
+                            for m in objects(v) {
+                                if let Some(id) = Node(m).get("@id").and_then(text) {
+                                    self.series_ids.insert(id);
+                                }
+                            }
+                            if let Some(id) = v.as_str() {
+                                self.series_ids.insert(id.trim().to_string());
+                            }
+                        }
+                        stack.push(v);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -111,12 +143,27 @@ impl<'c, 'h> Collector<'c, 'h> {
         let is = |t: &str| types.iter().any(|x| x == t);
         let is_event = types.iter().any(|t| EVENT_TYPES.contains(&t.as_str()));
         if is("Course") && !is_event {
-            let draft = self.course(node, parent);
-            let hold = draft.clone();
-            self.push(draft);
+            let course = self.course(node, parent);
+            let instances = node
+                .get("hasCourseInstance")
+                .map(objects)
+                .unwrap_or_default();
+            if instances.is_empty() {
+                let mut d = course.clone();
+                if d.occurrences.is_empty() {
+                    d.occurrences = self.occurrences(node, d.index);
+                }
+                self.push(d);
+            }
+            // Each run is what a learner signs up for: one offering per instance, the course
+            // lending its text and link.
+            for inst in instances {
+                let d = self.course_instance(Node(inst), &course);
+                self.push(d);
+            }
             for (k, v) in map {
                 if prop_name(k) != "hasCourseInstance" {
-                    self.visit(v, Some(&hold));
+                    self.visit(v, Some(&course));
                 }
             }
             return;
@@ -135,7 +182,15 @@ impl<'c, 'h> Collector<'c, 'h> {
             .get("subEvent")
             .or_else(|| node.get("subEvents"))
             .is_some_and(has_object);
-        let is_container = is("EventSeries") && has_subs && draft.occurrences.is_empty();
+        // A series is where its sessions are listed, not something to attend: with sessions
+        // nested or pointing back to it, the sessions are the offerings (its own dates only
+        // span them).
+        let is_container = is("EventSeries")
+            && (has_subs
+                || node
+                    .get("@id")
+                    .and_then(text)
+                    .is_some_and(|id| self.series_ids.contains(&id)));
         let hold = draft.clone();
         if !is_container {
             self.push(draft);
@@ -144,7 +199,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             if prop_name(k) == "superEvent" {
                 // Pointing back from a sub-event it would only repeat its parent; a festival
                 // above a top-level event is its own offering and inherits nothing from it.
-                if parent.is_none() {
+                if parent.is_none() && !objects(v).iter().any(|m| is_series(Node(m))) {
                     self.visit(v, None);
                 }
                 continue;
@@ -153,6 +208,7 @@ impl<'c, 'h> Collector<'c, 'h> {
         }
     }
 
+    /// The course itself: what its instances share.
     fn course(&mut self, node: Node<'_>, parent: Option<&Draft>) -> Draft {
         let mut d = self.common(node);
         if let Some(p) = parent {
@@ -161,52 +217,71 @@ impl<'c, 'h> Collector<'c, 'h> {
         d.organizer = d
             .organizer
             .or_else(|| node.get("provider").and_then(name_of));
-        d.declared_modality = d
-            .declared_modality
-            .or_else(|| node.get("courseMode").and_then(course_mode));
+        d.declared_modality = node
+            .get("courseMode")
+            .and_then(course_mode)
+            .or(d.declared_modality);
         d.credits_text = node
             .get("numberOfCredits")
             .and_then(name_of)
             .map(|n| format!("{n} credits"))
             .or_else(|| node.get("educationalCredentialAwarded").and_then(name_of));
-        for inst in node
-            .get("hasCourseInstance")
-            .map(objects)
-            .unwrap_or_default()
-        {
-            let inst = Node(inst);
-            let occurrences = self.occurrences(inst, d.index);
-            let cancelled = inst.get("eventStatus").and_then(status) == Some(Status::Cancelled);
-            d.occurrences.extend(
-                occurrences
-                    .into_iter()
-                    .map(|o| Occurrence { cancelled, ..o }),
-            );
-            if d.declared_modality.is_none() {
-                d.declared_modality = inst
-                    .get("courseMode")
-                    .and_then(course_mode)
-                    .or_else(|| inst.get("eventAttendanceMode").and_then(attendance_mode));
-            }
-            if d.location.is_none() && d.location_text.is_none() && d.online_url.is_none() {
-                self.location(inst, &mut d);
-            }
-            if d.offers.is_empty() {
-                read_offers(inst, &mut d);
-            }
-            if d.organizer.is_none() {
-                d.organizer = inst
-                    .get("organizer")
-                    .or_else(|| inst.get("instructor"))
-                    .and_then(name_of);
-            }
-            if d.url.is_none() {
-                d.url = inst.get("url").and_then(text);
-            }
+        d
+    }
+
+    /// One run of a course: its own identity, dates, mode, place and price; the rest from
+    /// the course.
+    fn course_instance(&mut self, inst: Node<'_>, course: &Draft) -> Draft {
+        let mut d = Draft {
+            index: self.drafts.len(),
+            ..Draft::default()
+        };
+        let own_url = inst.get("url").and_then(text);
+        d.occurrences = self.occurrences(inst, d.index);
+        // The instance's `@id`, else its page as written; a dateless run (enrol any time) is
+        // the course itself, so it takes the course's identity.
+        d.guid = inst
+            .get("@id")
+            .and_then(text)
+            .filter(|id| !id.starts_with("_:"))
+            .or_else(|| own_url.clone())
+            .or_else(|| {
+                d.occurrences
+                    .is_empty()
+                    .then(|| course.guid.clone())
+                    .flatten()
+            });
+        d.url = own_url.or_else(|| course.url.clone());
+        let (place, virtual_place) = self.location(inst, &mut d);
+        read_offers(inst, &mut d);
+        d.declared_free = inst.get("isAccessibleForFree").and_then(boolean);
+        if let Some(s) = inst.get("eventStatus").and_then(status) {
+            d.status = s;
         }
-        if d.occurrences.is_empty() {
-            d.occurrences = self.occurrences(node, d.index);
+        d.declared_modality = inst
+            .get("courseMode")
+            .and_then(course_mode)
+            .or_else(|| inst.get("eventAttendanceMode").and_then(attendance_mode))
+            .or_else(|| (place && virtual_place).then_some(Modality::Hybrid))
+            .or(course.declared_modality);
+        if d.occurrences.is_empty() && d.declared_modality == Some(Modality::Online) {
+            // Online with no dates is learning at one's own pace.
+            d.declared_modality = Some(Modality::SelfPaced);
         }
+        d.organizer = course.organizer.clone().or_else(|| {
+            inst.get("organizer")
+                .or_else(|| inst.get("instructor"))
+                .and_then(name_of)
+        });
+        d.credits_text = course.credits_text.clone();
+        d.summary = course.summary.clone();
+        d.title = course.title.clone();
+        d.title_is_html = course.title_is_html;
+        d.description_html = inst
+            .get("description")
+            .and_then(text)
+            .or_else(|| course.description_html.clone());
+        inherit(&mut d, course);
         if !d.occurrences.is_empty() && d.occurrences.iter().all(|o| o.cancelled) {
             d.status = Status::Cancelled;
         }
@@ -219,7 +294,8 @@ impl<'c, 'h> Collector<'c, 'h> {
         d.declared_modality = node
             .get("eventAttendanceMode")
             .and_then(attendance_mode)
-            .or_else(|| node.get("courseMode").and_then(course_mode));
+            .or_else(|| node.get("courseMode").and_then(course_mode))
+            .or(d.declared_modality);
         if let Some(s) = node.get("eventStatus").and_then(status) {
             d.status = s;
         }
@@ -276,13 +352,20 @@ impl<'c, 'h> Collector<'c, 'h> {
             .or_else(|| node.get("educationalLevel").and_then(name_of));
         d.declared_free = node.get("isAccessibleForFree").and_then(boolean);
         read_offers(node, &mut d);
-        self.location(node, &mut d);
+        let (place, virtual_place) = self.location(node, &mut d);
+        if place && virtual_place {
+            // A room and a join link: attend either way.
+            d.declared_modality = Some(Modality::Hybrid);
+        }
         d
     }
 
-    fn location(&mut self, node: Node<'_>, d: &mut Draft) {
+    /// Reads `location` into the draft; says whether it named a physical place and a
+    /// virtual one (both: a hybrid offering).
+    fn location(&mut self, node: Node<'_>, d: &mut Draft) -> (bool, bool) {
+        let (mut place_seen, mut virtual_seen) = (false, false);
         let Some(loc) = node.get("location") else {
-            return;
+            return (place_seen, virtual_seen);
         };
         let items: Vec<&Value> = match loc {
             Value::Array(a) => a.iter().collect(),
@@ -296,11 +379,13 @@ impl<'c, 'h> Collector<'c, 'h> {
                 Value::Object(m) => {
                     let place = Node(m);
                     if place.types().iter().any(|t| t == "VirtualLocation") {
+                        virtual_seen = true;
                         if d.online_url.is_none() {
                             d.online_url = place.get("url").and_then(text);
                         }
                         continue;
                     }
+                    place_seen = true;
                     if d.location.is_some() {
                         continue;
                     }
@@ -348,6 +433,7 @@ impl<'c, 'h> Collector<'c, 'h> {
                 _ => {}
             }
         }
+        (place_seen, virtual_seen)
     }
 
     fn occurrences(&mut self, node: Node<'_>, index: usize) -> Vec<Occurrence> {
@@ -389,13 +475,22 @@ impl<'c, 'h> Collector<'c, 'h> {
         {
             self.floating_zone = Some(z.name().to_string());
         }
-        let all_day = start.all_day && end.is_none_or(|e| e.all_day);
+        // Date-only, or local midnight to the last minute of a day ("00:00–23:59", how many
+        // CMSs write a day without times): whole days, the end exclusive as in iCalendar.
+        let whole_days = !start.all_day
+            && start.at.time() == NaiveTime::MIN
+            && end.is_some_and(|e| {
+                !e.all_day
+                    && e.at > start.at
+                    && (is_last_minute(e.at.time()) || e.at.time() == NaiveTime::MIN)
+            });
+        let all_day = (start.all_day && end.is_none_or(|e| e.all_day)) || whole_days;
         let end = end
-            .map(|e| {
-                if all_day {
-                    e.at + Duration::days(1)
+            .and_then(|e| {
+                if all_day && (e.all_day || e.at.time() != NaiveTime::MIN) {
+                    day_after(&e, zone)
                 } else {
-                    e.at
+                    Some(e.at)
                 }
             })
             .filter(|e| *e > start.at);
@@ -406,6 +501,26 @@ impl<'c, 'h> Collector<'c, 'h> {
             cancelled: false,
         }]
     }
+}
+
+/// 23:59 or 23:59:59(.x): the end of a day written inclusively.
+fn is_last_minute(t: NaiveTime) -> bool {
+    t.hour() == 23 && t.minute() == 59
+}
+
+/// Midnight after the day `e` falls on, in `e`'s own offset (or the source's zone when the
+/// date was written without one).
+fn day_after(e: &When, zone: Option<chrono_tz::Tz>) -> Option<DateTime<FixedOffset>> {
+    let next = (e.at.date_naive() + Duration::days(1)).and_time(NaiveTime::MIN);
+    if e.floating {
+        localize(next, zone)
+    } else {
+        e.at.offset().from_local_datetime(&next).single()
+    }
+}
+
+fn is_series(node: Node<'_>) -> bool {
+    node.types().iter().any(|t| t == "EventSeries")
 }
 
 /// What a sub-event or course instance takes from its parent when it says nothing itself.
@@ -656,7 +771,18 @@ fn attendance_mode(v: &Value) -> Option<Modality> {
     }
 }
 
+/// `courseMode`; several modes (`["online", "onsite"]`) are one blended course.
 fn course_mode(v: &Value) -> Option<Modality> {
+    if let Value::Array(modes) = v {
+        let modes: Vec<Modality> = modes.iter().filter_map(course_mode).collect();
+        let online = modes.contains(&Modality::Online);
+        let on_site = modes.contains(&Modality::InPerson);
+        return if (online && on_site) || modes.contains(&Modality::Hybrid) {
+            Some(Modality::Hybrid)
+        } else {
+            modes.first().copied()
+        };
+    }
     let name = enum_name(v)?.to_ascii_lowercase();
     match name.as_str() {
         "online" | "distance" | "distancelearning" => Some(Modality::Online),
