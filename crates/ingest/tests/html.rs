@@ -574,3 +574,88 @@ fn midnight_to_last_minute_is_all_day_with_exclusive_end() {
         Some(Modality::InPerson)
     );
 }
+
+/// Issue 16: microformats2 h-events are offerings: identity is the resolved u-url, times
+/// without seconds, value-class parts, a date-only range with an inclusive last day, and the
+/// relative sign-up link beside the details link.
+#[test]
+fn mf2_h_events_are_read_with_resolved_identity_and_registration() {
+    let mut h = hints();
+    h.base_url = Url::parse("https://archives.example/events/").ok();
+    let p = read_with("mf2_h_event_value_class_and_date_only.html", &h);
+    assert_eq!(
+        titles(&p),
+        [
+            "Reading Old Handwriting",
+            "Regional Archives Conference",
+            "Scanning Lab Open House"
+        ]
+    );
+    let [talk, conference, open_house] = &p.offerings[..] else {
+        panic!("three offerings");
+    };
+    assert_eq!(
+        talk.source_key,
+        "https://archives.example/events/old-handwriting/"
+    );
+    assert_eq!(
+        talk.occurrences[0].start.to_rfc3339(),
+        "2027-02-10T18:30:00-05:00"
+    );
+    assert_eq!(
+        rfc(talk.occurrences[0].end).as_deref(),
+        Some("2027-02-10T20:00:00-05:00")
+    );
+    assert_eq!(
+        talk.registration_url.as_deref(),
+        Some("https://archives.example/events/old-handwriting/register")
+    );
+    assert_eq!(talk.modality, Some(Modality::Online));
+
+    assert_eq!(conference.occurrences.len(), 1);
+    let span = &conference.occurrences[0];
+    assert!(span.all_day);
+    assert_eq!(&span.start.to_rfc3339()[..10], "2027-09-23");
+    assert_eq!(
+        rfc(span.end).as_deref().map(|e| &e[..10]),
+        Some("2027-09-25")
+    );
+    let place = conference.location.as_ref().expect("place");
+    assert_eq!(place.name.as_deref(), Some("Riverside Hall"));
+    assert_eq!(place.locality.as_deref(), Some("Dayton"));
+    assert_eq!(conference.modality, Some(Modality::InPerson));
+    assert!(
+        conference
+            .registration_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://tickets.example/archives-2027"))
+    );
+
+    assert_eq!(
+        open_house.source_key,
+        "https://archives.example/events/open-house"
+    );
+    assert_eq!(
+        open_house.occurrences[0].start.to_rfc3339(),
+        "2027-04-03T10:00:00-04:00"
+    );
+    assert_eq!(
+        rfc(open_house.occurrences[0].end).as_deref(),
+        Some("2027-04-03T13:30:00-04:00")
+    );
+    assert_eq!(
+        open_house.summary.as_deref(),
+        Some("Try the overhead scanner.")
+    );
+}
+
+/// A page with the same events in JSON-LD and in h-event lists each once (the schema.org copy).
+#[test]
+fn mf2_is_not_read_beside_schema_org_events() {
+    let page = br#"<html><head><script type="application/ld+json">
+{"@context":"https://schema.org","@type":"Event","name":"Talk","startDate":"2027-02-10T18:30:00-05:00"}
+</script></head><body><div class="h-event"><span class="p-name">Talk</span>
+<time class="dt-start" datetime="2027-02-10T18:30-05:00">6:30</time></div></body></html>"#;
+    let p = parse(page, &hints()).expect("page");
+    assert_eq!(titles(&p), ["Talk"]);
+}
