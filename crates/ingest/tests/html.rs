@@ -519,6 +519,19 @@ fn event_series_with_dates_is_a_container_for_nested_and_pointing_sessions() {
     let talk = &p.offerings[2];
     assert_eq!(talk.occurrences.len(), 1);
     assert!(!talk.occurrences[0].all_day);
+    // Sessions listed beside their series take what they leave unsaid from it.
+    for session in &p.offerings[..2] {
+        assert_eq!(
+            session.organizer.as_deref(),
+            Some("Coastal Museums Network")
+        );
+        assert_eq!(session.modality, Some(Modality::Online));
+        assert_eq!(session.cost.min_amount, Some(15.0));
+        assert_eq!(
+            session.registration_url.as_deref(),
+            Some("https://museums.example/care/register")
+        );
+    }
 }
 
 /// Issue 16: 00:00 to 23:59(:59) local is whole days; date-only ends are inclusive in

@@ -91,6 +91,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
     for tree in &trees {
         collector.visit(tree, None);
     }
+    collector.inherit_from_series();
     // Microformats only when the page says nothing in schema.org: a page marked up both ways
     // would otherwise list each event twice.
     if collector.drafts.is_empty() && collector.dropped == 0 {

@@ -1,19 +1,22 @@
-//! schema.org Event and Course nodes (from JSON-LD, or microdata turned into the same shape)
-//! into drafts.
+//! schema.org Event and Course nodes (from JSON-LD, microdata, or microformats turned into the
+//! same shape) into drafts.
 //!
-//! What becomes an offering, as a learner sees it:
+//! What becomes an offering, as a learner sees it (containers are not offerings):
 //! - every Event (and subtype) node anywhere in the tree, nested ones included (a conference
-//!   and its sessions are each something to attend);
-//! - an EventSeries with `subEvent`s becomes its sub-events (each inherits the series'
-//!   location, organizer, offers, ...); a series without sub-events is one offering;
-//! - a Course is one offering whose dated `hasCourseInstance`s are its occurrences (a learner
-//!   picks a run of one course, not several courses); a Course without dated instances is an
-//!   on-demand offering without occurrences.
+//!   and its sessions are each something to attend); `@type` arrays and SEO nodes (WebPage,
+//!   Organization, BreadcrumbList, ItemList) are looked through, never offerings;
+//! - an EventSeries that nests `subEvent`s, or that sessions anywhere on the page name as their
+//!   `superEvent`, is a container: its sessions are the offerings (nested ones inherit the
+//!   series' location, organizer, offers, ...), even when the series carries dates of its own;
+//!   a series with no sessions is one offering;
+//! - a Course with `hasCourseInstance`s is one offering per instance (a learner signs up for
+//!   a run): the instance's identity, dates, mode, place and price, the course's title, text
+//!   and link; a Course without instances is one offering (on demand when undated).
 //!
-//! extruct counts every typed node, so it counts a series and a course once more than we do,
-//! and each course instance on top.
+//! Local midnight to the last minute of a day (00:00–23:59) is whole days, and date-only ends
+//! are inclusive in schema.org but exclusive in the model.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Timelike};
 use coalesce_core::normalize::OfferInput;
@@ -66,6 +69,9 @@ pub(crate) struct Collector<'c, 'h> {
     /// `@id`s that sessions name as their `superEvent`: such a series is a container even
     /// when its sessions are listed beside it rather than inside it.
     series_ids: HashSet<String>,
+    /// Container series by `@id`, and the drafts (by position) of sessions pointing to one.
+    series: HashMap<String, Draft>,
+    sessions: Vec<(usize, String)>,
 }
 
 impl<'c, 'h> Collector<'c, 'h> {
@@ -77,6 +83,18 @@ impl<'c, 'h> Collector<'c, 'h> {
             dropped: 0,
             floating_zone: None,
             series_ids: HashSet::new(),
+            series: HashMap::new(),
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Sessions that point to a series elsewhere on the page inherit from it what they leave
+    /// unsaid (place, organizer, offers, ...), as nested sub-events do. Called after every visit.
+    pub fn inherit_from_series(&mut self) {
+        for (at, id) in std::mem::take(&mut self.sessions) {
+            if let (Some(series), Some(d)) = (self.series.get(&id), self.drafts.get_mut(at)) {
+                inherit(d, series);
+            }
         }
     }
 
@@ -192,8 +210,21 @@ impl<'c, 'h> Collector<'c, 'h> {
                     .and_then(text)
                     .is_some_and(|id| self.series_ids.contains(&id)));
         let hold = draft.clone();
-        if !is_container {
+        if is_container {
+            if let Some(id) = node.get("@id").and_then(text) {
+                self.series.insert(id, hold.clone());
+            }
+        } else {
+            let before = self.drafts.len();
             self.push(draft);
+            if parent.is_none() && self.drafts.len() > before {
+                // A session listed beside its series takes what it leaves unsaid from it,
+                // once every series of the page is known (`inherit_from_series`).
+                let ids = node.get("superEvent").map(objects).unwrap_or_default();
+                if let Some(id) = ids.iter().find_map(|m| Node(m).get("@id").and_then(text)) {
+                    self.sessions.push((before, id));
+                }
+            }
         }
         for (k, v) in map {
             if prop_name(k) == "superEvent" {
