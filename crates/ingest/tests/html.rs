@@ -672,3 +672,26 @@ fn mf2_is_not_read_beside_schema_org_events() {
     let p = parse(page, &hints()).expect("page");
     assert_eq!(titles(&p), ["Talk"]);
 }
+
+/// Issue 16: a time written with an offset is in the source's zone when the zone has that
+/// offset at that instant; a copy in another zone's offset says nothing about the zone.
+#[test]
+fn offset_agreeing_with_the_source_zone_names_that_zone() {
+    let page = br#"<html><head><script type="application/ld+json">
+[{"@context":"https://schema.org","@type":"Event","@id":"a","name":"Summer talk","startDate":"2027-07-13T14:00-04:00"},
+ {"@context":"https://schema.org","@type":"Event","@id":"b","name":"Winter talk","startDate":"2027-01-13T14:00-05:00"},
+ {"@context":"https://schema.org","@type":"Event","@id":"c","name":"London copy","startDate":"2027-03-24T17:00:00+00:00"}]
+</script></head><body></body></html>"#;
+    let mut h = hints();
+    h.timezone = "America/Indiana/Indianapolis".parse().ok();
+    let p = parse(page, &h).expect("page");
+    let zones: Vec<Option<&str>> = p.offerings.iter().map(|o| o.timezone.as_deref()).collect();
+    assert_eq!(
+        zones,
+        [
+            Some("America/Indiana/Indianapolis"),
+            Some("America/Indiana/Indianapolis"),
+            None
+        ]
+    );
+}

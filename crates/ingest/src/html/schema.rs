@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveTime, TimeZone, Timelike};
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Offset, TimeZone, Timelike};
 use coalesce_core::normalize::OfferInput;
 use coalesce_core::{Geo, Location, Modality, Occurrence, Status};
 use serde_json::{Map, Value};
@@ -64,8 +64,6 @@ pub(crate) struct Collector<'c, 'h> {
     pub base: Option<Url>,
     /// Event nodes seen beyond `max_items`, counted for the warning only.
     pub dropped: usize,
-    /// Set by `occurrences` when a date was read in the source's zone, for the draft's timezone.
-    floating_zone: Option<String>,
     /// `@id`s that sessions name as their `superEvent`: such a series is a container even
     /// when its sessions are listed beside it rather than inside it.
     series_ids: HashSet<String>,
@@ -81,7 +79,6 @@ impl<'c, 'h> Collector<'c, 'h> {
             drafts: Vec::new(),
             base,
             dropped: 0,
-            floating_zone: None,
             series_ids: HashSet::new(),
             series: HashMap::new(),
             sessions: Vec::new(),
@@ -129,9 +126,6 @@ impl<'c, 'h> Collector<'c, 'h> {
     }
 
     fn push(&mut self, mut d: Draft) {
-        if let Some(z) = self.floating_zone.take() {
-            d.timezone = d.timezone.or(Some(z));
-        }
         if self.full() {
             self.dropped += 1;
             return;
@@ -169,7 +163,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             if instances.is_empty() {
                 let mut d = course.clone();
                 if d.occurrences.is_empty() {
-                    d.occurrences = self.occurrences(node, d.index);
+                    self.dates(node, &mut d);
                 }
                 self.push(d);
             }
@@ -268,7 +262,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             ..Draft::default()
         };
         let own_url = inst.get("url").and_then(text);
-        d.occurrences = self.occurrences(inst, d.index);
+        self.dates(inst, &mut d);
         // The instance's `@id`, else its page as written; a dateless run (enrol any time) is
         // the course itself, so it takes the course's identity.
         d.guid = inst
@@ -321,7 +315,7 @@ impl<'c, 'h> Collector<'c, 'h> {
 
     fn event(&mut self, node: Node<'_>) -> Draft {
         let mut d = self.common(node);
-        d.occurrences = self.occurrences(node, d.index);
+        self.dates(node, &mut d);
         d.declared_modality = node
             .get("eventAttendanceMode")
             .and_then(attendance_mode)
@@ -467,10 +461,22 @@ impl<'c, 'h> Collector<'c, 'h> {
         (place_seen, virtual_seen)
     }
 
-    fn occurrences(&mut self, node: Node<'_>, index: usize) -> Vec<Occurrence> {
+    /// The node's dates as the draft's occurrence, and the draft's zone when the source's.
+    fn dates(&mut self, node: Node<'_>, d: &mut Draft) {
+        let (occurrences, zone) = self.occurrences(node, d.index);
+        d.occurrences = occurrences;
+        if d.timezone.is_none() {
+            d.timezone = zone;
+        }
+    }
+
+    /// The occurrence `startDate`/`endDate` say, and the source's zone when the times were
+    /// read in it (no offset) or name its offset at that instant: a page writes offsets, but
+    /// the zone it means is its own when they agree.
+    fn occurrences(&mut self, node: Node<'_>, index: usize) -> (Vec<Occurrence>, Option<String>) {
         let zone = self.ctx.hints.timezone;
         let Some(raw_start) = node.get("startDate").and_then(text) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let Some(start) = parse_when(&raw_start, zone) else {
             self.ctx.warn(
@@ -478,7 +484,7 @@ impl<'c, 'h> Collector<'c, 'h> {
                 Some(index),
                 format!("startDate {:?} is not a date", clip(&raw_start)),
             );
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let end = match node.get("endDate").and_then(text) {
             Some(raw) => {
@@ -501,11 +507,6 @@ impl<'c, 'h> Collector<'c, 'h> {
                 "startDate has no offset; read as utc",
             );
         }
-        if start.floating
-            && let Some(z) = zone
-        {
-            self.floating_zone = Some(z.name().to_string());
-        }
         // Date-only, or local midnight to the last minute of a day ("00:00–23:59", how many
         // CMSs write a day without times): whole days, the end exclusive as in iCalendar.
         let whole_days = !start.all_day
@@ -525,12 +526,17 @@ impl<'c, 'h> Collector<'c, 'h> {
                 }
             })
             .filter(|e| *e > start.at);
-        vec![Occurrence {
+        let in_zone = zone.filter(|z| {
+            start.floating
+                || z.offset_from_utc_datetime(&start.at.naive_utc()).fix() == *start.at.offset()
+        });
+        let occurrence = Occurrence {
             start: start.at,
             end,
             all_day,
             cancelled: false,
-        }]
+        };
+        (vec![occurrence], in_zone.map(|z| z.name().to_string()))
     }
 }
 
