@@ -103,15 +103,10 @@ impl<'c, 'h> Collector<'c, 'h> {
                 Value::Array(items) => stack.extend(items),
                 Value::Object(map) => {
                     for (k, v) in map {
-                        if prop_name(k) == "superEvent" {
-                            for m in objects(v) {
-                                if let Some(id) = Node(m).get("@id").and_then(text) {
-                                    self.series_ids.insert(id);
-                                }
-                            }
-                            if let Some(id) = v.as_str() {
-                                self.series_ids.insert(id.trim().to_string());
-                            }
+                        if prop_name(k) == "superEvent"
+                            && let Some(id) = reference(v)
+                        {
+                            self.series_ids.insert(id);
                         }
                         stack.push(v);
                     }
@@ -214,8 +209,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             if parent.is_none() && self.drafts.len() > before {
                 // A session listed beside its series takes what it leaves unsaid from it,
                 // once every series of the page is known (`inherit_from_series`).
-                let ids = node.get("superEvent").map(objects).unwrap_or_default();
-                if let Some(id) = ids.iter().find_map(|m| Node(m).get("@id").and_then(text)) {
+                if let Some(id) = node.get("superEvent").and_then(reference) {
                     self.sessions.push((before, id));
                 }
             }
@@ -553,6 +547,16 @@ fn day_after(e: &When, zone: Option<chrono_tz::Tz>) -> Option<DateTime<FixedOffs
         localize(next, zone)
     } else {
         e.at.offset().from_local_datetime(&next).single()
+    }
+}
+
+/// The `@id` a property points to: `{"@id": ...}` (or a full node), or a bare IRI string.
+fn reference(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(reference),
+        Value::Object(m) => Node(m).get("@id").and_then(text),
+        _ => None,
     }
 }
 
