@@ -317,12 +317,8 @@ fn zone_of(t: &str) -> &str {
 
 /// A time with its zone kept (`19:00-04:00`), with a 12-hour clock made 24-hour.
 fn normalize_clock_in(t: &str) -> String {
-    let cut = t
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| matches!(c, '+' | '-' | 'Z' | 'z'))
-        .map_or(t.len(), |(i, _)| i);
-    let (clock_part, zone) = t.split_at(cut);
+    let zone = zone_of(t);
+    let clock_part = &t[..t.len() - zone.len()];
     match clock(clock_part) {
         Some(c) => format!("{c}{zone}"),
         None => t.to_string(),
