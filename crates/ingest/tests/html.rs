@@ -98,21 +98,32 @@ fn top_level_array_yields_every_event() {
     );
 }
 
+/// Issue 16: a learner signs up for one run of a course, so each `hasCourseInstance` is an
+/// offering of its own (it used to be one offering with every run as an occurrence).
 #[test]
-fn course_instances_become_occurrences_of_one_course() {
+fn course_instances_are_one_offering_each_sharing_the_course_text() {
     let p = read("jsonld_course_instances.html");
-    assert_eq!(p.offerings.len(), 1);
-    let o = &p.offerings[0];
-    assert_eq!(o.title, "Digital Asset Management");
-    assert_eq!(o.occurrences.len(), 2);
-    assert!(o.occurrences.iter().all(|x| x.all_day));
-    assert_eq!(o.modality, Some(Modality::Online));
     assert_eq!(
-        o.online_url.as_deref(),
+        titles(&p),
+        ["Digital Asset Management", "Digital Asset Management"]
+    );
+    for o in &p.offerings {
+        assert_eq!(o.occurrences.len(), 1);
+        assert!(o.occurrences[0].all_day);
+        assert_eq!(o.modality, Some(Modality::Online));
+        assert_eq!(o.organizer.as_deref(), Some("Museum Learning Network"));
+        assert_eq!(o.cost.min_amount, Some(150.0));
+        assert_eq!(
+            o.summary.as_deref(),
+            Some("A six-week course for museum staff.")
+        );
+    }
+    assert_eq!(
+        p.offerings[0].online_url.as_deref(),
         Some("https://learn.example.org/classroom/dam")
     );
-    assert_eq!(o.organizer.as_deref(), Some("Museum Learning Network"));
-    assert_eq!(o.cost.min_amount, Some(150.0));
+    // Neither run has an id or a page of its own: keyed apart by their starts, not merged.
+    assert_ne!(p.offerings[0].source_key, p.offerings[1].source_key);
 }
 
 #[test]
@@ -427,4 +438,260 @@ fn sessions_sharing_a_page_url_get_distinct_stable_keys() {
         ]
     );
     assert!(!has_warning(&p, WarningCode::DuplicateGuid));
+}
+
+fn rfc(t: Option<chrono::DateTime<chrono::FixedOffset>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339())
+}
+
+/// Issue 16: an ItemList of Courses yields one offering per run; runs are keyed by their own
+/// page as written; a dateless online run is self-paced and takes the course's id.
+#[test]
+fn course_runs_have_own_identity_dates_mode_and_price() {
+    let mut h = hints();
+    h.base_url = Url::parse("https://learn.heritage.example/courses/").ok();
+    let p = read_with("jsonld_course_runs_relative_ids_and_self_paced.html", &h);
+    let keys: Vec<&str> = p.offerings.iter().map(|o| o.source_key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "/courses/exhibits/?run=spring",
+            "/courses/exhibits/?run=workshop",
+            "/courses/exhibits/?run=fall",
+            "https://learn.heritage.example/courses/records/#course",
+        ]
+    );
+    let [spring, workshop, fall, records] = &p.offerings[..] else {
+        panic!("four offerings, not {}", p.offerings.len());
+    };
+    assert_eq!(spring.title, "Exhibit Planning");
+    assert_eq!(
+        spring.url.as_deref(),
+        Some("https://learn.heritage.example/courses/exhibits/?run=spring")
+    );
+    assert_eq!(spring.modality, Some(Modality::Online));
+    assert_eq!(spring.occurrences.len(), 1);
+    assert!(spring.occurrences[0].all_day);
+    // endDate 2027-04-09 is the last day: the exclusive end is the day after.
+    assert_eq!(
+        rfc(spring.occurrences[0].end).as_deref().map(|s| &s[..10]),
+        Some("2027-04-10")
+    );
+    assert_eq!(spring.cost.min_amount, Some(200.0));
+    assert_eq!(
+        spring.registration_url.as_deref(),
+        Some("https://learn.heritage.example/courses/exhibits/enroll?run=spring")
+    );
+    assert_eq!(workshop.modality, Some(Modality::InPerson));
+    assert!(!workshop.occurrences[0].all_day);
+    assert_eq!(
+        workshop.occurrences[0].start.to_rfc3339(),
+        "2027-06-15T09:00:00-06:00"
+    );
+    assert_eq!(workshop.cost.min_amount, Some(90.0));
+    assert_eq!(fall.modality, Some(Modality::Hybrid));
+    assert_eq!(records.title, "Records Retention Basics");
+    assert!(records.occurrences.is_empty());
+    assert_eq!(records.modality, Some(Modality::SelfPaced));
+    assert_eq!(
+        records.registration_url.as_deref(),
+        Some("https://learn.heritage.example/courses/records/enroll")
+    );
+}
+
+/// Issue 16: a series is a container whether its sessions are nested in it or point back to it
+/// from another block, even when the series carries dates of its own; SEO nodes are no offerings.
+#[test]
+fn event_series_with_dates_is_a_container_for_nested_and_pointing_sessions() {
+    let p = read("jsonld_series_container_and_all_day_clock_times.html");
+    assert_eq!(
+        titles(&p),
+        [
+            "Collections Care 1: Agents of Deterioration",
+            "Collections Care 2: Housing Objects",
+            "Curator Talk: Quilts",
+            "Annual Meeting",
+            "Open Day",
+            "Staff Retreat",
+            "Museum Night",
+        ]
+    );
+    let talk = &p.offerings[2];
+    assert_eq!(talk.occurrences.len(), 1);
+    assert!(!talk.occurrences[0].all_day);
+    // Sessions listed beside their series take what they leave unsaid from it.
+    for session in &p.offerings[..2] {
+        assert_eq!(
+            session.organizer.as_deref(),
+            Some("Coastal Museums Network")
+        );
+        assert_eq!(session.modality, Some(Modality::Online));
+        assert_eq!(session.cost.min_amount, Some(15.0));
+        assert_eq!(
+            session.registration_url.as_deref(),
+            Some("https://museums.example/care/register")
+        );
+    }
+}
+
+/// Issue 16: 00:00 to 23:59(:59) local is whole days; date-only ends are inclusive in
+/// schema.org and exclusive in the model; a multi-day event is one occurrence.
+#[test]
+fn midnight_to_last_minute_is_all_day_with_exclusive_end() {
+    let p = read("jsonld_series_container_and_all_day_clock_times.html");
+    let by_title = |t: &str| {
+        p.offerings
+            .iter()
+            .find(|o| o.title == t)
+            .unwrap_or_else(|| panic!("no {t}"))
+    };
+    // (title, all_day, start, end)
+    let cases = [
+        (
+            "Annual Meeting",
+            true,
+            "2027-10-20T00:00:00-10:00",
+            "2027-10-23T00:00:00-10:00",
+        ),
+        (
+            "Open Day",
+            true,
+            "2027-11-06T00:00:00-10:00",
+            "2027-11-07T00:00:00-10:00",
+        ),
+        (
+            "Staff Retreat",
+            true,
+            "2027-10-06T00:00:00+00:00",
+            "2027-10-09T00:00:00+00:00",
+        ),
+        (
+            "Museum Night",
+            false,
+            "2027-08-14T18:00:00-10:00",
+            "2027-08-14T23:59:00-10:00",
+        ),
+    ];
+    for (title, all_day, start, end) in cases {
+        let o = by_title(title);
+        assert_eq!(o.occurrences.len(), 1, "{title}");
+        let occ = &o.occurrences[0];
+        assert_eq!(occ.all_day, all_day, "{title}");
+        assert_eq!(occ.start.to_rfc3339(), start, "{title}");
+        assert_eq!(rfc(occ.end).as_deref(), Some(end), "{title}");
+    }
+    // A room and a stream: both ways to attend.
+    assert_eq!(by_title("Museum Night").modality, Some(Modality::Hybrid));
+    assert_eq!(
+        by_title("Annual Meeting").modality,
+        Some(Modality::InPerson)
+    );
+}
+
+/// Issue 16: microformats2 h-events are offerings: identity is the resolved u-url, times
+/// without seconds, value-class parts, a date-only range with an inclusive last day, and the
+/// relative sign-up link beside the details link.
+#[test]
+fn mf2_h_events_are_read_with_resolved_identity_and_registration() {
+    let mut h = hints();
+    h.base_url = Url::parse("https://archives.example/events/").ok();
+    let p = read_with("mf2_h_event_value_class_and_date_only.html", &h);
+    assert_eq!(
+        titles(&p),
+        [
+            "Reading Old Handwriting",
+            "Regional Archives Conference",
+            "Scanning Lab Open House"
+        ]
+    );
+    let [talk, conference, open_house] = &p.offerings[..] else {
+        panic!("three offerings");
+    };
+    assert_eq!(
+        talk.source_key,
+        "https://archives.example/events/old-handwriting/"
+    );
+    assert_eq!(
+        talk.occurrences[0].start.to_rfc3339(),
+        "2027-02-10T18:30:00-05:00"
+    );
+    assert_eq!(
+        rfc(talk.occurrences[0].end).as_deref(),
+        Some("2027-02-10T20:00:00-05:00")
+    );
+    assert_eq!(
+        talk.registration_url.as_deref(),
+        Some("https://archives.example/events/old-handwriting/register")
+    );
+    assert_eq!(talk.modality, Some(Modality::Online));
+
+    assert_eq!(conference.occurrences.len(), 1);
+    let span = &conference.occurrences[0];
+    assert!(span.all_day);
+    assert_eq!(&span.start.to_rfc3339()[..10], "2027-09-23");
+    assert_eq!(
+        rfc(span.end).as_deref().map(|e| &e[..10]),
+        Some("2027-09-25")
+    );
+    let place = conference.location.as_ref().expect("place");
+    assert_eq!(place.name.as_deref(), Some("Riverside Hall"));
+    assert_eq!(place.locality.as_deref(), Some("Dayton"));
+    assert_eq!(conference.modality, Some(Modality::InPerson));
+    assert!(
+        conference
+            .registration_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://tickets.example/archives-2027"))
+    );
+
+    assert_eq!(
+        open_house.source_key,
+        "https://archives.example/events/open-house"
+    );
+    assert_eq!(
+        open_house.occurrences[0].start.to_rfc3339(),
+        "2027-04-03T10:00:00-04:00"
+    );
+    assert_eq!(
+        rfc(open_house.occurrences[0].end).as_deref(),
+        Some("2027-04-03T13:30:00-04:00")
+    );
+    assert_eq!(
+        open_house.summary.as_deref(),
+        Some("Try the overhead scanner.")
+    );
+}
+
+/// A page with the same events in JSON-LD and in h-event lists each once (the schema.org copy).
+#[test]
+fn mf2_is_not_read_beside_schema_org_events() {
+    let page = br#"<html><head><script type="application/ld+json">
+{"@context":"https://schema.org","@type":"Event","name":"Talk","startDate":"2027-02-10T18:30:00-05:00"}
+</script></head><body><div class="h-event"><span class="p-name">Talk</span>
+<time class="dt-start" datetime="2027-02-10T18:30-05:00">6:30</time></div></body></html>"#;
+    let p = parse(page, &hints()).expect("page");
+    assert_eq!(titles(&p), ["Talk"]);
+}
+
+/// Issue 16: a time written with an offset is in the source's zone when the zone has that
+/// offset at that instant; a copy in another zone's offset says nothing about the zone.
+#[test]
+fn offset_agreeing_with_the_source_zone_names_that_zone() {
+    let page = br#"<html><head><script type="application/ld+json">
+[{"@context":"https://schema.org","@type":"Event","@id":"a","name":"Summer talk","startDate":"2027-07-13T14:00-04:00"},
+ {"@context":"https://schema.org","@type":"Event","@id":"b","name":"Winter talk","startDate":"2027-01-13T14:00-05:00"},
+ {"@context":"https://schema.org","@type":"Event","@id":"c","name":"London copy","startDate":"2027-03-24T17:00:00+00:00"}]
+</script></head><body></body></html>"#;
+    let mut h = hints();
+    h.timezone = "America/Indiana/Indianapolis".parse().ok();
+    let p = parse(page, &h).expect("page");
+    let zones: Vec<Option<&str>> = p.offerings.iter().map(|o| o.timezone.as_deref()).collect();
+    assert_eq!(
+        zones,
+        [
+            Some("America/Indiana/Indianapolis"),
+            Some("America/Indiana/Indianapolis"),
+            None
+        ]
+    );
 }

@@ -543,3 +543,61 @@ fn a_document_wide_budget_bounds_occurrences_across_events() {
     assert_eq!(counts, vec![730, 730, 40]);
     assert!(has_warning(&p, WarningCode::RecurrenceCapped));
 }
+
+/// Issue 16: HTML written straight into DESCRIPTION is read as HTML, so its links (often the
+/// only registration link) are seen; X-ALT-DESC still wins; text with stray brackets stays text.
+#[test]
+fn html_in_description_is_read_as_html_and_its_link_found() {
+    let p = read("html_in_description.ics");
+    let quilts = by_key(&p, "html-description@museums.example");
+    assert_eq!(
+        quilts.registration_url.as_deref(),
+        Some("https://museums.example/events/quilts/")
+    );
+    let html = quilts.description_html.as_deref().unwrap_or_default();
+    assert!(html.contains("<strong>Cost:</strong>"), "{html}");
+    assert!(!html.contains("&lt;p&gt;"), "{html}");
+    assert_eq!(
+        quilts.summary.as_deref(),
+        Some("Fold, roll and store textiles. Cost: Free Register online")
+    );
+    let labels = by_key(&p, "alt-desc-wins@museums.example");
+    assert_eq!(
+        labels.registration_url.as_deref(),
+        Some("https://museums.example/events/labels/register")
+    );
+    let budgets = by_key(&p, "plain-angle-brackets@museums.example");
+    assert!(
+        budgets
+            .summary
+            .as_deref()
+            .is_some_and(|s| s.contains("<5000") && s.contains("<info@museums.example>")),
+        "{:?}",
+        budgets.summary
+    );
+}
+
+/// Issue 16: Outlook's all-day flag on a midnight start, and 00:00 to 23:59, are whole days
+/// with the exclusive end; a midnight start without either stays timed.
+#[test]
+fn all_day_written_as_times_is_all_day() {
+    let p = read("all_day_written_as_times.ics");
+    let days = by_key(&p, "outlook-all-day-flag");
+    assert!(days.occurrences[0].all_day);
+    assert_eq!(
+        times(days),
+        pairs(&[("2026-05-19T00:00:00-04:00", "2026-05-21T00:00:00-04:00")])
+    );
+    let assembly = by_key(&p, "midnight-to-last-minute");
+    assert!(assembly.occurrences[0].all_day);
+    assert_eq!(
+        times(assembly),
+        pairs(&[("2026-09-28T00:00:00-08:00", "2026-10-01T00:00:00-08:00")])
+    );
+    let night = by_key(&p, "midnight-without-flag");
+    assert!(!night.occurrences[0].all_day);
+    assert_eq!(
+        times(night),
+        pairs(&[("2026-10-03T00:00:00-08:00", "2026-10-03T02:00:00-08:00")])
+    );
+}

@@ -120,7 +120,7 @@ fn property_value(el: ElementRef<'_>) -> String {
 }
 
 /// Text content without script and style contents (scraper's `text()` includes them).
-fn text_of(el: ElementRef<'_>) -> String {
+pub(crate) fn text_of(el: ElementRef<'_>) -> String {
     let mut out = String::new();
     let mut stack: Vec<NodeRef<'_, Node>> = vec![*el];
     while let Some(node) = stack.pop() {

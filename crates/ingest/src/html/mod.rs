@@ -1,4 +1,5 @@
-//! HTML pages: schema.org JSON-LD and microdata, and per-source CSS selector rules.
+//! HTML pages: schema.org JSON-LD and microdata, microformats2 h-event, and per-source CSS
+//! selector rules.
 //!
 //! The page goes through the depth gate before html5ever sees it (../shared/HOSTILE.md B8),
 //! each JSON-LD block through the JSON depth gate before serde does (B13). Without rules, every
@@ -6,6 +7,7 @@
 //! with rules, the source's selectors say where the offerings are.
 
 mod json;
+mod mf2;
 mod microdata;
 mod rules;
 mod schema;
@@ -58,10 +60,11 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         });
     }
 
-    let mut collector = schema::Collector::new(ctx, base);
+    let mut collector = schema::Collector::new(ctx, base.clone());
+    let mut trees = Vec::new();
     for (i, raw) in jsonld_blocks(&page).iter().enumerate() {
         match json::parse_block(raw, limits.max_json_depth) {
-            Ok(value) => collector.visit(&value, None),
+            Ok(value) => trees.push(value),
             Err(json::BlockError::Empty) => {}
             Err(json::BlockError::TooDeep(depth)) => collector.ctx.warn(
                 WarningCode::BadJsonLd,
@@ -80,8 +83,21 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             }
         }
     }
-    for item in microdata::items(&page, limits.max_json_depth) {
-        collector.visit(&item, None);
+    trees.extend(microdata::items(&page, limits.max_json_depth));
+    // Sessions may name their series in another block: know every series first.
+    for tree in &trees {
+        collector.note_super_events(tree);
+    }
+    for tree in &trees {
+        collector.visit(tree, None);
+    }
+    collector.inherit_from_series();
+    // Microformats only when the page says nothing in schema.org: a page marked up both ways
+    // would otherwise list each event twice.
+    if collector.drafts.is_empty() && collector.dropped == 0 {
+        for event in mf2::events(&page, base.as_ref(), limits.max_items.saturating_add(1)) {
+            collector.visit(&event, None);
+        }
     }
     if collector.dropped > 0 {
         let (max, dropped) = (limits.max_items, collector.dropped);

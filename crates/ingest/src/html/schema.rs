@@ -1,25 +1,30 @@
-//! schema.org Event and Course nodes (from JSON-LD, or microdata turned into the same shape)
-//! into drafts.
+//! schema.org Event and Course nodes (from JSON-LD, microdata, or microformats turned into the
+//! same shape) into drafts.
 //!
-//! What becomes an offering, as a learner sees it:
+//! What becomes an offering, as a learner sees it (containers are not offerings):
 //! - every Event (and subtype) node anywhere in the tree, nested ones included (a conference
-//!   and its sessions are each something to attend);
-//! - an EventSeries with `subEvent`s becomes its sub-events (each inherits the series'
-//!   location, organizer, offers, ...); a series without sub-events is one offering;
-//! - a Course is one offering whose dated `hasCourseInstance`s are its occurrences (a learner
-//!   picks a run of one course, not several courses); a Course without dated instances is an
-//!   on-demand offering without occurrences.
+//!   and its sessions are each something to attend); `@type` arrays and SEO nodes (WebPage,
+//!   Organization, BreadcrumbList, ItemList) are looked through, never offerings;
+//! - an EventSeries that nests `subEvent`s, or that sessions anywhere on the page name as their
+//!   `superEvent`, is a container: its sessions are the offerings (nested ones inherit the
+//!   series' location, organizer, offers, ...), even when the series carries dates of its own;
+//!   a series with no sessions is one offering;
+//! - a Course with `hasCourseInstance`s is one offering per instance (a learner signs up for
+//!   a run): the instance's identity, dates, mode, place and price, the course's title, text
+//!   and link; a Course without instances is one offering (on demand when undated).
 //!
-//! extruct counts every typed node, so it counts a series and a course once more than we do,
-//! and each course instance on top.
+//! Local midnight to the last minute of a day (00:00–23:59) is whole days, and date-only ends
+//! are inclusive in schema.org but exclusive in the model.
 
-use chrono::Duration;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveTime, Offset, TimeZone, Timelike};
 use coalesce_core::normalize::OfferInput;
 use coalesce_core::{Geo, Location, Modality, Occurrence, Status};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::dates::parse_when;
+use crate::dates::{When, localize, parse_when};
 use crate::draft::Draft;
 use crate::{Ctx, WarningCode};
 
@@ -59,8 +64,12 @@ pub(crate) struct Collector<'c, 'h> {
     pub base: Option<Url>,
     /// Event nodes seen beyond `max_items`, counted for the warning only.
     pub dropped: usize,
-    /// Set by `occurrences` when a date was read in the source's zone, for the draft's timezone.
-    floating_zone: Option<String>,
+    /// `@id`s that sessions name as their `superEvent`: such a series is a container even
+    /// when its sessions are listed beside it rather than inside it.
+    series_ids: HashSet<String>,
+    /// Container series by `@id`, and the drafts (by position) of sessions pointing to one.
+    series: HashMap<String, Draft>,
+    sessions: Vec<(usize, String)>,
 }
 
 impl<'c, 'h> Collector<'c, 'h> {
@@ -70,7 +79,40 @@ impl<'c, 'h> Collector<'c, 'h> {
             drafts: Vec::new(),
             base,
             dropped: 0,
-            floating_zone: None,
+            series_ids: HashSet::new(),
+            series: HashMap::new(),
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Sessions that point to a series elsewhere on the page inherit from it what they leave
+    /// unsaid (place, organizer, offers, ...), as nested sub-events do. Called after every visit.
+    pub fn inherit_from_series(&mut self) {
+        for (at, id) in std::mem::take(&mut self.sessions) {
+            if let (Some(series), Some(d)) = (self.series.get(&id), self.drafts.get_mut(at)) {
+                inherit(d, series);
+            }
+        }
+    }
+
+    /// Notes every `superEvent` reference in a tree; called on every tree before any visit.
+    pub fn note_super_events(&mut self, v: &Value) {
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Array(items) => stack.extend(items),
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        if prop_name(k) == "superEvent"
+                            && let Some(id) = reference(v)
+                        {
+                            self.series_ids.insert(id);
+                        }
+                        stack.push(v);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -79,9 +121,6 @@ impl<'c, 'h> Collector<'c, 'h> {
     }
 
     fn push(&mut self, mut d: Draft) {
-        if let Some(z) = self.floating_zone.take() {
-            d.timezone = d.timezone.or(Some(z));
-        }
         if self.full() {
             self.dropped += 1;
             return;
@@ -111,12 +150,27 @@ impl<'c, 'h> Collector<'c, 'h> {
         let is = |t: &str| types.iter().any(|x| x == t);
         let is_event = types.iter().any(|t| EVENT_TYPES.contains(&t.as_str()));
         if is("Course") && !is_event {
-            let draft = self.course(node, parent);
-            let hold = draft.clone();
-            self.push(draft);
+            let course = self.course(node, parent);
+            let instances = node
+                .get("hasCourseInstance")
+                .map(objects)
+                .unwrap_or_default();
+            if instances.is_empty() {
+                let mut d = course.clone();
+                if d.occurrences.is_empty() {
+                    self.dates(node, &mut d);
+                }
+                self.push(d);
+            }
+            // Each run is what a learner signs up for: one offering per instance, the course
+            // lending its text and link.
+            for inst in instances {
+                let d = self.course_instance(Node(inst), &course);
+                self.push(d);
+            }
             for (k, v) in map {
                 if prop_name(k) != "hasCourseInstance" {
-                    self.visit(v, Some(&hold));
+                    self.visit(v, Some(&course));
                 }
             }
             return;
@@ -135,16 +189,36 @@ impl<'c, 'h> Collector<'c, 'h> {
             .get("subEvent")
             .or_else(|| node.get("subEvents"))
             .is_some_and(has_object);
-        let is_container = is("EventSeries") && has_subs && draft.occurrences.is_empty();
+        // A series is where its sessions are listed, not something to attend: with sessions
+        // nested or pointing back to it, the sessions are the offerings (its own dates only
+        // span them).
+        let is_container = is("EventSeries")
+            && (has_subs
+                || node
+                    .get("@id")
+                    .and_then(text)
+                    .is_some_and(|id| self.series_ids.contains(&id)));
         let hold = draft.clone();
-        if !is_container {
+        if is_container {
+            if let Some(id) = node.get("@id").and_then(text) {
+                self.series.insert(id, hold.clone());
+            }
+        } else {
+            let before = self.drafts.len();
             self.push(draft);
+            if parent.is_none() && self.drafts.len() > before {
+                // A session listed beside its series takes what it leaves unsaid from it,
+                // once every series of the page is known (`inherit_from_series`).
+                if let Some(id) = node.get("superEvent").and_then(reference) {
+                    self.sessions.push((before, id));
+                }
+            }
         }
         for (k, v) in map {
             if prop_name(k) == "superEvent" {
                 // Pointing back from a sub-event it would only repeat its parent; a festival
                 // above a top-level event is its own offering and inherits nothing from it.
-                if parent.is_none() {
+                if parent.is_none() && !objects(v).iter().any(|m| is_series(Node(m))) {
                     self.visit(v, None);
                 }
                 continue;
@@ -153,6 +227,7 @@ impl<'c, 'h> Collector<'c, 'h> {
         }
     }
 
+    /// The course itself: what its instances share.
     fn course(&mut self, node: Node<'_>, parent: Option<&Draft>) -> Draft {
         let mut d = self.common(node);
         if let Some(p) = parent {
@@ -161,52 +236,71 @@ impl<'c, 'h> Collector<'c, 'h> {
         d.organizer = d
             .organizer
             .or_else(|| node.get("provider").and_then(name_of));
-        d.declared_modality = d
-            .declared_modality
-            .or_else(|| node.get("courseMode").and_then(course_mode));
+        d.declared_modality = node
+            .get("courseMode")
+            .and_then(course_mode)
+            .or(d.declared_modality);
         d.credits_text = node
             .get("numberOfCredits")
             .and_then(name_of)
             .map(|n| format!("{n} credits"))
             .or_else(|| node.get("educationalCredentialAwarded").and_then(name_of));
-        for inst in node
-            .get("hasCourseInstance")
-            .map(objects)
-            .unwrap_or_default()
-        {
-            let inst = Node(inst);
-            let occurrences = self.occurrences(inst, d.index);
-            let cancelled = inst.get("eventStatus").and_then(status) == Some(Status::Cancelled);
-            d.occurrences.extend(
-                occurrences
-                    .into_iter()
-                    .map(|o| Occurrence { cancelled, ..o }),
-            );
-            if d.declared_modality.is_none() {
-                d.declared_modality = inst
-                    .get("courseMode")
-                    .and_then(course_mode)
-                    .or_else(|| inst.get("eventAttendanceMode").and_then(attendance_mode));
-            }
-            if d.location.is_none() && d.location_text.is_none() && d.online_url.is_none() {
-                self.location(inst, &mut d);
-            }
-            if d.offers.is_empty() {
-                read_offers(inst, &mut d);
-            }
-            if d.organizer.is_none() {
-                d.organizer = inst
-                    .get("organizer")
-                    .or_else(|| inst.get("instructor"))
-                    .and_then(name_of);
-            }
-            if d.url.is_none() {
-                d.url = inst.get("url").and_then(text);
-            }
+        d
+    }
+
+    /// One run of a course: its own identity, dates, mode, place and price; the rest from
+    /// the course.
+    fn course_instance(&mut self, inst: Node<'_>, course: &Draft) -> Draft {
+        let mut d = Draft {
+            index: self.drafts.len(),
+            ..Draft::default()
+        };
+        let own_url = inst.get("url").and_then(text);
+        self.dates(inst, &mut d);
+        // The instance's `@id`, else its page as written; a dateless run (enrol any time) is
+        // the course itself, so it takes the course's identity.
+        d.guid = inst
+            .get("@id")
+            .and_then(text)
+            .filter(|id| !id.starts_with("_:"))
+            .or_else(|| own_url.clone())
+            .or_else(|| {
+                d.occurrences
+                    .is_empty()
+                    .then(|| course.guid.clone())
+                    .flatten()
+            });
+        d.url = own_url.or_else(|| course.url.clone());
+        let (place, virtual_place) = self.location(inst, &mut d);
+        read_offers(inst, &mut d);
+        d.declared_free = inst.get("isAccessibleForFree").and_then(boolean);
+        if let Some(s) = inst.get("eventStatus").and_then(status) {
+            d.status = s;
         }
-        if d.occurrences.is_empty() {
-            d.occurrences = self.occurrences(node, d.index);
+        d.declared_modality = inst
+            .get("courseMode")
+            .and_then(course_mode)
+            .or_else(|| inst.get("eventAttendanceMode").and_then(attendance_mode))
+            .or_else(|| (place && virtual_place).then_some(Modality::Hybrid))
+            .or(course.declared_modality);
+        if d.occurrences.is_empty() && d.declared_modality == Some(Modality::Online) {
+            // Online with no dates is learning at one's own pace.
+            d.declared_modality = Some(Modality::SelfPaced);
         }
+        d.organizer = course.organizer.clone().or_else(|| {
+            inst.get("organizer")
+                .or_else(|| inst.get("instructor"))
+                .and_then(name_of)
+        });
+        d.credits_text = course.credits_text.clone();
+        d.summary = course.summary.clone();
+        d.title = course.title.clone();
+        d.title_is_html = course.title_is_html;
+        d.description_html = inst
+            .get("description")
+            .and_then(text)
+            .or_else(|| course.description_html.clone());
+        inherit(&mut d, course);
         if !d.occurrences.is_empty() && d.occurrences.iter().all(|o| o.cancelled) {
             d.status = Status::Cancelled;
         }
@@ -215,11 +309,12 @@ impl<'c, 'h> Collector<'c, 'h> {
 
     fn event(&mut self, node: Node<'_>) -> Draft {
         let mut d = self.common(node);
-        d.occurrences = self.occurrences(node, d.index);
+        self.dates(node, &mut d);
         d.declared_modality = node
             .get("eventAttendanceMode")
             .and_then(attendance_mode)
-            .or_else(|| node.get("courseMode").and_then(course_mode));
+            .or_else(|| node.get("courseMode").and_then(course_mode))
+            .or(d.declared_modality);
         if let Some(s) = node.get("eventStatus").and_then(status) {
             d.status = s;
         }
@@ -276,13 +371,20 @@ impl<'c, 'h> Collector<'c, 'h> {
             .or_else(|| node.get("educationalLevel").and_then(name_of));
         d.declared_free = node.get("isAccessibleForFree").and_then(boolean);
         read_offers(node, &mut d);
-        self.location(node, &mut d);
+        let (place, virtual_place) = self.location(node, &mut d);
+        if place && virtual_place {
+            // A room and a join link: attend either way.
+            d.declared_modality = Some(Modality::Hybrid);
+        }
         d
     }
 
-    fn location(&mut self, node: Node<'_>, d: &mut Draft) {
+    /// Reads `location` into the draft; says whether it named a physical place and a
+    /// virtual one (both: a hybrid offering).
+    fn location(&mut self, node: Node<'_>, d: &mut Draft) -> (bool, bool) {
+        let (mut place_seen, mut virtual_seen) = (false, false);
         let Some(loc) = node.get("location") else {
-            return;
+            return (place_seen, virtual_seen);
         };
         let items: Vec<&Value> = match loc {
             Value::Array(a) => a.iter().collect(),
@@ -296,11 +398,13 @@ impl<'c, 'h> Collector<'c, 'h> {
                 Value::Object(m) => {
                     let place = Node(m);
                     if place.types().iter().any(|t| t == "VirtualLocation") {
+                        virtual_seen = true;
                         if d.online_url.is_none() {
                             d.online_url = place.get("url").and_then(text);
                         }
                         continue;
                     }
+                    place_seen = true;
                     if d.location.is_some() {
                         continue;
                     }
@@ -348,12 +452,25 @@ impl<'c, 'h> Collector<'c, 'h> {
                 _ => {}
             }
         }
+        (place_seen, virtual_seen)
     }
 
-    fn occurrences(&mut self, node: Node<'_>, index: usize) -> Vec<Occurrence> {
+    /// The node's dates as the draft's occurrence, and the draft's zone when the source's.
+    fn dates(&mut self, node: Node<'_>, d: &mut Draft) {
+        let (occurrences, zone) = self.occurrences(node, d.index);
+        d.occurrences = occurrences;
+        if d.timezone.is_none() {
+            d.timezone = zone;
+        }
+    }
+
+    /// The occurrence `startDate`/`endDate` say, and the source's zone when the times were
+    /// read in it (no offset) or name its offset at that instant: a page writes offsets, but
+    /// the zone it means is its own when they agree.
+    fn occurrences(&mut self, node: Node<'_>, index: usize) -> (Vec<Occurrence>, Option<String>) {
         let zone = self.ctx.hints.timezone;
         let Some(raw_start) = node.get("startDate").and_then(text) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let Some(start) = parse_when(&raw_start, zone) else {
             self.ctx.warn(
@@ -361,7 +478,7 @@ impl<'c, 'h> Collector<'c, 'h> {
                 Some(index),
                 format!("startDate {:?} is not a date", clip(&raw_start)),
             );
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let end = match node.get("endDate").and_then(text) {
             Some(raw) => {
@@ -384,29 +501,68 @@ impl<'c, 'h> Collector<'c, 'h> {
                 "startDate has no offset; read as utc",
             );
         }
-        if start.floating
-            && let Some(z) = zone
-        {
-            self.floating_zone = Some(z.name().to_string());
-        }
-        let all_day = start.all_day && end.is_none_or(|e| e.all_day);
+        // Date-only, or local midnight to the last minute of a day ("00:00–23:59", how many
+        // CMSs write a day without times): whole days, the end exclusive as in iCalendar.
+        let whole_days = !start.all_day
+            && start.at.time() == NaiveTime::MIN
+            && end.is_some_and(|e| {
+                !e.all_day
+                    && e.at > start.at
+                    && (is_last_minute(e.at.time()) || e.at.time() == NaiveTime::MIN)
+            });
+        let all_day = (start.all_day && end.is_none_or(|e| e.all_day)) || whole_days;
         let end = end
-            .map(|e| {
-                if all_day {
-                    e.at + Duration::days(1)
+            .and_then(|e| {
+                if all_day && (e.all_day || e.at.time() != NaiveTime::MIN) {
+                    day_after(&e, zone)
                 } else {
-                    e.at
+                    Some(e.at)
                 }
             })
             .filter(|e| *e > start.at);
-        vec![Occurrence {
+        let in_zone = zone.filter(|z| {
+            start.floating
+                || z.offset_from_utc_datetime(&start.at.naive_utc()).fix() == *start.at.offset()
+        });
+        let occurrence = Occurrence {
             start: start.at,
             end,
             all_day,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
-        }]
+        };
+        (vec![occurrence], in_zone.map(|z| z.name().to_string()))
     }
+}
+
+/// 23:59 or 23:59:59(.x): the end of a day written inclusively.
+fn is_last_minute(t: NaiveTime) -> bool {
+    t.hour() == 23 && t.minute() == 59
+}
+
+/// Midnight after the day `e` falls on, in `e`'s own offset (or the source's zone when the
+/// date was written without one).
+fn day_after(e: &When, zone: Option<chrono_tz::Tz>) -> Option<DateTime<FixedOffset>> {
+    let next = (e.at.date_naive() + Duration::days(1)).and_time(NaiveTime::MIN);
+    if e.floating {
+        localize(next, zone)
+    } else {
+        e.at.offset().from_local_datetime(&next).single()
+    }
+}
+
+/// The `@id` a property points to: `{"@id": ...}` (or a full node), or a bare IRI string.
+fn reference(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Array(a) => a.iter().find_map(reference),
+        Value::Object(m) => Node(m).get("@id").and_then(text),
+        _ => None,
+    }
+}
+
+fn is_series(node: Node<'_>) -> bool {
+    node.types().iter().any(|t| t == "EventSeries")
 }
 
 /// What a sub-event or course instance takes from its parent when it says nothing itself.
@@ -657,7 +813,18 @@ fn attendance_mode(v: &Value) -> Option<Modality> {
     }
 }
 
+/// `courseMode`; several modes (`["online", "onsite"]`) are one blended course.
 fn course_mode(v: &Value) -> Option<Modality> {
+    if let Value::Array(modes) = v {
+        let modes: Vec<Modality> = modes.iter().filter_map(course_mode).collect();
+        let online = modes.contains(&Modality::Online);
+        let on_site = modes.contains(&Modality::InPerson);
+        return if (online && on_site) || modes.contains(&Modality::Hybrid) {
+            Some(Modality::Hybrid)
+        } else {
+            modes.first().copied()
+        };
+    }
     let name = enum_name(v)?.to_ascii_lowercase();
     match name.as_str() {
         "online" | "distance" | "distancelearning" => Some(Modality::Online),

@@ -19,7 +19,7 @@ mod time;
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use coalesce_core::{Geo, Location, Occurrence, Status};
 
 use crate::draft::Draft;
@@ -299,6 +299,12 @@ fn fill_fields(d: &mut Draft, c: &Component) {
         })
         .map(|p| unescape(&p.value))
         .filter(|s| !s.trim().is_empty());
+    // Many event plugins put their HTML straight into DESCRIPTION. Read as text, its links
+    // (often the only registration link) would be lost in the markup; read as HTML, the
+    // finishing stage sanitizes it and sees them.
+    if d.description_html.is_none() && d.description_text.as_deref().is_some_and(looks_like_html) {
+        d.description_html = d.description_text.take();
+    }
     d.url = c
         .prop("URL")
         .map(|p| unescape(p.value.trim()))
@@ -341,6 +347,50 @@ fn fill_fields(d: &mut Draft, c: &Component) {
         .and_then(|p| p.param("CN"))
         .map(|cn| cn.trim().to_string())
         .filter(|cn| !cn.is_empty());
+}
+
+/// Whether text carries HTML markup: a start or end tag of an element descriptions use.
+fn looks_like_html(s: &str) -> bool {
+    const TAGS: &[&str] = &[
+        "a",
+        "p",
+        "br",
+        "div",
+        "span",
+        "strong",
+        "b",
+        "i",
+        "em",
+        "u",
+        "ul",
+        "ol",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "table",
+        "tr",
+        "td",
+        "img",
+        "hr",
+        "blockquote",
+        "font",
+    ];
+    let bytes = s.as_bytes();
+    memchr::memchr_iter(b'<', bytes).any(|i| {
+        let rest = &s[i + 1..];
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let name_len = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        let after = rest.as_bytes().get(name_len).copied();
+        name_len > 0
+            && matches!(after, Some(b'>' | b' ' | b'\t' | b'\n' | b'\r' | b'/'))
+            && TAGS
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&rest[..name_len]))
+    })
 }
 
 fn is_cancelled(c: &Component) -> bool {
@@ -400,14 +450,37 @@ fn timing(c: &Component, index: usize, zones: &mut Zones<'_>, ctx: &mut Ctx<'_>)
         return None;
     };
     note_zone(note, index, ctx);
+    let mut start = start;
     let end = c
         .prop("DTEND")
         .and_then(|p| zones.stamp(p, &p.value))
         .map(|(s, _)| s);
     let duration = c.prop("DURATION").and_then(|p| parse_duration(&p.value));
+    // Whole days written as times: Outlook's all-day flag on a midnight start, or local
+    // midnight to the last minute of a day. Read as dates so the end is the next midnight
+    // and the occurrence is all-day.
+    let midnight = chrono::NaiveTime::MIN;
+    let last_minute = |t: chrono::NaiveTime| t.hour() == 23 && t.minute() == 59;
+    let flagged = c
+        .prop("X-MICROSOFT-CDO-ALLDAYEVENT")
+        .is_some_and(|p| p.value.trim().eq_ignore_ascii_case("TRUE"));
+    let mut inclusive_end = false;
+    if !start.date_only && start.local.time() == midnight {
+        let end_local = end
+            .filter(|e| !e.date_only && e.local > start.local)
+            .map(|e| e.local);
+        if end_local.is_some_and(|e| last_minute(e.time())) {
+            start.date_only = true;
+            inclusive_end = true;
+        } else if flagged && end_local.is_none_or(|e| e.time() == midnight) {
+            start.date_only = true;
+        }
+    }
     let length = if start.date_only {
         let days = match (end, duration) {
-            (Some(e), _) => (e.local.date() - start.local.date()).num_days(),
+            (Some(e), _) => {
+                (e.local.date() - start.local.date()).num_days() + i64::from(inclusive_end)
+            }
             (None, Some(d)) => d.num_days(),
             (None, None) => 1,
         };
@@ -719,4 +792,27 @@ fn expand_series(
 
 fn short(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looks_like_html;
+
+    #[test]
+    fn looks_like_html_table() {
+        for (text, want) in [
+            ("<p>Hello</p>", true),
+            ("Register: <a href=\"https://x.example/\">here</a>", true),
+            ("line one<br>line two", true),
+            ("line one<BR/>line two", true),
+            ("Ends </strong", false),
+            ("budgets <5000 and >100", false),
+            ("write to <info@museums.example>", false),
+            ("a < b > c", false),
+            ("<https://museums.example/register>", false),
+            ("plain text", false),
+        ] {
+            assert_eq!(looks_like_html(text), want, "{text}");
+        }
+    }
 }
