@@ -58,7 +58,7 @@ pub fn parse_cost_text(text: &str) -> Cost {
     add_amounts(&text, |_| true, &mut range, &mut currency);
     let folded = fold_for_match(&text);
     let says_free = says_free(&folded);
-    build(range, currency, says_free, Some(text))
+    build(range, settle_currency(currency), says_free, Some(text))
 }
 
 /// Adds the amounts of `text` that `keep` accepts (given the byte where the amount's match
@@ -93,9 +93,25 @@ fn add_amounts(
             continue;
         }
         range.add(amount);
-        if currency.is_none() {
-            *currency = code.map(str::to_string);
+        // A bare "$" says dollars, not whose: a currency stated elsewhere ("C$20", "$20 CAD")
+        // wins over it.
+        let bare_dollar = code == Some("USD") && !m.as_str().to_ascii_uppercase().contains("US");
+        let stated = currency.as_deref().is_some_and(|c| c != "USD?");
+        if !stated {
+            match (bare_dollar, currency.is_none()) {
+                (true, true) => *currency = Some("USD?".to_string()),
+                (true, false) => {}
+                (false, _) => *currency = code.map(str::to_string),
+            }
         }
+    }
+}
+
+/// The currency [`add_amounts`] found, with a bare "$" read as US dollars.
+fn settle_currency(currency: Option<String>) -> Option<String> {
+    match currency.as_deref() {
+        Some("USD?") => Some("USD".to_string()),
+        _ => currency,
     }
 }
 
@@ -233,7 +249,7 @@ pub fn parse_cost_in_description(lines: &str) -> Cost {
         }
         free |= says_free(&folded);
     }
-    build(range, currency, free, None)
+    build(range, settle_currency(currency), free, None)
 }
 
 /// Whether the words right after an amount make it a funding figure.
@@ -735,6 +751,15 @@ mod tests {
                 Some(45.0),
                 Some("CAD"),
             ),
+            (
+                // A bare "$" gives way to the currency stated elsewhere.
+                "Free for members; $20 for non-members\nself-paced · Free for members; C$20 for non-members",
+                Some(false),
+                Some(20.0),
+                Some(0.0),
+                Some("CAD"),
+            ),
+            ("Cost: $5", Some(false), Some(5.0), Some(5.0), Some("USD")),
         ];
         for (text, free, max, min, cur) in cases {
             let c = parse_cost_in_description(text);
