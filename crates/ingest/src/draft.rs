@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, FixedOffset, Utc};
 use coalesce_core::identity::{IdentityInput, source_key};
 use coalesce_core::literals::Literals;
+use coalesce_core::normalize::registration::REGISTER_WORDS;
 use coalesce_core::normalize::{
     ModalityInput, OfferInput, cost_from_offers, defang_html, defang_text, fold_into,
-    infer_modality, parse_cost_text, parse_credits, parse_credits_lines, safe_http_url, summarize,
-    summarize_squashed,
+    infer_modality, is_registration_url, parse_cost_in_description, parse_cost_text, parse_credits,
+    parse_credits_lines, registration_strength, safe_http_url, summarize, summarize_squashed,
 };
 use coalesce_core::{Cost, DateSource, Location, Modality, Occurrence, Offering, Status};
 use url::Url;
@@ -279,6 +280,7 @@ pub(crate) fn finish(mut d: Draft, ctx: &mut Ctx<'_>) -> Offering {
             &known_links,
             &description_plain,
             &lower_plain,
+            url.as_deref(),
         )
     });
     let online_url = url_field(&d.online_url, "online link", ctx);
@@ -742,15 +744,16 @@ fn anchor_at(html: &str, from: usize) -> Option<(&str, &str, usize)> {
 static TEXT_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     #[allow(clippy::expect_used)]
     regex::Regex::new(
-        r"(?i)\b(?:register|registration|sign up|rsvp)\b[^\n]{0,40}?(https?://[^\s<>\x22]+)",
+        r"(?i)\b(?:register|registration|sign up|rsvp|book your place|book a place|book now|tickets|reserve your place)\b[^\n]{0,40}?(https?://[^\s<>\x22]+)",
     )
     .expect("registration text regex compiles")
 });
 
-/// Words that mark a link as the way to sign up.
-const REGISTER_WORDS: [&str; 7] = [
-    "regist", "sign up", "signup", "rsvp", "enrol", "book now", "tickets",
-];
+/// A URL written in plain text.
+static ANY_URL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used)]
+    regex::Regex::new(r"(?i)https?://[^\s<>\x22]+").expect("url regex compiles")
+});
 
 /// [`REGISTER_WORDS`] in one searcher: over a lowercased copy, a vectorized search for a few
 /// literals (one substring searcher per word was a visible cost per item).
@@ -766,9 +769,13 @@ fn says_register(s: &str) -> bool {
         .is_some()
 }
 
-/// The registration link a description offers when the format has no field for it: an anchor
-/// whose text or target says "register" (sanitized HTML, so links are absolute http(s)), else a
-/// URL written right after "Register" in plain text. Dedup leans on this link.
+/// The registration link a description offers when the format has no field for it: the link
+/// whose text says register (or book, RSVP, tickets), else one whose target does (a `/register`
+/// page, a known registration service); the first of the strongest. Sanitized HTML has
+/// absolute http(s) links. Without HTML, links of markup left in the text (an iCalendar
+/// DESCRIPTION written as HTML), then a URL written right after "Register" in plain text, then
+/// a URL of a registration service. Last, the item's own page when it is a sign-up page by
+/// where it goes (a LibCal event). Dedup leans on this link.
 /// `known` are links of `html` that are serialized http(s) URLs with a host (relative links
 /// the sanitizer made absolute): `safe_http_url` would give each back unchanged, so a link
 /// found among them is not parsed again. `lower` holds (or is given)
@@ -778,32 +785,61 @@ fn registration_link(
     known: &[String],
     text: &str,
     lower: &std::cell::OnceCell<String>,
+    page: Option<&str>,
 ) -> Option<String> {
-    if let Some(html) = html
-        && html.contains("<a")
-    {
+    // Markup left in plain text is read only when it holds a link tag.
+    let in_text = memchr::memmem::find(text.as_bytes(), b"<a").map(|_| text);
+    for html in [html, in_text].into_iter().flatten() {
+        if !html.contains("<a") {
+            continue;
+        }
+        let mut best: Option<(u8, String)> = None;
         for (href, label) in anchors(html) {
-            if says_register(label) || says_register(href) {
-                let href = htmlize::unescape(href);
-                if known.iter().any(|k| **k == *href) {
-                    return Some(href.into_owned());
-                }
-                if let Some(url) = safe_http_url(&href, None) {
-                    return Some(url);
+            let strength = registration_strength(label, href, says_register);
+            if strength == 0 || best.as_ref().is_some_and(|(s, _)| *s >= strength) {
+                continue;
+            }
+            let href = htmlize::unescape(href);
+            let url = if known.iter().any(|k| **k == *href) {
+                Some(href.into_owned())
+            } else {
+                safe_http_url(&href, None)
+            };
+            if let Some(url) = url {
+                let strongest = strength == 2;
+                best = Some((strength, url));
+                if strongest {
+                    break;
                 }
             }
         }
+        if let Some((_, url)) = best {
+            return Some(url);
+        }
     }
-    if text.len() < 20_000
-        && REGISTER_SEARCH
+    if text.len() < 20_000 {
+        if REGISTER_SEARCH
             .find_start(lower.get_or_init(|| text.to_ascii_lowercase()))
             .is_some()
-    {
-        let cap = TEXT_URL.captures(text)?;
-        let raw = cap[1].trim_end_matches(['.', ',', ')', ';']);
-        return safe_http_url(raw, None);
+            && let Some(cap) = TEXT_URL.captures(text)
+        {
+            let raw = cap[1].trim_end_matches(['.', ',', ')', ';']);
+            if let Some(url) = safe_http_url(raw, None) {
+                return Some(url);
+            }
+        }
+        if memchr::memmem::find(text.as_bytes(), b"://").is_some() {
+            let found = ANY_URL
+                .find_iter(text)
+                .map(|m| m.as_str().trim_end_matches(['.', ',', ')', ';']))
+                .find(|u| is_registration_url(u))
+                .and_then(|u| safe_http_url(u, None));
+            if found.is_some() {
+                return found;
+            }
+        }
     }
-    None
+    page.filter(|p| is_registration_url(p)).map(str::to_string)
 }
 
 /// `lower` holds (or is given) `description.to_ascii_lowercase()`.
@@ -830,7 +866,7 @@ fn pick_cost(d: &Draft, description: &str, lower: &std::cell::OnceCell<String>) 
     // Last resort: a price statement in the description. Only sentences that talk about cost,
     // so "Room 25" or "2026" never become prices.
     let lower = lower.get_or_init(|| description.to_ascii_lowercase());
-    let c = parse_cost_text(&cost_sentences_lowered(description, lower));
+    let c = parse_cost_in_description(&cost_sentences_lowered(description, lower));
     if c.is_known() {
         Cost { text: None, ..c }
     } else {
@@ -838,11 +874,19 @@ fn pick_cost(d: &Draft, description: &str, lower: &std::cell::OnceCell<String>) 
     }
 }
 
-/// `text.split(['.', '\n', '|'])`, with the delimiters found by one vectorized scan (the
-/// general pattern splitter tested every character against the three).
+/// `text.split(['.', '\n', '|'])` but for a point between two digits (a decimal point: "$1.2
+/// million", "$15.50"), which ends no sentence. The delimiters are found by one vectorized
+/// scan (the general pattern splitter tested every character against the three).
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
     let mut from = 0;
-    memchr::memchr3_iter(b'.', b'\n', b'|', text.as_bytes())
+    let bytes = text.as_bytes();
+    memchr::memchr3_iter(b'.', b'\n', b'|', bytes)
+        .filter(|&at| {
+            !(bytes[at] == b'.'
+                && at > 0
+                && bytes[at - 1].is_ascii_digit()
+                && bytes.get(at + 1).is_some_and(u8::is_ascii_digit))
+        })
         .chain(std::iter::once(text.len()))
         .map(move |end| {
             let piece = &text[from..end];
@@ -1085,12 +1129,31 @@ mod tests {
         assert_eq!(o[0].date_source, DateSource::Structured);
     }
 
+    /// The straightforward splitter: at '.', '\n' and '|', but not at a point between digits.
+    fn split_sentences(text: &str) -> Vec<&str> {
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut out = Vec::new();
+        let mut from = 0;
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            let decimal = c == '.'
+                && k > 0
+                && chars[k - 1].1.is_ascii_digit()
+                && chars.get(k + 1).is_some_and(|n| n.1.is_ascii_digit());
+            if matches!(c, '.' | '\n' | '|') && !decimal {
+                out.push(&text[from..i]);
+                from = i + 1;
+            }
+        }
+        out.push(&text[from..]);
+        out
+    }
+
     proptest::proptest! {
         #[test]
         fn cost_sentences_are_the_sentences_that_mention_cost(
             parts in proptest::collection::vec(
                 proptest::sample::select(vec![
-                    ".", "\n", "|", " ", "Cost", "COST:", "$25", "€5", "£3", "¢", "Free", "fees",
+                    ".", "\n", "|", " ", "Cost", "COST:", "$25", "€5", "£3", "¢", "Free", "fees", "1.5",
                     "Members", "tuition", "REGISTRATION", "price", "charge", "room", "x", "é",
                     "co", "st", "fe", "e", "ﬁ",
                 ]),
@@ -1100,7 +1163,7 @@ mod tests {
         ) {
             let text = parts.concat();
             let mut want = String::new();
-            for sentence in text.split(['.', '\n', '|']) {
+            for sentence in split_sentences(&text) {
                 if mentions_cost(sentence) {
                     want.push_str(sentence);
                     want.push('\n');
@@ -1113,12 +1176,12 @@ mod tests {
         #[test]
         fn sentences_are_what_split_gives(
             parts in proptest::collection::vec(
-                proptest::sample::select(vec![".", "\n", "|", "a", "Cost: $5", " ", "é", "..", "|\n"]),
+                proptest::sample::select(vec![".", "\n", "|", "a", "Cost: $5", " ", "é", "..", "|\n", "1", "2.5"]),
                 0..12,
             ),
         ) {
             let text = parts.concat();
-            let want: Vec<&str> = text.split(['.', '\n', '|']).collect();
+            let want = split_sentences(&text);
             proptest::prop_assert_eq!(sentences(&text).collect::<Vec<_>>(), want);
         }
 
@@ -1375,6 +1438,121 @@ mod tests {
             Some("https://mpla.example.org/ce/register/2041?utm_source=sra")
         );
         assert_eq!(out[2].registration_url, None);
+    }
+
+    #[test]
+    fn the_link_whose_text_says_book_or_register_is_the_registration_link() {
+        // Relative links in an entry resolve against the entry's own base (Atom xml:base).
+        let mut a = draft(0, "Accessible reading rooms");
+        a.base_url = Url::parse("https://www.archives.example/whats-on/2027/").ok();
+        a.url = Some("accessible-reading-rooms/".into());
+        a.description_html = Some(
+            r#"<p><a href="../../about/">About the society</a></p><p><a href="../../booking/tars-2027-002">Book your place</a></p>"#
+                .into(),
+        );
+        // An iCalendar DESCRIPTION written as HTML, handed over as HTML or left as text.
+        let ical_html = r#"<p>The $1.2 million program funds projects.</p><p><a href="https://www.museums.example/events/grant/?mc_cid=4d&amp;mc_eid=9c">Register online</a></p>"#;
+        let mut b = draft(1, "Grant webinar");
+        b.description_html = Some(ical_html.into());
+        let mut c = draft(2, "Grant webinar");
+        c.description_text = Some(ical_html.into());
+        // The text of a link outweighs a target that only looks like a sign-up page.
+        let mut d = draft(3, "Board training");
+        d.description_html = Some(
+            r#"<p><a href="https://x.example/registration-policy">our policy</a> <a href="https://x.example/e/7">Get tickets</a></p>"#
+                .into(),
+        );
+        // A link of a registration service, without a word about it.
+        let mut e = draft(4, "Board training");
+        e.description_text =
+            Some("Details: https://www.eventbrite.com/e/board-training-123.".into());
+        let (out, _) = run(vec![a, b, c, d, e]);
+        assert_eq!(
+            out[0].registration_url.as_deref(),
+            Some("https://www.archives.example/booking/tars-2027-002")
+        );
+        let want = Some("https://www.museums.example/events/grant/?mc_cid=4d&mc_eid=9c");
+        assert_eq!(out[1].registration_url.as_deref(), want);
+        assert_eq!(out[2].registration_url.as_deref(), want);
+        assert_eq!(
+            out[3].registration_url.as_deref(),
+            Some("https://x.example/e/7")
+        );
+        assert_eq!(
+            out[4].registration_url.as_deref(),
+            Some("https://www.eventbrite.com/e/board-training-123")
+        );
+    }
+
+    #[test]
+    fn the_page_is_the_registration_link_only_when_it_is_a_sign_up_page() {
+        let mut libcal = draft(0, "Tech petting zoo");
+        libcal.url = Some("https://crossroads.libcal.com/event/13240052".into());
+        libcal.description_text = Some("Registration is required.".into());
+        let mut news = draft(1, "Grant webinar");
+        news.url = Some("https://www.library.example/news/grant-webinar".into());
+        let (out, _) = run(vec![libcal, news]);
+        assert_eq!(
+            out[0].registration_url.as_deref(),
+            Some("https://crossroads.libcal.com/event/13240052")
+        );
+        assert_eq!(out[1].registration_url, None);
+    }
+
+    #[test]
+    fn a_grant_in_the_text_of_a_free_webinar_is_not_its_price() {
+        let mut a = draft(0, "Digitizing minute books");
+        a.description_html = Some(
+            "<p>This free webinar, supported by a $120,000 grant from the Heritage Fund, covers imaging.</p><p><strong>Cost:</strong> Free</p>"
+                .into(),
+        );
+        let mut b = draft(1, "Digitization grant: how to apply");
+        b.description_html = Some(
+            "<p>This year $150,000 is available, with awards of up to $15,000 per library. This webinar is free.</p>"
+                .into(),
+        );
+        let mut c = draft(2, "Mentoring circle");
+        c.description_html = Some(
+            "<p><strong>Cost:</strong> Free for members; $20 CAD for non-members</p><p><strong>Where:</strong> Online (Zoom)</p>"
+                .into(),
+        );
+        let (out, _) = run(vec![a, b, c]);
+        for o in &out[..2] {
+            assert_eq!(
+                (o.cost.free, o.cost.max_amount),
+                (Some(true), Some(0.0)),
+                "{}",
+                o.title
+            );
+        }
+        assert_eq!(
+            (
+                out[2].cost.free,
+                out[2].cost.min_amount,
+                out[2].cost.max_amount
+            ),
+            (Some(false), Some(0.0), Some(20.0))
+        );
+        assert_eq!(out[2].cost.currency.as_deref(), Some("CAD"));
+    }
+
+    #[test]
+    fn register_online_at_a_street_address_is_in_person() {
+        let mut a = draft(0, "Collections photography workshop");
+        a.description_html = Some(
+            r#"<p>Copy stands and grey cards.</p><p><a href="https://m.example/events/photo/">Register online</a></p>"#
+                .into(),
+        );
+        a.location_text =
+            Some("Valley History Museum, 110 N. Main St., Pocatello, ID 83204".into());
+        let mut b = draft(1, "Tech petting zoo: VR headsets");
+        b.description_html = Some(
+            "<b>Date:</b> Tuesday, March 2, 2027<br /><b>Location:</b> Crossroads Training Center, Indianapolis<br /><b>Categories:</b> Workforce Development<br /><br />Registration is required."
+                .into(),
+        );
+        let (out, _) = run(vec![a, b]);
+        assert_eq!(out[0].modality, Some(Modality::InPerson));
+        assert_eq!(out[1].modality, Some(Modality::InPerson));
     }
 
     #[test]

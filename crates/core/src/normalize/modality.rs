@@ -167,11 +167,19 @@ impl Signals {
     }
 }
 
-/// Decides the modality. Declared attendance wins; then explicit "hybrid"; then self-paced
-/// wording for undated items; then online signals versus a physical place.
+/// Decides the modality. Declared attendance wins (but an undated course declared online that
+/// says it is self-paced is self-paced); then explicit "hybrid"; then self-paced wording for
+/// undated items; then online signals versus a physical place (structured, or a "Where:" /
+/// "Location:" line of the text). "Online" in a link's wording ("register online") is not a
+/// signal.
 pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
-    if input.declared.is_some() {
-        return input.declared;
+    if let Some(declared) = input.declared {
+        // schema.org has no self-paced mode: a self-paced course says `courseMode: online`
+        // and has no dates.
+        if declared == Modality::Online && !input.has_occurrences && says_self_paced(input) {
+            return Some(Modality::SelfPaced);
+        }
+        return Some(declared);
     }
     // The haystack is " {folded title and text} {category} {category} ", searched in pieces:
     // text folded by the caller is not copied.
@@ -230,20 +238,246 @@ pub fn infer_modality(input: &ModalityInput<'_>) -> Option<Modality> {
         return Some(Modality::SelfPaced);
     }
     let meeting_url = input.has_online_url || input.urls.iter().any(|u| is_meeting_url(u));
-    let location_online = input.location.is_some_and(location_is_online);
-    let online = meeting_url || location_online || found.online;
-    let physical = !location_online && input.location.is_some_and(location_is_physical);
+    // Without a structured place, a labelled line of the text says where ("Where: Online
+    // (Zoom)", "Location: Crossroads Training Center, Indianapolis").
+    let text_place = match input.location {
+        Some(_) => None,
+        None => labelled_place(input.text),
+    };
+    let location_online =
+        input.location.is_some_and(location_is_online) || text_place == Some(Place::Online);
+    let text_physical = text_place == Some(Place::Physical);
+    // "Register online" names how to sign up, not how to attend: an "online" that is only
+    // ever part of such wording is no signal. Asked only when it would decide.
+    let online_words = found.online
+        && (meeting_url || location_online || !online_only_in_link_wording(input, &categories));
+    let online = meeting_url || location_online || online_words;
+    let physical =
+        !location_online && (text_physical || input.location.is_some_and(location_is_physical));
     let in_person_words = found.in_person;
     match (online, physical || in_person_words) {
         // A place plus a join link or "in person" plus "online" is both at once.
         (true, true) if meeting_url || location_online || in_person_words => Some(Modality::Hybrid),
+        // The text itself says where it happens: online words beside it ("online exhibits")
+        // are a subject, not a way to attend.
+        (true, true) if text_physical => Some(Modality::InPerson),
         // "Webinar" in text with a postal address is most often an online session organised by
         // the owner of that address; the explicit signals above decide hybrid.
         (true, _) => Some(Modality::Online),
         (false, true) => Some(Modality::InPerson),
         (false, false) if self_paced => Some(Modality::SelfPaced),
+        // Hands-on sessions and tours happen somewhere: said of nothing online, in person.
+        (false, false) if says_hands_on(input) => Some(Modality::InPerson),
         (false, false) => None,
     }
+}
+
+/// Where a labelled line of text says an offering happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Online,
+    Physical,
+}
+
+/// Labels that introduce the place of an event in a description ("Where: ...").
+const PLACE_LABELS: &[&str] = &["where", "location", "venue", "place"];
+
+/// Values of a place label that name no place.
+const NO_PLACE: &[&str] = &[
+    "tbd",
+    "tba",
+    "to be announced",
+    "to be determined",
+    "n a",
+    "none",
+];
+
+/// The place the first "Where:" / "Location:" / "Venue:" / "Place:" label of `text` names:
+/// online when its value starts with an online word or is a meeting link, nothing when it is
+/// empty or to be announced, a physical place otherwise.
+fn labelled_place(text: &str) -> Option<Place> {
+    let bytes = text.as_bytes();
+    for colon in memchr::memchr_iter(b':', bytes) {
+        // The word right before the colon, which must start the text or follow a non-letter.
+        let head = &text[..colon];
+        let word_start = head
+            .rfind(|c: char| !c.is_ascii_alphabetic())
+            .map_or(0, |i| i + 1);
+        let word = &head[word_start..];
+        if !PLACE_LABELS.iter().any(|l| l.eq_ignore_ascii_case(word)) {
+            continue;
+        }
+        let rest = text[colon + 1..].trim_start();
+        let value: String = rest.chars().take(80).collect();
+        let first_token = value.split_whitespace().next().unwrap_or_default();
+        // A link as the place is online when it is a meeting link; another link says nothing.
+        if is_meeting_url(first_token) {
+            return Some(Place::Online);
+        }
+        if first_token.contains("://") {
+            return None;
+        }
+        let folded = fold_for_match(&value);
+        if folded.is_empty() || NO_PLACE.iter().any(|n| folded.starts_with(n)) {
+            return None;
+        }
+        let first_online = ONLINE_WORDS
+            .iter()
+            .chain(["on zoom", "via zoom", "teams", "web"].iter())
+            .any(|w| {
+                folded
+                    .strip_prefix(w)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+            });
+        return Some(if first_online {
+            Place::Online
+        } else {
+            Place::Physical
+        });
+    }
+    None
+}
+
+/// Words that, right before "online", make it part of how to sign up or pay ("register
+/// online"); and words that, right after, do the same ("online registration").
+const LINK_WORDS_BEFORE: &[&str] = &[
+    "register",
+    "registration",
+    "registrations",
+    "registered",
+    "up",
+    "apply",
+    "application",
+    "applications",
+    "book",
+    "booking",
+    "enroll",
+    "enrol",
+    "pay",
+    "payment",
+    "purchase",
+    "buy",
+    "tickets",
+    "rsvp",
+    "form",
+];
+const LINK_WORDS_AFTER: &[&str] = &[
+    "registration",
+    "registrations",
+    "booking",
+    "bookings",
+    "form",
+    "forms",
+    "payment",
+    "payments",
+    "application",
+    "applications",
+    "by",
+    "at",
+    "here",
+];
+
+/// Whether every " online " of the folded title and text is sign-up wording and no other
+/// online word remains once those are set aside. Runs only for items whose online signal
+/// could come from such wording.
+fn online_only_in_link_wording(input: &ModalityInput<'_>, categories: &str) -> bool {
+    let owned;
+    let folded = match input.folded_title_text {
+        Some(f) => f,
+        None => {
+            let mut f = String::with_capacity(input.title.len() + input.text.len() + 1);
+            fold_into(input.title, &mut f);
+            f.push(' ');
+            fold_into(input.text, &mut f);
+            owned = f;
+            &owned
+        }
+    };
+    let mut blanked: Option<String> = None;
+    for at in word_starts(folded, "online") {
+        let before = folded[..at]
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default();
+        let after = folded[at + 6..]
+            .trim_start()
+            .split(' ')
+            .next()
+            .unwrap_or_default();
+        let link = LINK_WORDS_BEFORE.contains(&before)
+            // "sign up online"
+            && (before != "up" || folded[..at].ends_with("sign up "))
+            || LINK_WORDS_AFTER.contains(&after);
+        if !link {
+            return false;
+        }
+        let b = blanked.get_or_insert_with(|| folded.to_string());
+        // Same length, so the positions found in `folded` stay valid.
+        b.replace_range(at..at + 6, "      ");
+    }
+    let Some(blanked) = blanked else {
+        // No "online" at all: the signal came from another word.
+        return false;
+    };
+    !Signals::of(&[" ", &blanked, categories, " "]).online
+}
+
+/// Where `word` occurs in folded text as a whole word (folded text separates words by one
+/// space).
+fn word_starts<'a>(folded: &'a str, word: &'a str) -> impl Iterator<Item = usize> + 'a {
+    memchr::memmem::find_iter(folded.as_bytes(), word.as_bytes()).filter(move |&at| {
+        let end = at + word.len();
+        (at == 0 || folded.as_bytes()[at - 1] == b' ')
+            && (end == folded.len() || folded.as_bytes()[end] == b' ')
+    })
+}
+
+/// Self-paced wording in the title, text or categories.
+fn says_self_paced(input: &ModalityInput<'_>) -> bool {
+    match (input.folded_title_text, input.folded_signals) {
+        (Some(_), Some(s)) if s.self_paced => true,
+        _ => {
+            let mut f = String::new();
+            f.push(' ');
+            fold_into(input.title, &mut f);
+            f.push(' ');
+            fold_into(input.text, &mut f);
+            for c in input.categories {
+                f.push(' ');
+                fold_into(c, &mut f);
+            }
+            f.push(' ');
+            Signals::of(&[&f]).self_paced
+        }
+    }
+}
+
+/// Wording of sessions that only happen at a place: hands-on work, tours, field trips.
+const HANDS_ON_WORDS: &[&str] = &[
+    "hands on",
+    "field trip",
+    "walking tour",
+    "guided tour",
+    "site visit",
+];
+
+fn says_hands_on(input: &ModalityInput<'_>) -> bool {
+    let owned;
+    let folded = match input.folded_title_text {
+        Some(f) => f,
+        None => {
+            let mut f = String::new();
+            fold_into(input.title, &mut f);
+            f.push(' ');
+            fold_into(input.text, &mut f);
+            owned = f;
+            &owned
+        }
+    };
+    HANDS_ON_WORDS
+        .iter()
+        .any(|w| word_starts(folded, w).next().is_some())
 }
 
 /// [`MEETING_HOSTS`] as (entry, domain, path after the domain).
@@ -407,6 +641,7 @@ mod tests {
         let online_loc = loc("Online");
         let zoom_loc = loc("https://zoom.us/j/999");
         let tbd = loc("TBD");
+        let online_category = ["Online".to_string()];
         let cases: Vec<(&str, ModalityInput<'_>, Option<Modality>)> = vec![
             (
                 "zoom link is online",
@@ -532,6 +767,172 @@ mod tests {
                     ..Default::default()
                 },
                 None,
+            ),
+            (
+                "register online with a street address is in person",
+                ModalityInput {
+                    title: "Collections photography workshop",
+                    text: "Copy stands and grey cards. Cost: $25. Register online",
+                    location: Some(&place),
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::InPerson),
+            ),
+            (
+                "online registration wording alone says nothing",
+                ModalityInput {
+                    title: "Annual meeting",
+                    text: "Online registration closes May 1; register online by April 30. Sign up online today.",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                "sign-up wording beside a webinar is still online",
+                ModalityInput {
+                    title: "Webinar: copyright",
+                    text: "Register online by March 1.",
+                    location: Some(&place),
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "online that is not sign-up wording is online",
+                ModalityInput {
+                    title: "Copyright basics",
+                    text: "Join us online. Register online.",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "an online category stays a signal",
+                ModalityInput {
+                    title: "Copyright basics",
+                    text: "Register online.",
+                    categories: &online_category,
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "a where line naming online is online",
+                ModalityInput {
+                    title: "Serving patrons by mail",
+                    text: "When: Thurs., 1/14/27, 11 a.m. Where: Online (Zoom) Cost: Free",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "a location line naming a place is in person",
+                ModalityInput {
+                    title: "Tech petting zoo: 3D printers",
+                    text: "Date: Tuesday, March 2, 2027 Time: 2:00pm - 3:00pm Location: Crossroads Training Center, Indianapolis Categories: Workforce Development",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::InPerson),
+            ),
+            (
+                "a where line naming a place beats an online subject",
+                ModalityInput {
+                    title: "Building online exhibits",
+                    text: "Where: Main Library, 12 Elm St.",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::InPerson),
+            ),
+            (
+                "a where line to be announced says nothing",
+                ModalityInput {
+                    title: "Quarterly update",
+                    text: "Where: TBA",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                "a where line in person and on zoom is hybrid",
+                ModalityInput {
+                    title: "Trustee training",
+                    text: "Where: Anchorage Learning Commons, 3600 Spenard Rd. - in person and on Zoom",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Hybrid),
+            ),
+            (
+                "a where line with a meeting link is online",
+                ModalityInput {
+                    title: "Quarterly update",
+                    text: "Where: https://us02web.zoom.us/j/123",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "a where line is not read over a structured place",
+                ModalityInput {
+                    title: "Quarterly update",
+                    text: "Where: Online",
+                    location: Some(&place),
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                // The online word with a postal address, as without the line.
+                Some(Modality::Online),
+            ),
+            (
+                "an undated course declared online that says self-paced is self paced",
+                ModalityInput {
+                    declared: Some(Modality::Online),
+                    title: "Records management essentials",
+                    text: "Self-paced course, about ten hours.",
+                    ..Default::default()
+                },
+                Some(Modality::SelfPaced),
+            ),
+            (
+                "a dated course declared online stays online",
+                ModalityInput {
+                    declared: Some(Modality::Online),
+                    title: "Records management essentials",
+                    text: "Self-paced modules between live sessions.",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
+            ),
+            (
+                "a hands-on session said of nothing online is in person",
+                ModalityInput {
+                    title: "Book repair",
+                    text: "A hands-on session with bone folders and paste.",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::InPerson),
+            ),
+            (
+                "a hands-on session on zoom is online",
+                ModalityInput {
+                    title: "Wikidata: a hands-on introduction",
+                    text: "Where: Online (Zoom)",
+                    has_occurrences: true,
+                    ..Default::default()
+                },
+                Some(Modality::Online),
             ),
         ];
         for (name, input, want) in cases {
