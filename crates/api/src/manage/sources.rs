@@ -34,6 +34,11 @@ pub struct SourceInput {
     /// IANA zone for floating times.
     pub timezone: Option<String>,
     pub enabled: Option<bool>,
+    /// Overrides the provider's declared sectors for this source (e.g. a museum association's
+    /// feed made for libraries).
+    pub sectors: Option<Vec<String>>,
+    /// Overrides the provider's default audience for this source.
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +48,8 @@ pub struct SourcePatch {
     pub kind: Option<String>,
     pub timezone: Option<String>,
     pub enabled: Option<bool>,
+    pub sectors: Option<Vec<String>>,
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -53,6 +60,12 @@ pub struct SourceView {
     pub url: String,
     pub kind: Option<String>,
     pub timezone: Option<String>,
+    /// The source's own sectors, when it overrides its provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sectors: Option<Vec<String>>,
+    /// The source's own audience, when it overrides its provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -66,6 +79,20 @@ impl From<Source> for SourceView {
             timezone: s
                 .settings
                 .get("timezone")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            sectors: s
+                .settings
+                .get("sectors")
+                .and_then(|v| v.as_array())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                }),
+            audience: s
+                .settings
+                .get("audience")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             provider: s.provider,
@@ -148,6 +175,35 @@ fn settings(timezone: Option<&str>) -> serde_json::Value {
     m.into()
 }
 
+/// Writes the checked sector and audience overrides into `settings` (an empty list is an
+/// override too: "this source's offerings are for no sector in particular").
+fn set_publisher_overrides(
+    settings: &mut serde_json::Value,
+    sectors: Option<&[String]>,
+    audience: Option<&str>,
+) -> Result<(), ManageError> {
+    let sectors = sectors.map(super::admin::check_sectors).transpose()?;
+    let audience = audience
+        .map(|a| super::admin::check_audience(Some(a)))
+        .transpose()?;
+    if let Some(map) = settings.as_object_mut() {
+        if let Some(list) = sectors {
+            let ids: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
+            map.insert("sectors".into(), ids.into());
+        }
+        match audience {
+            Some(Some(a)) => {
+                map.insert("audience".into(), a.into());
+            }
+            Some(None) => {
+                map.remove("audience");
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 /// Registers one source for `caller`; shared by the single, batch and OPML routes.
 pub(crate) async fn register(
     state: &ManageState,
@@ -163,6 +219,12 @@ pub(crate) async fn register(
     let url = check_url(state, &input.url)?;
     parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
+    let mut source_settings = settings(input.timezone.as_deref());
+    set_publisher_overrides(
+        &mut source_settings,
+        input.sectors.as_deref(),
+        input.audience.as_deref(),
+    )?;
     let store = state.store();
     if store.source_by_name(caller.0, name).await?.is_some() {
         return Err(ManageError::Conflict(format!(
@@ -177,7 +239,7 @@ pub(crate) async fn register(
                 name: name.to_owned(),
                 url: url.to_string(),
                 kind: input.kind.clone().filter(|k| k != "auto"),
-                settings: settings(input.timezone.as_deref()),
+                settings: source_settings,
             },
             now,
         )
@@ -309,6 +371,11 @@ pub async fn update(
     if let (Some(tz), Some(map)) = (&patch.timezone, settings.as_object_mut()) {
         map.insert("timezone".into(), tz.clone().into());
     }
+    set_publisher_overrides(
+        &mut settings,
+        patch.sectors.as_deref(),
+        patch.audience.as_deref(),
+    )?;
     let kind = match &patch.kind {
         Some(k) if k == "auto" => None,
         Some(k) => Some(k.clone()),
@@ -396,6 +463,9 @@ pub struct PreviewInput {
     pub url: String,
     pub kind: Option<String>,
     pub timezone: Option<String>,
+    /// As a source would override them; the caller's declared ones otherwise.
+    pub sectors: Option<Vec<String>>,
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -423,13 +493,27 @@ pub struct PreviewWarning {
 /// Fetch through the guarded client and parse, storing nothing: what a registration would
 /// import, with the warnings a provider can act on.
 pub async fn preview(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<ManageState>,
     JsonBody(input): JsonBody<PreviewInput>,
 ) -> Result<Json<Preview>, ManageError> {
     let url = check_url(&state, &input.url)?;
     let kind = parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
+    let mut overrides = serde_json::Value::Object(serde_json::Map::new());
+    set_publisher_overrides(
+        &mut overrides,
+        input.sectors.as_deref(),
+        input.audience.as_deref(),
+    )?;
+    // What a registered source would parse with: the provider's defaults under the overrides.
+    let provider = state
+        .store()
+        .providers()
+        .await?
+        .into_iter()
+        .find(|p| p.id == caller.0)
+        .ok_or(ManageError::Forbidden)?;
     let now = Utc::now();
     let response = state
         .inner
@@ -449,6 +533,11 @@ pub async fn preview(
         .as_deref()
         .and_then(coalesce_ingest::tz::resolve);
     hints.window = Window::around(now);
+    (hints.sectors, hints.audience) = coalesce_crawl::publisher_defaults(
+        &overrides,
+        &provider.sectors,
+        provider.audience.as_deref(),
+    );
     let body = response.body.clone();
     // Parsing is CPU work: off the async workers.
     let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints))
