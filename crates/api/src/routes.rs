@@ -384,6 +384,8 @@ pub(crate) async fn providers(State(state): State<AppState>) -> Result<Response,
         out.push(json!({
             "id": p.name,
             "name": p.display_name.clone().unwrap_or_else(|| p.name.clone()),
+            "sectors": p.sectors,
+            "audience": p.audience,
             "upcoming_offerings": count,
         }));
     }

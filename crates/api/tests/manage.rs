@@ -457,3 +457,126 @@ async fn a_provider_lists_makes_and_revokes_only_its_own_keys() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn providers_declare_sectors_and_audience_and_sources_may_override_them() {
+    let (app, _dir) = app(10_000).await;
+    // Created with its declared sectors (sorted, no repeats) and audience.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(
+            json!({"name": "ihma", "sectors": ["museums", "archives", "museums"],
+                    "audience": "collections staff"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["sectors"], json!(["archives", "museums"]));
+    assert_eq!(v["audience"], "collections staff");
+
+    // An unknown sector is refused with the one error shape and a stable code, and nothing
+    // is created.
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(json!({"name": "zoo", "sectors": ["zoos"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "unknown_sector");
+    assert!(v["error"]["message"].as_str().unwrap().contains("zoos"));
+
+    // PATCH changes only what it names; null clears the audience; unknown ones 404.
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        "/api/v1/admin/providers/ihma",
+        Some(ADMIN),
+        Some(json!({"sectors": ["museums"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["sectors"], json!(["museums"]));
+    assert_eq!(v["audience"], "collections staff");
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        "/api/v1/admin/providers/ihma",
+        Some(ADMIN),
+        Some(json!({"audience": null})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["sectors"].clone(), v["audience"].clone()),
+        (json!(["museums"]), Value::Null)
+    );
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        "/api/v1/admin/providers/ihma",
+        Some(ADMIN),
+        Some(json!({"sectors": ["museum"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("unknown_sector"))
+    );
+    let (s, _) = call(
+        &app,
+        "PATCH",
+        "/api/v1/admin/providers/nobody",
+        Some(ADMIN),
+        Some(json!({"sectors": []})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // The admin list shows them.
+    let (s, v) = call(&app, "GET", "/api/v1/admin/providers", Some(ADMIN), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v[0]["sectors"], json!(["museums"]));
+
+    // A source overrides them; an unknown sector there is refused too.
+    let (_, key) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers/ihma/keys",
+        Some(ADMIN),
+        None,
+    )
+    .await;
+    let key = key["key"].as_str().unwrap().to_owned();
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(
+            json!({"name": "library-days", "url": "https://example.org/feed",
+                    "sectors": ["libraries"], "audience": "librarians"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["sectors"], json!(["libraries"]));
+    assert_eq!(v["audience"], "librarians");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(json!({"name": "odd", "url": "https://example.org/odd", "sectors": ["parks"]})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("unknown_sector"))
+    );
+}

@@ -52,6 +52,11 @@ pub struct ImportArgs {
     /// What the feed's publication dates mean; kept in the source's settings.
     #[arg(long, value_enum, default_value_t = DatesArg::Auto)]
     dates: DatesArg,
+    /// The sectors this source's offerings are for when their text names none (archives,
+    /// libraries, museums; comma-separated); kept in the source's settings. The provider's
+    /// declared sectors apply otherwise.
+    #[arg(long, value_delimiter = ',')]
+    sectors: Vec<String>,
     /// Pretend the import happens at this instant (YYYY-MM-DD or RFC 3339); for tests and replays.
     #[arg(long, hide = true)]
     now: Option<String>,
@@ -136,10 +141,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
             format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")
         })?);
     }
-    let parsed = coalesce_ingest::parse(&bytes, &hints);
-    let kind = parsed.as_ref().ok().map(|p| p.kind.as_str().to_string());
-    let parse_error = parsed.as_ref().err().map(ToString::to_string);
-    let result = coalesce_crawl::fetch_result(parsed, &bytes);
+    let sectors = crate::parse_sectors(&args.sectors)?;
 
     runtime()?.block_on(async {
         let store = open(&args.data).await?;
@@ -154,6 +156,22 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
         if !matches!(args.dates, DatesArg::Auto) {
             settings.insert("dates".into(), hints.dates.as_str().into());
         }
+        if !args.sectors.is_empty() {
+            let ids: Vec<&str> = sectors.iter().map(|s| s.as_str()).collect();
+            settings.insert("sectors".into(), ids.into());
+        }
+        let settings = serde_json::Value::from(settings);
+        // Parsed with what the crawler would use: the provider's declared sectors and
+        // audience under the source's own.
+        (hints.sectors, hints.audience) = coalesce_crawl::publisher_defaults(
+            &settings,
+            &provider.sectors,
+            provider.audience.as_deref(),
+        );
+        let parsed = coalesce_ingest::parse(&bytes, &hints);
+        let kind = parsed.as_ref().ok().map(|p| p.kind.as_str().to_string());
+        let parse_error = parsed.as_ref().err().map(ToString::to_string);
+        let result = coalesce_crawl::fetch_result(parsed, &bytes);
         let source = store
             .upsert_source(
                 &NewSource {
@@ -161,7 +179,7 @@ pub fn run_import(args: ImportArgs) -> Result<ExitCode> {
                     name: source_name.clone(),
                     url: file_url(&args.path),
                     kind,
-                    settings: settings.into(),
+                    settings,
                 },
                 now,
             )

@@ -107,6 +107,10 @@ struct ParseArgs {
     /// What the feed's publication dates mean; `auto` detects an events plugin's feed.
     #[arg(long, value_enum, default_value_t = DatesArg::Auto)]
     dates: DatesArg,
+    /// The publisher's declared sectors (archives, libraries, museums; comma-separated): what
+    /// an item is for when its own text names no sector.
+    #[arg(long, value_delimiter = ',')]
+    sectors: Vec<String>,
     /// Start of the window for recurring events (YYYY-MM-DD or RFC 3339); default 30 days ago.
     #[arg(long)]
     from: Option<String>,
@@ -196,6 +200,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sector names from the command line; an unknown one is an error, never dropped.
+pub(crate) fn parse_sectors(names: &[String]) -> Result<Vec<coalesce_core::Sector>> {
+    let mut out = Vec::with_capacity(names.len());
+    for n in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        match coalesce_core::Sector::parse(&n.to_ascii_lowercase()) {
+            Some(s) => out.push(s),
+            None => bail!("unknown sector {n:?} (expected archives, libraries or museums)"),
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
     let mut content_type = None;
     let bytes = if let Some(url) = args.path.to_str().filter(|p| net::is_url(p)) {
@@ -216,6 +234,7 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
     hints.base_url = args.base_url;
     hints.content_type = content_type;
     hints.dates = args.dates.convention();
+    hints.sectors = parse_sectors(&args.sectors)?;
     if let Some(tz) = &args.timezone {
         hints.timezone = Some(coalesce_ingest::tz::resolve(tz).with_context(|| {
             format!("unknown time zone {tz:?} (expected an IANA name such as America/Chicago)")

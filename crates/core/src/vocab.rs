@@ -55,6 +55,9 @@ struct TopicConfig {
     label: String,
     #[serde(default)]
     words: Vec<String>,
+    /// Phrases that tag only from the title or a category (see `Target::TitleTopic`).
+    #[serde(default)]
+    title_words: Vec<String>,
     #[serde(default)]
     categories: Vec<String>,
     #[serde(default)]
@@ -84,6 +87,9 @@ pub struct Topic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Topic(usize),
+    /// A topic named by a phrase that is often incidental in a description ("supported by a
+    /// grant", "on board"): it counts only in the title or a category, where it heads the item.
+    TitleTopic(usize),
     Sector(Sector),
 }
 
@@ -160,6 +166,9 @@ impl Vocabulary {
             for w in t.words.iter().chain(std::iter::once(&t.label)) {
                 add_phrase(w, target);
             }
+            for w in &t.title_words {
+                add_phrase(w, Target::TitleTopic(topics.len()));
+            }
             for c in t.categories.iter().chain(std::iter::once(&t.label)) {
                 add_category(c, target);
             }
@@ -230,15 +239,20 @@ impl Vocabulary {
     }
 
     /// [`Self::targets`] for text that is already folded.
+    /// The whole text counts as a title here: callers without a title pass one text.
     fn targets_folded(&self, categories: &[String], folded_text: &str) -> Vec<Target> {
-        self.targets_and_signals(categories, folded_text).0
+        self.targets_and_signals(categories, folded_text, folded_text.len())
+            .0
     }
 
-    /// [`Self::targets_folded`] and the modality words in `" {folded_text} "`.
+    /// [`Self::targets_folded`] and the modality words in `" {folded_text} "`, whose first
+    /// `title_len` bytes are the folded title (title-only phrases count there and in the
+    /// categories, nowhere else).
     fn targets_and_signals(
         &self,
         categories: &[String],
         folded_text: &str,
+        title_len: usize,
     ) -> (Vec<Target>, TextSignals) {
         // Sized for what a typical item finds and folds, so neither grows step by step.
         let mut found: Vec<Target> = Vec::with_capacity(16);
@@ -257,12 +271,23 @@ impl Vocabulary {
         // No phrase spans the separator either, so the matches that end past the categories
         // are exactly those of " {folded_text} ".
         let text_from = haystack.len();
+        // A match ends with the space after its last word: past the title, that space is the
+        // one after the title (or the closing pad).
+        let title_end = text_from + 1 + title_len + 1;
         let mut signals = TextSignals::default();
         // The text is searched where it lies, padded by the pieces around it.
         self.phrases
             .for_each_match_end(&[&haystack, " ", folded_text, " "], |p, end| {
                 if let Some(ts) = self.phrase_targets.get(p) {
-                    found.extend_from_slice(ts);
+                    for t in ts {
+                        match *t {
+                            Target::TitleTopic(i) if end <= title_end => {
+                                found.push(Target::Topic(i))
+                            }
+                            Target::TitleTopic(_) => {}
+                            other => found.push(other),
+                        }
+                    }
                 }
                 let bits = self.phrase_signals.get(p).copied().unwrap_or(0);
                 if bits != 0 && end > text_from {
@@ -300,14 +325,17 @@ impl Vocabulary {
     }
 
     /// [`Self::classify_folded`] plus the modality words of `" {folded_text} "`, found in the
-    /// same pass, for [`crate::normalize::ModalityInput::folded_signals`].
+    /// same pass, for [`crate::normalize::ModalityInput::folded_signals`]. `folded_text` is
+    /// the folded title, a space and the folded description; `title_len` is the folded title's
+    /// length, so title-only phrases (`title_words`) count only there.
     pub fn classify_with_signals(
         &self,
         categories: &[String],
         folded_text: &str,
+        title_len: usize,
         who: &str,
     ) -> (Vec<String>, Vec<Sector>, TextSignals) {
-        let (targets, signals) = self.targets_and_signals(categories, folded_text);
+        let (targets, signals) = self.targets_and_signals(categories, folded_text, title_len);
         let (topics, sectors) = self.topics_and_sectors(targets, who);
         (topics, sectors, signals)
     }
@@ -334,7 +362,7 @@ impl Vocabulary {
         let mut sectors: Vec<Sector> = Vec::new();
         for t in targets {
             match t {
-                Target::Topic(i) => topic_idx.push(i),
+                Target::Topic(i) | Target::TitleTopic(i) => topic_idx.push(i),
                 Target::Sector(s) => sectors.push(s),
             }
         }
@@ -357,7 +385,7 @@ impl Vocabulary {
             .targets(categories, text)
             .into_iter()
             .filter_map(|t| match t {
-                Target::Topic(i) => Some(i),
+                Target::Topic(i) | Target::TitleTopic(i) => Some(i),
                 Target::Sector(_) => None,
             })
             .collect();
@@ -376,7 +404,7 @@ impl Vocabulary {
             .into_iter()
             .filter_map(|t| match t {
                 Target::Sector(s) => Some(s),
-                Target::Topic(_) => None,
+                Target::Topic(_) | Target::TitleTopic(_) => None,
             })
             .collect();
         out.sort();
@@ -459,7 +487,7 @@ mod signal_tests {
             let folded = text.join(" ");
             let categories: Vec<String> = categories.into_iter().map(str::to_string).collect();
             let (topics, sectors, signals) =
-                vocab.classify_with_signals(&categories, &folded, "State Archives");
+                vocab.classify_with_signals(&categories, &folded, folded.len(), "State Archives");
             prop_assert_eq!(
                 (topics, sectors),
                 vocab.classify_folded(&categories, &folded, "State Archives")
@@ -574,6 +602,153 @@ mod tests {
         // Organizer words never become topics ("Leadership Institute" organizes, not teaches).
         let (topics, _) = v.classify(&[], "Quarterly member update", "Leadership Institute");
         assert!(topics.is_empty(), "{topics:?}");
+    }
+
+    /// Topics of an item as the finishing stage asks for them: title, then description.
+    fn topics_of(
+        v: &Vocabulary,
+        categories: &[&str],
+        title: &str,
+        description: &str,
+    ) -> Vec<String> {
+        let title = fold_for_match(title);
+        let text = format!("{title} {}", fold_for_match(description));
+        let categories: Vec<String> = categories.iter().map(|c| c.to_string()).collect();
+        v.classify_with_signals(&categories, &text, title.len(), "")
+            .0
+    }
+
+    #[test]
+    fn title_words_count_in_the_title_and_categories_only() {
+        let v = Vocabulary::from_toml(
+            "[[topic]]\nid = \"fundraising\"\nlabel = \"Fundraising\"\ntitle_words = [\"grant\"]\n",
+        )
+        .unwrap();
+        let cases = [
+            (
+                "in the title",
+                vec![],
+                "Applying for the Construction Grant",
+                "Eligibility rules.",
+                true,
+            ),
+            (
+                "last word of the title",
+                vec![],
+                "Apply for a grant",
+                "",
+                true,
+            ),
+            ("in a category", vec!["Grant"], "Scanning day", "", true),
+            (
+                "only in the description",
+                vec![],
+                "Digitizing minute books",
+                "Supported by a grant.",
+                false,
+            ),
+            (
+                "first word of the description",
+                vec![],
+                "Digitizing",
+                "grant-funded work",
+                false,
+            ),
+        ];
+        for (name, categories, title, description, want) in cases {
+            let got = topics_of(&v, &categories, title, description);
+            assert_eq!(
+                got == vec!["fundraising".to_string()],
+                want,
+                "{name}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn builtin_topics_follow_how_the_field_names_them() {
+        let v = Vocabulary::builtin();
+        let cases: [(&str, &str, &str, &[&str]); 12] = [
+            (
+                "records retention is open government, not staff retention",
+                "Records Retention Schedules",
+                "Draft a retention schedule colleagues will follow.",
+                &["open-government"],
+            ),
+            (
+                "board members asking for gifts",
+                "Board Members as Fundraisers",
+                "Role-play the first ask, with a one-page case for support.",
+                &["fundraising", "leadership"],
+            ),
+            (
+                "a grant that pays for a free webinar is no fundraising topic",
+                "Digitizing Council Minutes",
+                "Supported by a $120,000 grant, this webinar covers imaging bound volumes.",
+                &["digital-collections", "open-government"],
+            ),
+            (
+                "reference skills are workforce development",
+                "The Reference Interview by Chat",
+                "Open questions and tone for front-line staff.",
+                &["workforce-development"],
+            ),
+            (
+                "verbal description for blind visitors",
+                "Verbal Description Tours",
+                "Describe objects clearly for visitors who are blind.",
+                &["accessibility-inclusion"],
+            ),
+            (
+                "docents in a description do not make it member engagement",
+                "Touch Tours",
+                "Plan touch tours and train docents.",
+                &["accessibility-inclusion"],
+            ),
+            (
+                "climate control is preservation, and 'on a budget' is no leadership",
+                "Climate Control on a Budget",
+                "Dehumidifiers and silica gel for storerooms.",
+                &["preservation"],
+            ),
+            (
+                "hurricanes are disaster preparedness",
+                "Hurricane Season Readiness",
+                "Update contact trees and agree on salvage priorities.",
+                &["disaster-preparedness"],
+            ),
+            (
+                "machine transcription of handwriting",
+                "Machine Transcription of Handwritten Records",
+                "Handwriting recognition services compared.",
+                &["digital-collections", "metadata-cataloging"],
+            ),
+            (
+                "summer reading is early learning",
+                "Summer Reading Program Planning",
+                "Program manual and a swap table.",
+                &["early-learning"],
+            ),
+            (
+                "an annual meeting engages members",
+                "Annual General Meeting and Member Forum",
+                "Vote on the budget.",
+                &["member-engagement"],
+            ),
+            (
+                "release agreements are a rights matter",
+                "Oral History Release Agreements",
+                "A plain-language consent form.",
+                &["copyright"],
+            ),
+        ];
+        for (name, title, description, want) in cases {
+            let mut got = topics_of(&v, &[], title, description);
+            got.sort();
+            let mut want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+            want.sort();
+            assert_eq!(got, want, "{name}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub use resolve::{DialFilter, GuardedResolver, SystemResolver};
 pub use run::{Done, Job, fetch_all, fetch_all_until, host_key};
 pub use runner::{
     CrawlError, CrawlSummary, Crawler, FETCH_HISTORY_KEPT, OfferingCounts, Progress, Selection,
-    check_url,
+    check_url, publisher_defaults,
 };
 pub use schedule::{Change, Failure, ScheduleSpec, SourceStatus};
 pub use tokio_util::sync::CancellationToken;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use coalesce_core::Vocabulary;
 use coalesce_core::dedup::DedupError;
+use coalesce_core::{Sector, Vocabulary};
 use coalesce_ingest::{HtmlRules, Kind, ParseHints, Parsed};
 use coalesce_store::{
     ApplySummary, FetchFailure, FetchLog, FetchResult, Schedule, Snapshot, Source, SourceId, Store,
@@ -522,6 +522,11 @@ impl Crawler {
         if let Some(dates) = settings.get("dates").and_then(|v| v.as_str()) {
             hints.dates = coalesce_ingest::DatesConvention::parse(dates).unwrap_or_default();
         }
+        (hints.sectors, hints.audience) = publisher_defaults(
+            settings,
+            &source.provider_sectors,
+            source.provider_audience.as_deref(),
+        );
         if let Some(rules) = settings.get("html_rules").filter(|v| !v.is_null()) {
             let rules = serde_json::from_value::<HtmlRules>(rules.clone()).map_err(|e| {
                 (
@@ -538,6 +543,36 @@ impl Crawler {
             Err(e) => Err(("parse_panicked", format!("the parser stopped: {e}"))),
         }
     }
+}
+
+/// Who a source's offerings are for when their text does not say: the source's own `sectors`
+/// and `audience` settings override its provider's declared ones, field by field. Unknown
+/// sector names in stored settings are skipped (the API refuses them on the way in).
+pub fn publisher_defaults(
+    settings: &serde_json::Value,
+    provider_sectors: &[Sector],
+    provider_audience: Option<&str>,
+) -> (Vec<Sector>, Option<String>) {
+    let sectors = match settings.get("sectors").and_then(|v| v.as_array()) {
+        Some(list) => {
+            let mut s: Vec<Sector> = list
+                .iter()
+                .filter_map(|v| v.as_str().and_then(Sector::parse))
+                .collect();
+            s.sort();
+            s.dedup();
+            s
+        }
+        None => provider_sectors.to_vec(),
+    };
+    let audience = match settings.get("audience") {
+        Some(v) => v
+            .as_str()
+            .map(str::to_owned)
+            .filter(|a| !a.trim().is_empty()),
+        None => provider_audience.map(str::to_owned),
+    };
+    (sectors, audience)
 }
 
 /// The registration-time check: parsed, http(s), and an address `fetcher` may reach.
@@ -577,5 +612,45 @@ fn schedule_status(s: &coalesce_store::SourceStatus) -> schedule::SourceStatus {
         paused: s.paused,
         redirect_to: s.redirect_to.clone(),
         redirect_seen: u32::try_from(s.redirect_seen).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_settings_override_the_provider_defaults_field_by_field() {
+        let cases = [
+            (
+                "provider defaults",
+                serde_json::json!({"timezone": "America/Halifax"}),
+                vec![Sector::Archives],
+                Some("archivists"),
+            ),
+            (
+                "own sectors, provider audience",
+                serde_json::json!({"sectors": ["museums", "libraries", "museums", "zoos"]}),
+                vec![Sector::Libraries, Sector::Museums],
+                Some("archivists"),
+            ),
+            (
+                "own audience cleared",
+                serde_json::json!({"audience": null}),
+                vec![Sector::Archives],
+                None,
+            ),
+            (
+                "no sectors on purpose",
+                serde_json::json!({"sectors": [], "audience": "board members"}),
+                vec![],
+                Some("board members"),
+            ),
+        ];
+        for (name, settings, sectors, audience) in cases {
+            let (s, a) = publisher_defaults(&settings, &[Sector::Archives], Some("archivists"));
+            assert_eq!(s, sectors, "{name}");
+            assert_eq!(a.as_deref(), audience, "{name}");
+        }
     }
 }

@@ -335,10 +335,18 @@ pub(crate) fn finish(mut d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         d.organizer.as_deref().unwrap_or_default(),
     );
     // Topics and sectors; the same pass finds the modality words of the folded text.
-    let (topics, sectors, folded_signals) =
-        hints
-            .vocabulary
-            .classify_with_signals(&d.categories, &folded_title_text, &who);
+    let (topics, text_sectors, folded_signals) = hints.vocabulary.classify_with_signals(
+        &d.categories,
+        &folded_title_text,
+        title_len.saturating_sub(1),
+        &who,
+    );
+    // The sectors the text names, else the publisher's declared ones (see `ParseHints::sectors`).
+    let sectors = if text_sectors.is_empty() {
+        hints.sectors.clone()
+    } else {
+        text_sectors
+    };
     let modality = infer_modality(&ModalityInput {
         declared: d.declared_modality,
         title: &title,
@@ -414,7 +422,8 @@ pub(crate) fn finish(mut d: Draft, ctx: &mut Ctx<'_>) -> Offering {
         audience_level: d
             .audience
             .map(coalesce_core::normalize::squash_whitespace_owned)
-            .filter(|a| !a.is_empty()),
+            .filter(|a| !a.is_empty())
+            .or_else(|| hints.audience.clone()),
         topics,
         categories,
         organizer: d
@@ -1243,6 +1252,27 @@ mod tests {
             o.topics
         );
         assert_eq!(o.sectors, vec![Sector::Archives, Sector::Museums]);
+    }
+
+    #[test]
+    fn declared_sectors_and_audience_apply_where_the_text_names_none() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 21, 12, 0, 0)
+            .single()
+            .expect("valid");
+        let mut hints = ParseHints::new(now);
+        hints.sectors = vec![Sector::Museums];
+        hints.audience = Some("collections staff".into());
+        let silent = draft(0, "Board Members as Fundraisers");
+        let mut named = draft(1, "Records retention for public libraries");
+        named.audience = Some("Trustees".into());
+        let mut ctx = Ctx::new(&hints);
+        let out = finish_all(vec![silent, named], &mut ctx);
+        // A museum association's offering is for museums unless its text says otherwise.
+        assert_eq!(out[0].sectors, vec![Sector::Museums]);
+        assert_eq!(out[0].audience_level.as_deref(), Some("collections staff"));
+        assert_eq!(out[1].sectors, vec![Sector::Libraries]);
+        assert_eq!(out[1].audience_level.as_deref(), Some("Trustees"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use coalesce_core::{Offering, Vocabulary};
+use coalesce_core::{Offering, Sector, Vocabulary};
 use serde::Serialize;
 use url::Url;
 
@@ -203,6 +203,13 @@ impl DatesConvention {
             _ => None,
         }
     }
+    /// Who the publisher's offerings are for when an item's own text names no sector: the
+    /// source's override, else its provider's declared sectors. Text that names sectors wins,
+    /// as a curator reads it ("a museum association's offerings are for museums unless their
+    /// text says otherwise").
+    pub sectors: Vec<Sector>,
+    /// The publisher's default audience, for items that state none.
+    pub audience: Option<String>,
 }
 
 impl ParseHints {
@@ -219,6 +226,8 @@ impl ParseHints {
             html_rules: None,
             vocabulary: Arc::new(Vocabulary::builtin()),
             dates: DatesConvention::Auto,
+            sectors: Vec::new(),
+            audience: None,
         }
     }
 }

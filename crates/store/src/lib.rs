@@ -117,6 +117,17 @@ impl Store {
         dispatch!(self, b => b.providers().await)
     }
 
+    /// Changes the provider's declared sectors and audience; `None` when no provider has that
+    /// name. A real change makes the provider's sources parse their next document again, even
+    /// an unchanged one, so existing offerings take the new defaults at the next fetch.
+    pub async fn update_provider(
+        &self,
+        name: &str,
+        patch: &ProviderPatch,
+    ) -> Result<Option<Provider>, StoreError> {
+        dispatch!(self, b => b.update_provider(name, patch).await)
+    }
+
     /// Stores the SHA-256 digest of `secret` (never the secret) for `provider`.
     pub async fn add_api_key(
         &self,
@@ -159,7 +170,9 @@ impl Store {
 
     // ---- sources
 
-    /// Registers a source, or updates the one with the same provider and name.
+    /// Registers a source, or updates the one with the same provider and name. A changed kind
+    /// or settings (zone, sector override) forgets the document validators, so the next fetch
+    /// parses even an unchanged document again.
     pub async fn upsert_source(
         &self,
         source: &NewSource,

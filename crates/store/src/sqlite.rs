@@ -14,6 +14,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use coalesce_core::Sector;
 use sha2::{Digest, Sha256};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -54,7 +55,7 @@ const SOURCE_SELECT: &str = "SELECT s.id, s.provider_id, p.name, s.name, s.url, 
      f.last_healthy_at, f.consecutive_failures, f.last_error_code, f.last_error_message, \
      f.http_status, f.offerings_count, f.warnings_count, f.last_anomaly_code, \
      f.last_anomaly_message, f.last_anomaly_at, f.next_due_at, f.paused, f.paused_at, \
-     f.redirect_to, f.redirect_seen \
+     f.redirect_to, f.redirect_seen, p.sectors, p.audience \
      FROM sources s \
      JOIN providers p ON p.id = s.provider_id \
      LEFT JOIN fetch_state f ON f.source_id = s.id";
@@ -160,7 +161,7 @@ impl SqliteStore {
             "INSERT INTO providers (name, display_name, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET \
              display_name = COALESCE(excluded.display_name, providers.display_name) \
-             RETURNING id, name, display_name, created_at",
+             RETURNING id, name, display_name, created_at, sectors, audience",
         )
         .bind(name)
         .bind(display_name)
@@ -175,7 +176,8 @@ impl SqliteStore {
         &self,
         name: &str,
     ) -> Result<Option<Provider>, StoreError> {
-        sqlx::query("SELECT id, name, display_name, created_at FROM providers WHERE name = $1")
+        let sql = format!("SELECT {PROVIDER_COLUMNS} FROM providers WHERE name = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&self.reader)
             .await?
@@ -185,12 +187,65 @@ impl SqliteStore {
     }
 
     pub(crate) async fn providers(&self) -> Result<Vec<Provider>, StoreError> {
-        sqlx::query("SELECT id, name, display_name, created_at FROM providers ORDER BY name")
+        let sql = format!("SELECT {PROVIDER_COLUMNS} FROM providers ORDER BY name");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.reader)
             .await?
             .iter()
             .map(provider_from)
             .collect()
+    }
+
+    pub(crate) async fn update_provider(
+        &self,
+        name: &str,
+        patch: &ProviderPatch,
+    ) -> Result<Option<Provider>, StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT {PROVIDER_COLUMNS} FROM providers WHERE name = $1");
+        let Some(before) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .as_ref()
+            .map(provider_from)
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        let sectors = patch
+            .sectors
+            .as_deref()
+            .map(sectors_json)
+            .unwrap_or_else(|| sectors_json(&before.sectors));
+        let audience = match &patch.audience {
+            Some(a) => a.clone(),
+            None => before.audience.clone(),
+        };
+        let sql = format!(
+            "UPDATE providers SET sectors = $1, audience = $2 WHERE id = $3 \
+             RETURNING {PROVIDER_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&sectors)
+            .bind(audience.as_deref())
+            .bind(before.id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let after = provider_from(&row)?;
+        if after.sectors != before.sectors || after.audience != before.audience {
+            // The defaults are parse inputs: an unchanged document must be parsed again, or
+            // its offerings would keep the old sectors until the provider edits the feed.
+            sqlx::query(
+                "UPDATE fetch_state SET etag = NULL, last_modified = NULL, content_hash = NULL \
+                 WHERE source_id IN (SELECT id FROM sources WHERE provider_id = $1)",
+            )
+            .bind(after.id.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Some(after))
     }
 
     pub(crate) async fn add_api_key(
@@ -267,6 +322,13 @@ impl SqliteStore {
         if exists.is_none() {
             return Err(StoreError::UnknownProvider(new.provider_id));
         }
+        let before: Option<(Option<String>, String)> = sqlx::query_as(
+            "SELECT kind, settings FROM sources WHERE provider_id = $1 AND name = $2",
+        )
+        .bind(new.provider_id.0)
+        .bind(&new.name)
+        .fetch_optional(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sources (provider_id, name, url, kind, settings, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6) \
@@ -286,6 +348,24 @@ impl SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let parse_inputs_changed = before.is_some_and(|(kind, settings)| {
+            kind != new.kind
+                || serde_json::from_str::<serde_json::Value>(&settings)
+                    .ok()
+                    .as_ref()
+                    != Some(&new.settings)
+        });
+        if parse_inputs_changed {
+            // A new zone, format or sector override changes what the same bytes parse to: the
+            // next fetch must parse them again instead of stopping at "unchanged".
+            sqlx::query(
+                "UPDATE fetch_state SET etag = NULL, last_modified = NULL, content_hash = NULL \
+                 WHERE source_id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(SourceId(id))
     }
@@ -868,13 +948,31 @@ fn cluster_head(row: &SqliteRow) -> Result<Cluster, StoreError> {
     })
 }
 
+/// The columns [`provider_from`] reads, in its order.
+const PROVIDER_COLUMNS: &str = "id, name, display_name, created_at, sectors, audience";
+
 fn provider_from(row: &SqliteRow) -> Result<Provider, StoreError> {
     Ok(Provider {
         id: ProviderId(row.try_get(0)?),
         name: row.try_get(1)?,
         display_name: row.try_get(2)?,
         created_at: instant(row.try_get(3)?)?,
+        sectors: sectors_from(row.try_get(4)?)?,
+        audience: row.try_get(5)?,
     })
+}
+
+/// A provider's `sectors` column: a JSON array of sector ids.
+fn sectors_from(text: String) -> Result<Vec<Sector>, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::corrupt("provider sectors", e))
+}
+
+fn sectors_json(sectors: &[Sector]) -> String {
+    let mut sorted = sectors.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let ids: Vec<&str> = sorted.iter().map(|s| s.as_str()).collect();
+    serde_json::Value::from(ids).to_string()
 }
 
 fn source_from(row: &SqliteRow) -> Result<Source, StoreError> {
@@ -915,6 +1013,8 @@ fn source_from(row: &SqliteRow) -> Result<Source, StoreError> {
             redirect_to: row.try_get(29)?,
             redirect_seen: row.try_get::<Option<i64>, _>(30)?.unwrap_or(0),
         },
+        provider_sectors: sectors_from(row.try_get(31)?)?,
+        provider_audience: row.try_get(32)?,
     })
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use coalesce_core::Offering;
+use coalesce_core::{Offering, Sector};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -45,7 +45,20 @@ pub struct Provider {
     pub id: ProviderId,
     pub name: String,
     pub display_name: Option<String>,
+    /// The sectors the provider declares for itself: what its offerings are for when their
+    /// text names none (sorted, without repeats).
+    pub sectors: Vec<Sector>,
+    /// Its default audience (e.g. "staff of small museums"), for offerings that state none.
+    pub audience: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A change to a provider's declared defaults: `None` leaves a field as it is;
+/// `audience: Some(None)` clears the audience.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderPatch {
+    pub sectors: Option<Vec<Sector>>,
+    pub audience: Option<Option<String>>,
 }
 
 /// A source as registered (input of `upsert_source`).
@@ -66,6 +79,10 @@ pub struct Source {
     pub id: SourceId,
     pub provider_id: ProviderId,
     pub provider: String,
+    /// The provider's declared sectors and audience, read with the source so a fetch parses
+    /// with them (the source's settings may override both).
+    pub provider_sectors: Vec<Sector>,
+    pub provider_audience: Option<String>,
     pub name: String,
     pub url: String,
     pub kind: Option<String>,

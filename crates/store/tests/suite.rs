@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use coalesce_core::{Cost, KeyKind, Occurrence, Offering, Status};
+use coalesce_core::{Cost, KeyKind, Occurrence, Offering, Sector, Status};
 use coalesce_store::*;
 
 /// What a case needs from a backend: a fresh store, and the same database opened again.
@@ -92,6 +92,9 @@ suite!(sqlite: super::Sqlite;
     refresh_requested_during_a_fetch_outlives_it,
     missing_upcoming_item_stays_until_its_sessions_are_over,
     provider_removes_one_offering_of_its_source,
+    provider_declares_sectors_and_audience,
+    changed_provider_defaults_make_the_next_fetch_parse_again,
+    changed_source_settings_make_the_next_fetch_parse_again,
 );
 
 fn t(hours: i64) -> DateTime<Utc> {
@@ -967,6 +970,125 @@ mod cases {
             .await
             .unwrap_err();
         assert_eq!(err.code(), "unknown_source");
+    }
+
+    pub async fn provider_declares_sectors_and_audience<B: Backend>() {
+        let mut b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let p = s.ensure_provider("ihma", Some("IHMA"), t(0)).await.unwrap();
+        assert!(
+            p.sectors.is_empty(),
+            "none declared until the provider says"
+        );
+        assert_eq!(p.audience, None);
+        let patch = ProviderPatch {
+            sectors: Some(vec![Sector::Museums, Sector::Archives, Sector::Museums]),
+            audience: Some(Some("staff of small museums".into())),
+        };
+        let p = s.update_provider("ihma", &patch).await.unwrap().unwrap();
+        assert_eq!(
+            p.sectors,
+            vec![Sector::Archives, Sector::Museums],
+            "sorted, no repeats"
+        );
+        assert_eq!(p.audience.as_deref(), Some("staff of small museums"));
+        // A patch that names only the audience keeps the sectors; clearing it is explicit.
+        let only_audience = ProviderPatch {
+            audience: Some(None),
+            ..ProviderPatch::default()
+        };
+        let p = s
+            .update_provider("ihma", &only_audience)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.sectors, vec![Sector::Archives, Sector::Museums]);
+        assert_eq!(p.audience, None);
+        assert!(s.update_provider("nobody", &patch).await.unwrap().is_none());
+        // Listed, found by name, carried with its sources, and kept across a reopen.
+        let src = source(s, "ihma", "programs").await;
+        b.reopen().await;
+        let s = b.store();
+        let listed = s.providers().await.unwrap();
+        assert_eq!(listed[0].sectors, vec![Sector::Archives, Sector::Museums]);
+        let by_name = s.provider_by_name("ihma").await.unwrap().unwrap();
+        assert_eq!(by_name, listed[0]);
+        let source = s.source(src).await.unwrap().unwrap();
+        assert_eq!(
+            source.provider_sectors,
+            vec![Sector::Archives, Sector::Museums]
+        );
+        assert_eq!(source.provider_audience, None);
+    }
+
+    fn validated(offerings: Vec<Offering>) -> FetchResult {
+        FetchResult::Fetched(Snapshot {
+            offerings,
+            warnings: 0,
+            http_status: Some(200),
+            etag: Some("\"v1\"".into()),
+            last_modified: Some("Sun, 01 Mar 2026 11:00:00 GMT".into()),
+            content_hash: Some("sha256:abc".into()),
+        })
+    }
+
+    pub async fn changed_provider_defaults_make_the_next_fetch_parse_again<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "mac", "events").await;
+        let other = source(s, "tars", "events").await;
+        s.apply(src, &validated(feed(0..2)), t(1)).await.unwrap();
+        s.apply(other, &validated(feed(0..2)), t(1)).await.unwrap();
+        let archives = ProviderPatch {
+            sectors: Some(vec![Sector::Archives]),
+            ..ProviderPatch::default()
+        };
+        s.update_provider("mac", &archives).await.unwrap();
+        // The unchanged document would stop at "not modified" and keep the old sectors.
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(
+            (st.etag, st.last_modified, st.content_hash),
+            (None, None, None)
+        );
+        let untouched = s.source(other).await.unwrap().unwrap().status;
+        assert_eq!(untouched.content_hash.as_deref(), Some("sha256:abc"));
+        // The same patch again changes nothing, so it forgets nothing.
+        s.apply(src, &validated(feed(0..2)), t(2)).await.unwrap();
+        s.update_provider("mac", &archives).await.unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(st.content_hash.as_deref(), Some("sha256:abc"));
+    }
+
+    pub async fn changed_source_settings_make_the_next_fetch_parse_again<B: Backend>() {
+        let b = B::open(StoreOptions::default()).await;
+        let s = b.store();
+        let src = source(s, "mac", "events").await;
+        s.apply(src, &validated(feed(0..2)), t(1)).await.unwrap();
+        let before = s.source(src).await.unwrap().unwrap();
+        let again = NewSource {
+            provider_id: before.provider_id,
+            name: before.name.clone(),
+            url: before.url.clone(),
+            kind: before.kind.clone(),
+            settings: before.settings.clone(),
+        };
+        s.upsert_source(&again, t(2)).await.unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(
+            st.etag.as_deref(),
+            Some("\"v1\""),
+            "same settings keep the validators"
+        );
+        let moved = NewSource {
+            settings: serde_json::json!({"timezone": "America/Halifax", "sectors": ["archives"]}),
+            ..again
+        };
+        s.upsert_source(&moved, t(3)).await.unwrap();
+        let st = s.source(src).await.unwrap().unwrap().status;
+        assert_eq!(
+            (st.etag, st.last_modified, st.content_hash),
+            (None, None, None)
+        );
     }
 
     pub async fn paused_source_is_never_due_until_resumed<B: Backend>() {

@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use coalesce_store::{ApiKeyId, Provider};
+use coalesce_core::Sector;
+use coalesce_store::{ApiKeyId, Provider, ProviderPatch};
 use serde::{Deserialize, Serialize};
 
 use super::ManageState;
@@ -19,6 +20,30 @@ pub struct NewProvider {
     /// Short, stable, `[a-z0-9-]` (used in URLs and as the provider facet).
     pub name: String,
     pub display_name: Option<String>,
+    /// The sectors the provider serves (`archives`, `libraries`, `museums`): what its
+    /// offerings are for when their text names none.
+    #[serde(default)]
+    pub sectors: Vec<String>,
+    /// Its default audience, for offerings that state none.
+    pub audience: Option<String>,
+}
+
+/// `PATCH /api/v1/admin/providers/{name}`: a field left out stays as it is; `"audience": null`
+/// clears the audience.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderUpdate {
+    pub sectors: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub audience: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Serialize)]
@@ -26,6 +51,8 @@ pub struct ProviderView {
     pub id: i64,
     pub name: String,
     pub display_name: Option<String>,
+    pub sectors: Vec<Sector>,
+    pub audience: Option<String>,
     pub created_at: chrono::DateTime<Utc>,
 }
 
@@ -35,9 +62,39 @@ impl From<Provider> for ProviderView {
             id: p.id.0,
             name: p.name,
             display_name: p.display_name,
+            sectors: p.sectors,
+            audience: p.audience,
             created_at: p.created_at,
         }
     }
+}
+
+/// Longest default audience a provider or source may declare.
+const MAX_AUDIENCE: usize = 200;
+
+/// Sector names as a client sends them, checked: an unknown name is a 400 (`unknown_sector`),
+/// never silently dropped.
+pub(crate) fn check_sectors(names: &[String]) -> Result<Vec<Sector>, ManageError> {
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let s = Sector::parse(&n.trim().to_ascii_lowercase())
+            .ok_or_else(|| ManageError::UnknownSector(n.clone()))?;
+        out.push(s);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A declared audience: trimmed, empty means none, bounded.
+pub(crate) fn check_audience(audience: Option<&str>) -> Result<Option<String>, ManageError> {
+    let a = audience.map(str::trim).filter(|a| !a.is_empty());
+    if a.is_some_and(|a| a.chars().count() > MAX_AUDIENCE) {
+        return Err(ManageError::Invalid(format!(
+            "audience must be at most {MAX_AUDIENCE} characters"
+        )));
+    }
+    Ok(a.map(str::to_owned))
 }
 
 fn check_name(name: &str) -> Result<(), ManageError> {
@@ -61,6 +118,10 @@ pub async fn create_provider(
     JsonBody(body): JsonBody<NewProvider>,
 ) -> Result<Response, ManageError> {
     check_name(&body.name)?;
+    let patch = ProviderPatch {
+        sectors: Some(check_sectors(&body.sectors)?),
+        audience: Some(check_audience(body.audience.as_deref())?),
+    };
     let store = state.store();
     if store.provider_by_name(&body.name).await?.is_some() {
         return Err(ManageError::Conflict(format!(
@@ -71,8 +132,42 @@ pub async fn create_provider(
     let p = store
         .ensure_provider(&body.name, body.display_name.as_deref(), Utc::now())
         .await?;
+    let p = store.update_provider(&p.name, &patch).await?.unwrap_or(p);
     tracing::info!(provider = %p.name, "provider created");
     Ok((StatusCode::CREATED, Json(ProviderView::from(p))).into_response())
+}
+
+/// Changes a provider's declared sectors or audience. Its sources parse their next document
+/// again (even an unchanged one), so existing offerings carry the change after the next fetch.
+pub async fn update_provider(
+    _: Admin,
+    State(state): State<ManageState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<ProviderUpdate>,
+) -> Result<Json<ProviderView>, ManageError> {
+    let patch = ProviderPatch {
+        sectors: body.sectors.as_deref().map(check_sectors).transpose()?,
+        audience: body
+            .audience
+            .map(|a| check_audience(a.as_deref()))
+            .transpose()?,
+    };
+    let p = state
+        .store()
+        .update_provider(&name, &patch)
+        .await?
+        .ok_or(ManageError::NotFound)?;
+    tracing::info!(provider = %p.name, "provider updated");
+    // The sources are due again so the change shows without waiting for their next turn.
+    let store = state.store();
+    let now = Utc::now();
+    for s in store.sources().await? {
+        if s.provider_id == p.id {
+            store.request_refresh(s.id, now).await?;
+        }
+    }
+    state.inner.refresh.notify_one();
+    Ok(Json(ProviderView::from(p)))
 }
 
 pub async fn list_providers(

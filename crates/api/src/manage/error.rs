@@ -27,6 +27,8 @@ pub enum ManageError {
     InvalidJson(String),
     #[error("{0}")]
     Invalid(String),
+    #[error("unknown sector {0:?}: expected archives, libraries or museums")]
+    UnknownSector(String),
     #[error("at most {limit} urls per request, got {got}")]
     BatchTooLarge { limit: usize, got: usize },
     #[error("url longer than {limit} characters")]
@@ -63,6 +65,7 @@ impl ManageError {
             ManageError::BodyTooLarge { .. } => "body_too_large",
             ManageError::InvalidJson(_) => "invalid_json",
             ManageError::Invalid(_) => "invalid_request",
+            ManageError::UnknownSector(_) => "unknown_sector",
             ManageError::BatchTooLarge { .. } => "batch_too_large",
             ManageError::UrlTooLong { .. } => "url_too_long",
             ManageError::Conflict(_) => "conflict",
@@ -83,6 +86,7 @@ impl ManageError {
             ManageError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ManageError::InvalidJson(_)
             | ManageError::Invalid(_)
+            | ManageError::UnknownSector(_)
             | ManageError::BatchTooLarge { .. }
             | ManageError::UrlTooLong { .. } => StatusCode::BAD_REQUEST,
             ManageError::Conflict(_) => StatusCode::CONFLICT,

@@ -146,6 +146,10 @@ pub fn management_router(state: ManageState) -> Router {
             post(admin::create_provider).get(admin::list_providers),
         )
         .route(
+            "/api/v1/admin/providers/{name}",
+            axum::routing::patch(admin::update_provider),
+        )
+        .route(
             "/api/v1/admin/providers/{name}/keys",
             post(admin::create_key),
         )

@@ -39,6 +39,8 @@ pub fn parse_outlines(xml: &[u8], cap: usize) -> Result<Vec<SourceInput>, Manage
                     timezone: None,
                     dates: None,
                     enabled: None,
+                    sectors: None,
+                    audience: None,
                 });
                 if out.len() > cap {
                     break;

@@ -37,6 +37,11 @@ pub struct SourceInput {
     /// `published_is_not_start`.
     pub dates: Option<String>,
     pub enabled: Option<bool>,
+    /// Overrides the provider's declared sectors for this source (e.g. a museum association's
+    /// feed made for libraries).
+    pub sectors: Option<Vec<String>>,
+    /// Overrides the provider's default audience for this source.
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +52,8 @@ pub struct SourcePatch {
     pub timezone: Option<String>,
     pub dates: Option<String>,
     pub enabled: Option<bool>,
+    pub sectors: Option<Vec<String>>,
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,6 +67,12 @@ pub struct SourceView {
     /// The `dates` setting, when the source has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dates: Option<String>,
+    /// The source's own sectors, when it overrides its provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sectors: Option<Vec<String>>,
+    /// The source's own audience, when it overrides its provider's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -78,6 +91,20 @@ impl From<Source> for SourceView {
             dates: s
                 .settings
                 .get("dates")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            sectors: s
+                .settings
+                .get("sectors")
+                .and_then(|v| v.as_array())
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                }),
+            audience: s
+                .settings
+                .get("audience")
                 .and_then(|v| v.as_str())
                 .map(str::to_owned),
             provider: s.provider,
@@ -173,6 +200,35 @@ fn settings(timezone: Option<&str>, dates: Option<&str>) -> serde_json::Value {
     m.into()
 }
 
+/// Writes the checked sector and audience overrides into `settings` (an empty list is an
+/// override too: "this source's offerings are for no sector in particular").
+fn set_publisher_overrides(
+    settings: &mut serde_json::Value,
+    sectors: Option<&[String]>,
+    audience: Option<&str>,
+) -> Result<(), ManageError> {
+    let sectors = sectors.map(super::admin::check_sectors).transpose()?;
+    let audience = audience
+        .map(|a| super::admin::check_audience(Some(a)))
+        .transpose()?;
+    if let Some(map) = settings.as_object_mut() {
+        if let Some(list) = sectors {
+            let ids: Vec<&str> = list.iter().map(|s| s.as_str()).collect();
+            map.insert("sectors".into(), ids.into());
+        }
+        match audience {
+            Some(Some(a)) => {
+                map.insert("audience".into(), a.into());
+            }
+            Some(None) => {
+                map.remove("audience");
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 /// Registers one source for `caller`; shared by the single, batch and OPML routes.
 pub(crate) async fn register(
     state: &ManageState,
@@ -189,6 +245,12 @@ pub(crate) async fn register(
     parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
     check_dates(input.dates.as_deref())?;
+    let mut source_settings = settings(input.timezone.as_deref(), input.dates.as_deref());
+    set_publisher_overrides(
+        &mut source_settings,
+        input.sectors.as_deref(),
+        input.audience.as_deref(),
+    )?;
     let store = state.store();
     if store.source_by_name(caller.0, name).await?.is_some() {
         return Err(ManageError::Conflict(format!(
@@ -203,7 +265,7 @@ pub(crate) async fn register(
                 name: name.to_owned(),
                 url: url.to_string(),
                 kind: input.kind.clone().filter(|k| k != "auto"),
-                settings: settings(input.timezone.as_deref(), input.dates.as_deref()),
+                settings: source_settings,
             },
             now,
         )
@@ -339,6 +401,11 @@ pub async fn update(
     if let (Some(d), Some(map)) = (&patch.dates, settings.as_object_mut()) {
         map.insert("dates".into(), d.trim().into());
     }
+    set_publisher_overrides(
+        &mut settings,
+        patch.sectors.as_deref(),
+        patch.audience.as_deref(),
+    )?;
     let kind = match &patch.kind {
         Some(k) if k == "auto" => None,
         Some(k) => Some(k.clone()),
@@ -427,6 +494,9 @@ pub struct PreviewInput {
     pub kind: Option<String>,
     pub timezone: Option<String>,
     pub dates: Option<String>,
+    /// As a source would override them; the caller's declared ones otherwise.
+    pub sectors: Option<Vec<String>>,
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -454,7 +524,7 @@ pub struct PreviewWarning {
 /// Fetch through the guarded client and parse, storing nothing: what a registration would
 /// import, with the warnings a provider can act on.
 pub async fn preview(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<ManageState>,
     JsonBody(input): JsonBody<PreviewInput>,
 ) -> Result<Json<Preview>, ManageError> {
@@ -462,6 +532,20 @@ pub async fn preview(
     let kind = parse_kind(input.kind.as_deref())?;
     check_timezone(input.timezone.as_deref())?;
     check_dates(input.dates.as_deref())?;
+    let mut overrides = serde_json::Value::Object(serde_json::Map::new());
+    set_publisher_overrides(
+        &mut overrides,
+        input.sectors.as_deref(),
+        input.audience.as_deref(),
+    )?;
+    // What a registered source would parse with: the provider's defaults under the overrides.
+    let provider = state
+        .store()
+        .providers()
+        .await?
+        .into_iter()
+        .find(|p| p.id == caller.0)
+        .ok_or(ManageError::Forbidden)?;
     let now = Utc::now();
     let response = state
         .inner
@@ -486,6 +570,11 @@ pub async fn preview(
         .as_deref()
         .and_then(DatesConvention::parse)
         .unwrap_or_default();
+    (hints.sectors, hints.audience) = coalesce_crawl::publisher_defaults(
+        &overrides,
+        &provider.sectors,
+        provider.audience.as_deref(),
+    );
     let body = response.body.clone();
     // Parsing is CPU work: off the async workers.
     let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints))
