@@ -7,7 +7,7 @@ use chrono::DateTime;
 use coalesce_core::dedup::{
     CanonicalReason, Cluster, DedupConfig, DedupIndex, DedupItem, Fingerprint, Signal, cluster,
 };
-use coalesce_core::{Cost, KeyKind, Occurrence, Offering, Status};
+use coalesce_core::{Cost, KeyKind, Location, Occurrence, Offering, Status};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -36,6 +36,8 @@ struct Labeled {
     registration_url: Option<String>,
     online_url: Option<String>,
     description: String,
+    #[serde(default)]
+    locality: Option<String>,
 }
 
 fn load() -> Fixture {
@@ -68,7 +70,10 @@ fn offering(l: &Labeled) -> Offering {
         recurring: false,
         timezone: l.timezone.clone(),
         modality: None,
-        location: None,
+        location: l.locality.as_ref().map(|town| Location {
+            locality: Some(town.clone()),
+            ..Location::default()
+        }),
         online_url: l.online_url.clone(),
         url: l.url.clone(),
         registration_url: l.registration_url.clone(),
@@ -306,10 +311,78 @@ fn explanation_lists_signals() {
 }
 
 #[test]
-fn items_of_one_source_are_never_merged() {
+fn items_of_one_source_merge_only_as_a_repost() {
+    // Issue 16: a feed re-posting its own webinar ("REMINDER: ...") lists one offering twice.
+    // Same source, same instant, same registration page, same title: one offering.
     let mut items = by_id(&["sca-10", "klc-10"]);
     items[1].source = items[0].source.clone();
-    assert!(run(&items).is_empty());
+    assert_eq!(run(&items).len(), 1);
+    // Anything less within one source is two offerings the publisher listed on purpose: another
+    // registration page, or a start a few minutes off.
+    let mut other_page = items.clone();
+    other_page[1].registration_url = Some("https://archivists.example.org/register/other".into());
+    assert!(run(&other_page).is_empty());
+    let mut other_start = items.clone();
+    other_start[1].starts = vec!["2026-11-12T18:10:00Z".into()];
+    assert!(run(&other_start).is_empty());
+    // Without a registration page nothing says the two items are one.
+    let mut no_page = items;
+    for i in &mut no_page {
+        i.registration_url = None;
+    }
+    assert!(run(&no_page).is_empty());
+}
+
+#[test]
+fn reminder_reposts_and_host_credits_join_their_offering() {
+    for (ids, why) in [
+        (
+            &["mla-18", "mla-18r", "klc-18"][..],
+            "REMINDER re-post in one feed, credit in parentheses",
+        ),
+        (
+            &["sca-19", "mma-19", "wsl-19"][..],
+            "'MMA Webinar:' prefix, hyphenated word, dash credit",
+        ),
+        (
+            &["sca-20", "mma-20", "rsi-20"][..],
+            "'&' vs 'and', ':' vs '—', all caps, organization credit",
+        ),
+        (
+            &["sca-21", "sca-21b", "wsl-21"][..],
+            "date-only conference from a feed and a page",
+        ),
+    ] {
+        let clusters = run(&by_id(ids));
+        assert_eq!(clusters.len(), 1, "{why}: {clusters:#?}");
+        assert_eq!(clusters[0].members.len(), ids.len(), "{why}: {clusters:#?}");
+    }
+}
+
+#[test]
+fn near_miss_kinds_are_never_merged() {
+    for (ids, why) in [
+        (
+            &["mla-n11a", "mla-n11b"][..],
+            "one clinic in two towns at the same hour",
+        ),
+        (
+            &["mma-n12a", "mma-n12b"][..],
+            "morning and afternoon sessions sharing a link",
+        ),
+        (
+            &["wsl-n13a", "wsl-08"][..],
+            "a recording vs the live session",
+        ),
+        (&["rsi-n14a", "rsi-n14b"][..], "two runs of one course"),
+        (
+            &["klc-n15a", "klc-n15b"][..],
+            "concurrent tracks of one summit in one feed",
+        ),
+    ] {
+        let clusters = run(&by_id(ids));
+        assert!(clusters.is_empty(), "{why}: {clusters:#?}");
+    }
 }
 
 #[test]
