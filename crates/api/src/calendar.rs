@@ -39,7 +39,10 @@ pub const FEED_MAX_ENTRIES: usize = 500;
 
 /// One offering ready for a writer, owning what the [`FeedEntry`] borrows.
 struct Owned {
-    stored: StoredOffering,
+    /// The offering id its UIDs are made of.
+    id: String,
+    sequence: i64,
+    updated_at: DateTime<Utc>,
     offering: Offering,
     provider: String,
     also: Vec<String>,
@@ -50,11 +53,11 @@ struct Owned {
 impl Owned {
     fn entry(&self) -> FeedEntry<'_> {
         FeedEntry {
-            id: &self.stored.id.0,
+            id: &self.id,
             offering: &self.offering,
             provider: &self.provider,
-            sequence: u32::try_from(self.stored.sequence).unwrap_or(u32::MAX),
-            updated_at: self.stored.updated_at,
+            sequence: u32::try_from(self.sequence).unwrap_or(u32::MAX),
+            updated_at: self.updated_at,
             also_offered_by: self.also.clone(),
             topic_labels: self.topic_labels.clone(),
             detail_url: self.detail_url.clone(),
@@ -163,11 +166,124 @@ fn owned(
             state.config.public_base_url, stored.id
         ),
         provider: shown(&stored.provider),
-        stored,
+        id: stored.id.0,
+        sequence: stored.sequence,
+        updated_at: stored.updated_at,
         offering,
         also,
         topic_labels,
     }
+}
+
+/// How long a withdrawn offering stays in calendars as cancelled.
+pub const WITHDRAWN_DAYS: i64 = 30;
+
+/// Offerings taken down (or whose source was deleted) in the last [`WITHDRAWN_DAYS`] while
+/// they were upcoming, as cancelled entries with SEQUENCE one above what subscribers last got:
+/// a calendar client then marks its copy cancelled instead of leaving it (clients keep events
+/// that merely vanish from a subscription, or drop them without a word). Matched against the
+/// calendar's filters in memory ([`tombstone_matches`]); one that is live again is skipped.
+async fn withdrawn(
+    state: &AppState,
+    filters: &Filters,
+    now: DateTime<Utc>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Owned>, ApiError> {
+    let stones = state
+        .store
+        .calendar_tombstones(now - Duration::days(WITHDRAWN_DAYS))
+        .await?;
+    if stones.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<OfferingId> = stones.iter().map(|t| t.offering_id.clone()).collect();
+    let live: HashSet<OfferingId> = state
+        .store
+        .offerings_by_ids(&ids)
+        .await?
+        .into_iter()
+        .filter(|o| o.removed_at.is_none())
+        .map(|o| o.id)
+        .collect();
+    let names = provider_names(state).await?;
+    let mut out = Vec::new();
+    for t in stones {
+        if live.contains(&t.offering_id) || !tombstone_matches(filters, &t.provider, &t.offering) {
+            continue;
+        }
+        let mut offering = in_window(&t.offering, from, Some(to));
+        if offering.occurrences.is_empty() {
+            continue;
+        }
+        offering.status = coalesce_core::Status::Cancelled;
+        out.push(Owned {
+            detail_url: format!(
+                "{}/api/v1/offerings/{}",
+                state.config.public_base_url, t.offering_id
+            ),
+            provider: names
+                .get(&t.provider)
+                .cloned()
+                .unwrap_or_else(|| t.provider.clone()),
+            topic_labels: topic_labels(state, &offering.topics),
+            also: Vec::new(),
+            id: t.offering_id.0,
+            sequence: t.sequence.saturating_add(1),
+            updated_at: t.removed_at,
+            offering,
+        });
+    }
+    Ok(out)
+}
+
+/// Whether a withdrawn offering belongs to a calendar with these filters. The index no longer
+/// has it, so this is the search's filters on the stored record: providers, topics, sectors,
+/// modalities, free and credits exactly; the words of `q` as prefixes of the folded title and
+/// text (stemming approximated by the first five letters). Statuses are not applied: the entry
+/// is cancelled, which is exactly what a subscriber of scheduled events must learn.
+fn tombstone_matches(f: &Filters, provider: &str, o: &Offering) -> bool {
+    use coalesce_core::normalize::fold_for_match;
+    if !f.providers.is_empty() && !f.providers.iter().any(|p| p == provider) {
+        return false;
+    }
+    if !f.topics.is_empty() && !f.topics.iter().any(|t| o.topics.contains(t)) {
+        return false;
+    }
+    if !f.sectors.is_empty() && !f.sectors.iter().any(|s| o.sectors.contains(s)) {
+        return false;
+    }
+    if !f.modalities.is_empty() && !o.modality.is_some_and(|m| f.modalities.contains(&m)) {
+        return false;
+    }
+    if let Some(free) = f.free
+        && o.cost.free != Some(free)
+    {
+        return false;
+    }
+    if f.credits.is_some() && o.credits.is_empty() {
+        return false;
+    }
+    if let Some(q) = &f.q {
+        let text = fold_for_match(&format!(
+            "{} {} {}",
+            o.title,
+            o.summary.as_deref().unwrap_or(""),
+            o.description_html.as_deref().unwrap_or("")
+        ));
+        let words: Vec<&str> = text.split(' ').collect();
+        let query = fold_for_match(q);
+        for term in query.split(' ').filter(|w| w.len() >= 3) {
+            if ["and", "not"].contains(&term) {
+                continue;
+            }
+            let stem: String = term.chars().take(5).collect();
+            if !words.iter().any(|w| w.starts_with(&stem)) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// The newest change anywhere in the catalog: a removal or a filter change moves no entry's own
@@ -290,7 +406,7 @@ pub(crate) async fn calendar(
             .max_kb
             .map_or(defaults.max_bytes, |kb| kb.saturating_mul(1024)),
     );
-    let owned = collect(
+    let mut owned = collect(
         &state,
         &filters,
         now,
@@ -299,6 +415,7 @@ pub(crate) async fn calendar(
         limits.max_events,
     )
     .await?;
+    owned.extend(withdrawn(&state, &filters, now, from, to).await?);
     let entries: Vec<FeedEntry<'_>> = owned.iter().map(Owned::entry).collect();
     let meta = FeedMeta {
         name: params.filters.title(&state.vocabulary),
@@ -364,7 +481,7 @@ async fn feed(
     } else {
         (write_json_feed(&meta, &entries), "application/feed+json")
     };
-    let newest = owned.iter().map(|o| o.stored.updated_at).max();
+    let newest = owned.iter().map(|o| o.updated_at).max();
     let last_modified = [newest, catalog_changed_at(&state).await?, Some(now)]
         .into_iter()
         .flatten()
@@ -439,10 +556,12 @@ pub(crate) async fn offering_ics(state: &AppState, id: &str) -> Result<Response,
             state.config.public_base_url, stored.id
         ),
         provider: shown(&stored.provider),
-        offering: stored.offering.clone(),
         topic_labels: topic_labels(state, &stored.offering.topics),
         also,
-        stored,
+        id: stored.id.0.clone(),
+        sequence: stored.sequence,
+        updated_at: stored.updated_at,
+        offering: stored.offering,
     };
     let body = write_offering_ics(&owned.entry(), &state.config.uid_domain).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -458,9 +577,7 @@ pub(crate) async fn offering_ics(state: &AppState, id: &str) -> Result<Response,
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"{}.ics\"",
         owned
-            .stored
             .id
-            .0
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect::<String>()

@@ -5,7 +5,8 @@
 
 Parses our .ics with `icalendar` (strict about structure), expands it with
 `recurring-ical-events` between the two dates, and parses our Atom with `feedparser`. Prints one
-JSON object: {"events": [{"uid", "summary", "status", "start", "end", "all_day"}], "atom":
+JSON object: {"events": [{"uid", "summary", "status", "sequence", "description", "start",
+"end", "all_day"}], "atom":
 {"bozo", "bozo_exception", "entries", "ids", "titles"}}. Timed instants are printed in UTC
 (RFC 3339, "Z"), dates as YYYY-MM-DD, so Rust can compare them with its own instants.
 
@@ -55,6 +56,8 @@ def main():
                 "summary": str(ev.get("SUMMARY")),
                 "status": str(ev.get("STATUS", "")),
                 "location": str(ev.get("LOCATION", "")),
+                "sequence": int(ev.get("SEQUENCE", 0)),
+                "description": str(ev.get("DESCRIPTION", "")),
                 "start": s,
                 "end": e,
                 "all_day": all_day,

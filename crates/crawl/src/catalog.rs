@@ -1,7 +1,7 @@
 //! What a fetch leaves in the store, shared by the crawl runner and `coalesce import`: a parse
 //! turned into a `FetchResult`, and the duplicate clusters recomputed after offerings changed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
 use coalesce_core::dedup::{self, DedupConfig, DedupIndex, DedupItem, Fingerprint};
@@ -76,11 +76,29 @@ impl Reclusterer {
             let live = store.offerings(&OfferingFilter::default()).await?;
             let fingerprints: Vec<Fingerprint> =
                 live.iter().map(|o| fingerprint(o, &domains)).collect();
-            let index = DedupIndex::build(fingerprints, DedupConfig::default())?;
+            let stored = store.clusters().await?;
+            // What subscribers already have: every record outside a stored cluster and each
+            // stored cluster's canonical. A restart must not rename any of them.
+            let hidden: HashSet<&str> = stored
+                .iter()
+                .flat_map(|c| {
+                    c.members
+                        .iter()
+                        .map(|m| m.offering_id.0.as_str())
+                        .filter(|id| *id != c.canonical.0)
+                })
+                .collect();
+            let shown: HashSet<String> = live
+                .iter()
+                .map(|o| o.id.0.as_str())
+                .filter(|id| !hidden.contains(id))
+                .map(str::to_string)
+                .collect();
+            let index = DedupIndex::build_with_shown(fingerprints, DedupConfig::default(), &shown)?;
             let clusters: Vec<Cluster> = index.clusters().map(to_store_cluster).collect();
             let mut affected: Vec<OfferingId> = live.iter().map(|o| o.id.clone()).collect();
             // Clusters holding offerings that are no longer live must go too.
-            for c in store.clusters().await? {
+            for c in stored {
                 affected.extend(c.members.into_iter().map(|m| m.offering_id));
             }
             let moved = store.replace_clusters(&affected, &clusters, now).await?;
@@ -165,13 +183,15 @@ async fn provider_domains(store: &Store) -> Result<BTreeMap<SourceId, Vec<String
 
 fn fingerprint(o: &StoredOffering, domains: &BTreeMap<SourceId, Vec<String>>) -> Fingerprint {
     let source_id = o.source_id.to_string();
-    Fingerprint::from_item(&DedupItem {
+    let mut fp = Fingerprint::from_item(&DedupItem {
         id: &o.id.0,
         source_id: &source_id,
         provider: &o.provider,
         provider_domains: domains.get(&o.source_id).map_or(&[][..], Vec::as_slice),
         offering: &o.offering,
-    })
+    });
+    fp.first_seen = o.first_seen.timestamp();
+    fp
 }
 
 fn to_store_cluster(c: &dedup::Cluster) -> Cluster {

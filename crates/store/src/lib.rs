@@ -347,6 +347,16 @@ impl Store {
     pub async fn clusters(&self) -> Result<Vec<Cluster>, StoreError> {
         dispatch!(self, b => b.clusters().await)
     }
+
+    /// Offerings taken down or whose source was deleted at or after `since` while they were
+    /// upcoming and shown under their own id, newest first (kept 30 days). An offering that is
+    /// live again may still have one: callers skip those.
+    pub async fn calendar_tombstones(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Tombstone>, StoreError> {
+        dispatch!(self, b => b.calendar_tombstones(since).await)
+    }
 }
 
 /// Source management: pausing and deleting (registration is `upsert_source`).

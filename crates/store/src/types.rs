@@ -396,3 +396,17 @@ pub struct ApiKey {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+/// An offering taken down or whose source was deleted while still upcoming, as calendars last
+/// showed it: they keep it for 30 days as cancelled, with a higher SEQUENCE, so subscribers
+/// see it cancelled instead of silently gone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tombstone {
+    pub offering_id: OfferingId,
+    /// The provider's name (slug).
+    pub provider: String,
+    pub offering: Offering,
+    /// The sequence it was shown at; the calendar writes one more.
+    pub sequence: i64,
+    pub removed_at: DateTime<Utc>,
+}

@@ -58,6 +58,15 @@ pub struct Fingerprint {
     /// How complete the record is; see [`richness`].
     pub richness: u32,
     pub cancelled: bool,
+    /// The folded town of an in-person or hybrid copy: two copies in different towns are two
+    /// offerings whatever their titles say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// When the store first saw the record (unix seconds; 0 when unknown; the caller sets it,
+    /// since an offering does not carry it). The canonical member of a new cluster is, failing
+    /// an originator, the first seen.
+    #[serde(default)]
+    pub first_seen: i64,
 }
 
 /// A title reduced to what distinguishes one offering from another.
@@ -170,6 +179,13 @@ impl Fingerprint {
             description: sketch(&text),
             richness: richness(o),
             cancelled: o.status == Status::Cancelled,
+            locality: o
+                .location
+                .as_ref()
+                .and_then(|l| l.locality.as_deref())
+                .map(fold_for_match)
+                .filter(|l| !l.is_empty()),
+            first_seen: 0,
         }
     }
 }
@@ -201,9 +217,21 @@ fn epoch_day() -> chrono::NaiveDate {
 pub fn title_key(raw: &str) -> TitleKey {
     let stripped = strip_labels(raw);
     let folded = fold_for_match(stripped);
-    let (main_raw, has_subtitle) = match stripped.find(':') {
-        Some(i) if i > 0 => (&stripped[..i], true),
-        _ => (stripped, false),
+    // The subtitle follows a colon, or a dash when there is no colon ("Conference 2027 —
+    // Tides of Memory" is the same title as "Conference 2027: Tides of Memory").
+    let split = stripped
+        .find(':')
+        .map(|i| (i, 1))
+        .or_else(|| {
+            DASHES[..3]
+                .iter()
+                .filter_map(|sep| stripped.find(sep).map(|i| (i, sep.len())))
+                .min_by_key(|(i, _)| *i)
+        })
+        .filter(|(i, _)| *i > 0);
+    let (main_raw, has_subtitle) = match split {
+        Some((i, _)) => (&stripped[..i], true),
+        None => (stripped, false),
     };
     let tokens = content_tokens(&folded);
     let main = if has_subtitle {
@@ -245,8 +273,91 @@ fn content_tokens(folded: &str) -> Vec<String> {
     out
 }
 
-/// Drops a leading "Webinar:" / "SAA Workshop -" / "[Online]" segment and a trailing
-/// "| Museum Alliance" / "(Webinar)" segment when they are short and made of labels or a name.
+/// Words that announce a copy rather than name the offering ("REMINDER:", "Save the date:",
+/// "Last chance -"). Only whole leading or trailing segments made of them are dropped; inside a
+/// title they stay content words.
+const ANNOUNCE_WORDS: &[&str] = &[
+    "reminder",
+    "reminders",
+    "save",
+    "date",
+    "last",
+    "chance",
+    "final",
+    "upcoming",
+    "coming",
+    "soon",
+    "announcing",
+    "announcement",
+    "featured",
+    "spotlight",
+    "members",
+    "member",
+    "only",
+    "series",
+    "program",
+    "programme",
+    "updated",
+    "update",
+    "again",
+];
+
+/// Words that make a trailing segment an organization's name ("(Northern Lights Library
+/// Network)", "| Museum Makers Alliance"): a co-marketer crediting the host.
+const ORG_WORDS: &[&str] = &[
+    "library",
+    "libraries",
+    "network",
+    "museum",
+    "museums",
+    "archive",
+    "archives",
+    "society",
+    "association",
+    "alliance",
+    "council",
+    "institute",
+    "cooperative",
+    "collaborative",
+    "consortium",
+    "college",
+    "university",
+    "school",
+    "center",
+    "centre",
+    "foundation",
+    "trust",
+    "commission",
+    "federation",
+    "guild",
+    "league",
+];
+
+/// First words of a trailing call to action ("— register by April 5", "| Book now").
+const ACTION_WORDS: &[&str] = &[
+    "register",
+    "registration",
+    "rsvp",
+    "book",
+    "booking",
+    "sign",
+    "deadline",
+    "seats",
+    "spots",
+    "space",
+    "places",
+    "tickets",
+    "apply",
+];
+
+/// Separators between a title and a label, a credit or a subtitle.
+const DASHES: [&str; 4] = [" - ", " – ", " — ", " | "];
+
+/// Drops leading label segments ("Webinar:", "IHMA Webinar:", "REMINDER:", "[Online]") and
+/// trailing ones: labels ("(Webinar)", "| Free Webinar"), credits to the host ("(CIIP)",
+/// "– CIIP", "(MAC, Canada)", "(Northern Lights Library Network)") and calls to action
+/// ("— register by April 5"). Each segment must be made only of such words, so "Digital
+/// Preservation Workshop: Tools" keeps its main title.
 fn strip_labels(raw: &str) -> &str {
     let mut s = raw.trim();
     // Leading bracketed label: "[Webinar] ...", "(Online) ...".
@@ -258,46 +369,125 @@ fn strip_labels(raw: &str) -> &str {
             s = rest[end + close.len_utf8()..].trim_start_matches([' ', ':', '-', '|']);
         }
     }
-    for sep in [":", " - ", " – ", " — ", " | "] {
-        if let Some(i) = s.find(sep) {
-            let (head, tail) = (&s[..i], &s[i + sep.len()..]);
-            if is_label_segment(head) && !tail.trim().is_empty() {
-                s = tail.trim();
-                break;
+    // Leading labels may stack ("REMINDER: Webinar: ...").
+    for _ in 0..3 {
+        let cut = [":"]
+            .iter()
+            .chain(DASHES.iter())
+            .filter_map(|sep| s.find(sep).map(|i| (i, sep.len())))
+            .min_by_key(|(i, _)| *i);
+        match cut {
+            Some((i, len)) if is_label_segment(&s[..i]) && !s[i + len..].trim().is_empty() => {
+                s = s[i + len..].trim();
             }
+            _ => break,
         }
     }
-    for sep in [" | ", " - ", " – ", " — "] {
-        if let Some(i) = s.rfind(sep) {
-            let (head, tail) = (&s[..i], &s[i + sep.len()..]);
-            if is_label_segment(tail) && !head.trim().is_empty() {
+    for _ in 0..3 {
+        let before = s;
+        let cut = DASHES
+            .iter()
+            .filter_map(|sep| s.rfind(sep).map(|i| (i, sep.len())))
+            .max_by_key(|(i, _)| *i);
+        if let Some((i, len)) = cut {
+            let (head, tail) = (&s[..i], &s[i + len..]);
+            if !head.trim().is_empty()
+                && (is_label_segment(tail) || is_credit(tail) || is_call_to_action(tail))
+            {
                 s = head.trim();
-                break;
             }
         }
-    }
-    if let Some(i) = s.rfind('(')
-        && s.ends_with(')')
-        && i > 0
-        && is_label_segment(&s[i + 1..s.len() - 1])
-    {
-        s = s[..i].trim();
+        if let Some(i) = s.rfind('(')
+            && s.ends_with(')')
+            && i > 0
+        {
+            let inner = &s[i + 1..s.len() - 1];
+            if is_label_segment(inner) || is_credit(inner) {
+                s = s[..i].trim();
+            }
+        }
+        if s == before {
+            break;
+        }
     }
     s
 }
 
-/// A segment of at most four words containing a label word, or a bare acronym ("SAA").
+/// 2–6 capitals or digits with at least two capitals: "SAA", "IHMA", "CIIP".
+fn is_acronym(word: &str) -> bool {
+    let caps = word.chars().filter(char::is_ascii_uppercase).count();
+    (2..=6).contains(&word.len())
+        && caps >= 2
+        && word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// A segment of at most five words, each a label, announcement or stop word or an acronym,
+/// with at least one label or announcement word, or a bare acronym ("SAA").
 fn is_label_segment(seg: &str) -> bool {
-    let trimmed = seg.trim();
-    let words: Vec<&str> = trimmed.split_whitespace().collect();
-    if words.is_empty() || words.len() > 4 {
+    let words: Vec<&str> = seg.split_whitespace().collect();
+    if words.is_empty() || words.len() > 5 {
         return false;
     }
-    let folded = fold_for_match(trimmed);
-    let has_label = folded.split(' ').any(|w| LABEL_WORDS.contains(&w));
-    let acronym =
-        words.len() == 1 && trimmed.len() <= 6 && trimmed.chars().all(|c| c.is_ascii_uppercase());
-    has_label || acronym
+    if words.len() == 1 && is_acronym(words[0]) {
+        return true;
+    }
+    let mut labelled = false;
+    for w in &words {
+        if is_acronym(w) {
+            continue;
+        }
+        let folded = fold_for_match(w);
+        for part in folded.split(' ').filter(|p| !p.is_empty()) {
+            if LABEL_WORDS.contains(&part) || ANNOUNCE_WORDS.contains(&part) {
+                labelled = true;
+            } else if !STOP_WORDS.contains(&part) {
+                return false;
+            }
+        }
+    }
+    labelled
+}
+
+/// A credit to the host: an acronym or an organization's capitalized name, optionally followed
+/// by places ("MAC, Canada").
+fn is_credit(seg: &str) -> bool {
+    let mut parts = seg.split([',', '/']).map(str::trim);
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    let words: Vec<&str> = first.split_whitespace().collect();
+    let head_ok = match words.as_slice() {
+        [] => false,
+        [one] => is_acronym(one),
+        many => {
+            many.len() <= 7
+                && many.iter().all(|w| {
+                    w.chars().next().is_some_and(char::is_uppercase)
+                        || ["of", "and", "&", "the", "for", "de", "del", "la"].contains(w)
+                })
+                && many
+                    .iter()
+                    .any(|w| ORG_WORDS.contains(&fold_for_match(w).as_str()))
+        }
+    };
+    head_ok
+        && parts.all(|p| {
+            let ws: Vec<&str> = p.split_whitespace().collect();
+            !ws.is_empty()
+                && ws.len() <= 3
+                && ws
+                    .iter()
+                    .all(|w| w.chars().next().is_some_and(char::is_uppercase))
+        })
+}
+
+/// "register by April 5", "Book now", "seats limited".
+fn is_call_to_action(seg: &str) -> bool {
+    let folded = fold_for_match(seg);
+    let mut words = folded.split(' ').filter(|w| !w.is_empty());
+    words.next().is_some_and(|w| ACTION_WORDS.contains(&w)) && seg.split_whitespace().count() <= 6
 }
 
 fn strip_tags(html: &str) -> String {
@@ -448,9 +638,57 @@ mod tests {
             ),
             ("Caring for Photographs (Webinar)", "caring for photographs"),
             ("Archives: A Primer", "archives a primer"),
+            // Issue 16: the prefixes, credits and calls to action co-marketers add.
+            (
+                "IHMA Webinar: Community Co-Curation",
+                "community co curation",
+            ),
+            ("REMINDER: STEM in Storytime", "stem in storytime"),
+            (
+                "STEM in Storytime — register by April 5",
+                "stem in storytime",
+            ),
+            (
+                "Hurricane Readiness for Museums – CIIP Webinar",
+                "hurricane readiness for museums",
+            ),
+            ("Volunteer Docents — IHMA", "volunteer docents"),
+            ("Hurricane Readiness (CIIP)", "hurricane readiness"),
+            ("Exam Preparation (MAC, Canada)", "exam preparation"),
+            (
+                "STEM in Storytime (Northern Lights Library Network)",
+                "stem in storytime",
+            ),
         ] {
             assert_eq!(title_key(raw).folded, want, "{raw}");
         }
+    }
+
+    #[test]
+    fn a_main_title_with_a_label_word_is_kept() {
+        // "Workshop" is a label word, but "Digital Preservation Workshop" names the offering.
+        for (raw, want) in [
+            (
+                "Digital Preservation Workshop: Tools",
+                "digital preservation workshop tools",
+            ),
+            (
+                "Community Co-curation: Sharing Authority",
+                "community co curation sharing authority",
+            ),
+            ("Budgets (Beginners)", "budgets beginners"),
+            ("Metadata — Part 2", "metadata part 2"),
+        ] {
+            assert_eq!(title_key(raw).folded, want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_dash_subtitle_is_a_subtitle() {
+        let colon = title_key("Annual Conference 2027: Tides of Memory");
+        let dash = title_key("Annual Conference 2027 — Tides of Memory");
+        assert_eq!(colon.main, dash.main);
+        assert_eq!(colon.tokens, dash.tokens);
     }
 
     #[test]

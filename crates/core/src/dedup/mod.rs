@@ -22,7 +22,7 @@
 mod fingerprint;
 mod score;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -136,7 +136,8 @@ impl DedupError {
 /// A group of records that are one real offering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cluster {
-    /// The smallest member id: stable while that member stays, whichever member is canonical.
+    /// The canonical member's id: calendars key their UIDs on it, so it stays while that member
+    /// lives (see [`CanonicalReason`]).
     pub id: String,
     /// The member shown to learners.
     pub canonical: String,
@@ -145,14 +146,18 @@ pub struct Cluster {
     pub members: Vec<Member>,
 }
 
-/// Why the canonical member was chosen.
+/// Why the canonical member was chosen. Once chosen it stays while it lives: subscribers' calendars
+/// hold its UID and its "offered by", and a co-marketer's copy joining later must change neither.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum CanonicalReason {
+    /// It was already shown (a cluster's canonical or a record on its own) before the others
+    /// joined.
+    Kept,
     /// The member's provider publishes from the host that serves the registration page.
     Originator { host: String },
-    /// No originator could be told: the most complete record ([`richness`]).
-    Richest { richness: u32 },
+    /// No originator could be told: the record seen first (unix seconds).
+    FirstSeen { first_seen: i64 },
 }
 
 /// One member and why it is in the cluster.
@@ -176,10 +181,11 @@ impl Cluster {
             self.members.len(),
             self.canonical,
             match &self.canonical_reason {
+                CanonicalReason::Kept =>
+                    "kept (already shown before the others joined)".to_string(),
                 CanonicalReason::Originator { host } =>
                     format!("originator (its provider hosts the registration page on {host})"),
-                CanonicalReason::Richest { richness } =>
-                    format!("most complete record (richness {richness})"),
+                CanonicalReason::FirstSeen { first_seen } => format!("first seen ({first_seen})"),
             }
         );
         for m in &self.members {
@@ -289,6 +295,9 @@ pub struct DedupIndex {
     components: HashMap<String, Vec<String>>,
     cluster_of: HashMap<String, String>,
     clusters: BTreeMap<String, Cluster>,
+    /// Records shown under their own id: a cluster's canonical member or a record on its own.
+    /// A new cluster keeps one of them as canonical, so no subscriber's UID changes.
+    shown: HashSet<String>,
 }
 
 struct Edge {
@@ -309,11 +318,24 @@ impl DedupIndex {
             components: HashMap::new(),
             cluster_of: HashMap::new(),
             clusters: BTreeMap::new(),
+            shown: HashSet::new(),
         })
     }
 
-    /// Builds the index from every record at once, comparing each candidate pair once.
+    /// Builds the index from every record at once, comparing each candidate pair once. Nothing
+    /// was shown before: canonicals are originators, else the first seen.
     pub fn build(items: Vec<Fingerprint>, cfg: DedupConfig) -> Result<DedupIndex, DedupError> {
+        DedupIndex::build_with_shown(items, cfg, &HashSet::new())
+    }
+
+    /// Builds the index from every record at once, knowing which records were already shown
+    /// under their own id (after a restart: the stored clusters' canonicals and every record
+    /// outside a cluster), so a rebuild keeps the canonicals subscribers already have.
+    pub fn build_with_shown(
+        items: Vec<Fingerprint>,
+        cfg: DedupConfig,
+        shown: &HashSet<String>,
+    ) -> Result<DedupIndex, DedupError> {
         let mut index = DedupIndex::new(cfg)?;
         let mut fps = items;
         fps.sort_by(|a, b| a.id.cmp(&b.id));
@@ -362,14 +384,16 @@ impl DedupIndex {
         edges.sort_by_key(|p| (p.a, p.b));
         edges.dedup_by(|p, q| p.a == q.a && p.b == q.b);
         let refs: Vec<&Fingerprint> = fps.iter().collect();
-        let (components, clusters) = group(&refs, edges, &index.cfg);
+        let (components, clusters) = group(&refs, edges, &index.cfg, shown);
         for (key, members) in blocks {
             index
                 .blocks
                 .insert(key, members.iter().map(|&i| fps[i].id.clone()).collect());
         }
-        index.install(components, clusters);
         index.items = fps.into_iter().map(|f| (f.id.clone(), f)).collect();
+        index.install(components, clusters);
+        let ids: Vec<String> = index.items.keys().cloned().collect();
+        index.refresh_shown(ids.iter());
         Ok(index)
     }
 
@@ -408,6 +432,9 @@ impl DedupIndex {
         }
         let mut seeds: BTreeSet<String> = seen;
         seeds.extend(removed.iter().cloned());
+        // Taken before anything is detached: an edited record keeps its standing, a new one
+        // has none yet.
+        let shown = self.shown.clone();
         // Everything that shared a component with a seed may regroup.
         let mut start: BTreeSet<String> = BTreeSet::new();
         for s in &seeds {
@@ -503,7 +530,7 @@ impl DedupIndex {
             // Unreachable: every id in `order` was looked up in `items` when queued.
             return Ok(ClusterDelta::default());
         }
-        let (components, clusters) = group(&refs, edges, &self.cfg);
+        let (components, clusters) = group(&refs, edges, &self.cfg, &shown);
         let mut upserted = clusters.clone();
         upserted.sort_by(|a, b| a.id.cmp(&b.id));
         let new_ids: BTreeSet<&String> = upserted.iter().map(|c| &c.id).collect();
@@ -516,6 +543,7 @@ impl DedupIndex {
             self.clusters.remove(c);
         }
         self.install(components, clusters);
+        self.refresh_shown(order.iter().chain(removed.iter()));
         Ok(ClusterDelta {
             removed: removed_clusters,
             upserted,
@@ -563,6 +591,23 @@ impl DedupIndex {
             self.clusters.insert(c.id.clone(), c);
         }
     }
+
+    /// Updates who is shown among `ids` (records whose grouping may have changed).
+    fn refresh_shown<'a>(&mut self, ids: impl Iterator<Item = &'a String>) {
+        for id in ids {
+            let shown = self.items.contains_key(id)
+                && self
+                    .cluster_of
+                    .get(id)
+                    .and_then(|c| self.clusters.get(c))
+                    .is_none_or(|c| c.canonical == *id);
+            if shown {
+                self.shown.insert(id.clone());
+            } else {
+                self.shown.remove(id);
+            }
+        }
+    }
 }
 
 /// Connected components of the accepted pairs (2+ members, ids sorted), then the chain-guarded
@@ -571,6 +616,7 @@ fn group(
     fps: &[&Fingerprint],
     mut edges: Vec<Edge>,
     cfg: &DedupConfig,
+    shown: &HashSet<String>,
 ) -> (Vec<Vec<String>>, Vec<Cluster>) {
     let n = fps.len();
     let mut uf = UnionFind::new(n);
@@ -607,7 +653,7 @@ fn group(
         ids.sort();
         components.push(ids);
         let edges = comp_edges.remove(&root).unwrap_or_default();
-        clusters.extend(guarded_merge(fps, &members, edges, cfg));
+        clusters.extend(guarded_merge(fps, &members, edges, cfg, shown));
     }
     (components, clusters)
 }
@@ -619,6 +665,7 @@ fn guarded_merge(
     members: &[usize],
     edges: Vec<Edge>,
     cfg: &DedupConfig,
+    shown: &HashSet<String>,
 ) -> Vec<Cluster> {
     let mut group_of: HashMap<usize, usize> = members.iter().map(|&m| (m, m)).collect();
     let mut groups: HashMap<usize, Vec<usize>> = members.iter().map(|&m| (m, vec![m])).collect();
@@ -658,12 +705,17 @@ fn guarded_merge(
             .iter()
             .filter(|e| group_of.get(&e.a) == Some(&g) && group_of.get(&e.b) == Some(&g))
             .collect();
-        out.push(make_cluster(fps, &ms, &edges));
+        out.push(make_cluster(fps, &ms, &edges, shown));
     }
     out
 }
 
-fn make_cluster(fps: &[&Fingerprint], members: &[usize], edges: &[&Edge]) -> Cluster {
+fn make_cluster(
+    fps: &[&Fingerprint],
+    members: &[usize],
+    edges: &[&Edge],
+    shown: &HashSet<String>,
+) -> Cluster {
     let mut out_members = Vec::with_capacity(members.len());
     for &m in members {
         // `edges` are sorted strongest first, so the first one touching m is its best match.
@@ -683,71 +735,87 @@ fn make_cluster(fps: &[&Fingerprint], members: &[usize], edges: &[&Edge]) -> Clu
             signals,
         });
     }
-    let (canonical, canonical_reason) = pick_canonical(fps, members);
+    let (canonical, canonical_reason) = pick_canonical(fps, members, shown);
     Cluster {
-        id: out_members
-            .first()
-            .map(|m| m.id.clone())
-            .unwrap_or_default(),
+        id: canonical.clone(),
         canonical,
         canonical_reason,
         members: out_members,
     }
 }
 
-/// The originator is the member whose provider publishes from the host of the cluster's
-/// registration page (the most common one when members disagree). Its provider's known domains
-/// decide first; when no member's domains match, a member whose own page is on that host is
-/// taken. Ties and the no-originator case go to the richest record, then the smallest id.
-fn pick_canonical(fps: &[&Fingerprint], members: &[usize]) -> (String, CanonicalReason) {
+/// The canonical member, in this order: a member already shown under its own id (so a copy
+/// joining never renames what subscribers have; when several were, they compete below); the
+/// originator, whose provider publishes from the host of the cluster's registration page (the
+/// most common one when members disagree), told by its provider's known domains first, else by
+/// its own page's host; else the member seen first. Remaining ties go to the smallest id: never
+/// a hash, so the choice does not move when an unrelated member comes or goes.
+fn pick_canonical(
+    fps: &[&Fingerprint],
+    members: &[usize],
+    shown: &HashSet<String>,
+) -> (String, CanonicalReason) {
+    let earliest = |cands: &[usize]| -> Option<usize> {
+        cands
+            .iter()
+            .copied()
+            .min_by(|&x, &y| (fps[x].first_seen, &fps[x].id).cmp(&(fps[y].first_seen, &fps[y].id)))
+    };
+    let kept: Vec<usize> = members
+        .iter()
+        .copied()
+        .filter(|&m| shown.contains(&fps[m].id))
+        .collect();
+    let pool: &[usize] = if kept.is_empty() { members } else { &kept };
+    let originator = originators(fps, members, pool);
+    let (pick, reason) = match (kept.len(), originator) {
+        (1, _) => (earliest(&kept), CanonicalReason::Kept),
+        (_, Some((cands, host))) => (earliest(&cands), CanonicalReason::Originator { host }),
+        (0, None) => {
+            let m = earliest(members);
+            let first_seen = m.map_or(0, |m| fps[m].first_seen);
+            (m, CanonicalReason::FirstSeen { first_seen })
+        }
+        (_, None) => (earliest(&kept), CanonicalReason::Kept),
+    };
+    match pick {
+        Some(m) => (fps[m].id.clone(), reason),
+        None => (String::new(), CanonicalReason::FirstSeen { first_seen: 0 }),
+    }
+}
+
+/// The members of `pool` that originate the cluster, with the registration host they own.
+fn originators(
+    fps: &[&Fingerprint],
+    members: &[usize],
+    pool: &[usize],
+) -> Option<(Vec<usize>, String)> {
     let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
     for &m in members {
         if let Some(r) = &fps[m].registration_url {
             *hosts.entry(fingerprint::host_of(r)).or_default() += 1;
         }
     }
-    let reg_host = hosts
+    // Most common host; equal counts go to the alphabetically first, a fixed rule.
+    let host = hosts
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-        .map(|(h, _)| h.clone());
-    let richest = |cands: &[usize]| -> Option<usize> {
-        cands.iter().copied().max_by(|&x, &y| {
-            fps[x]
-                .richness
-                .cmp(&fps[y].richness)
-                .then_with(|| fps[y].id.cmp(&fps[x].id))
-        })
-    };
-    if let Some(host) = reg_host {
-        let on_host = |d: &str| host == d || host.ends_with(&format!(".{d}"));
-        let by_domain: Vec<usize> = members
-            .iter()
-            .copied()
-            .filter(|&m| fps[m].provider_domains.iter().any(|d| on_host(d)))
-            .collect();
-        let by_page: Vec<usize> = members
-            .iter()
+        .map(|(h, _)| h.clone())?;
+    let on_host = |d: &str| host == d || host.ends_with(&format!(".{d}"));
+    let by_domain: Vec<usize> = pool
+        .iter()
+        .copied()
+        .filter(|&m| fps[m].provider_domains.iter().any(|d| on_host(d)))
+        .collect();
+    let cands = if by_domain.is_empty() {
+        pool.iter()
             .copied()
             .filter(|&m| fps[m].page_host.as_deref().is_some_and(on_host))
-            .collect();
-        let cands = if by_domain.is_empty() {
-            by_page
-        } else {
-            by_domain
-        };
-        if let Some(m) = richest(&cands) {
-            return (fps[m].id.clone(), CanonicalReason::Originator { host });
-        }
-    }
-    match richest(members) {
-        Some(m) => (
-            fps[m].id.clone(),
-            CanonicalReason::Richest {
-                richness: fps[m].richness,
-            },
-        ),
-        None => (String::new(), CanonicalReason::Richest { richness: 0 }),
-    }
+            .collect()
+    } else {
+        by_domain
+    };
+    (!cands.is_empty()).then_some((cands, host))
 }
 
 struct UnionFind {

@@ -37,13 +37,38 @@ pub enum Verdict {
 /// Hard constraints that hold whatever other signals say. Used both before scoring and to guard
 /// clusters against chaining (A~B and B~C must not put A with C when A and C conflict).
 pub fn conflicts(a: &Fingerprint, b: &Fingerprint, cfg: &DedupConfig) -> bool {
-    if a.source_id == b.source_id {
+    if !time_compatible(a.when, b.when, cfg) || places_differ(a, b) {
         return true;
     }
-    if !time_compatible(a.when, b.when, cfg) {
+    let title = title_similarity(&a.title, &b.title);
+    if a.source_id == b.source_id && !is_repost(a, b, title, cfg) {
         return true;
     }
-    title_similarity(&a.title, &b.title) < cfg.conflict_title_below
+    title < cfg.conflict_title_below
+}
+
+/// Two items of one source are one offering only when one re-announces the other: the very
+/// same start, the same registration page and the same title once labels ("REMINDER:") and
+/// calls to action ("— register by April 5") are dropped. Anything less within one source is
+/// two sessions, runs or venues the publisher listed on purpose.
+fn is_repost(a: &Fingerprint, b: &Fingerprint, title: f32, cfg: &DedupConfig) -> bool {
+    let same_when = match (a.when, b.when) {
+        (When::Instant(x), When::Instant(y)) => x == y,
+        (When::Day(x), When::Day(y)) => x == y,
+        _ => false,
+    };
+    same_when
+        && a.registration_url.is_some()
+        && a.registration_url == b.registration_url
+        && title >= cfg.title_accept
+}
+
+/// Both copies name a town and the towns differ: the same clinic in Halifax and in Saint John.
+fn places_differ(a: &Fingerprint, b: &Fingerprint) -> bool {
+    match (&a.locality, &b.locality) {
+        (Some(x), Some(y)) => !(x.contains(y.as_str()) || y.contains(x.as_str())),
+        _ => false,
+    }
 }
 
 fn time_compatible(a: When, b: When, cfg: &DedupConfig) -> bool {
@@ -60,7 +85,7 @@ fn time_compatible(a: When, b: When, cfg: &DedupConfig) -> bool {
 
 /// Scores a pair. Cheap checks first: most pairs in a time block fail on time or title.
 pub fn score(a: &Fingerprint, b: &Fingerprint, cfg: &DedupConfig) -> Verdict {
-    if a.source_id == b.source_id {
+    if places_differ(a, b) {
         return Verdict::Conflict;
     }
     let time_signal = match (a.when, b.when) {
@@ -78,7 +103,9 @@ pub fn score(a: &Fingerprint, b: &Fingerprint, cfg: &DedupConfig) -> Verdict {
         _ => return Verdict::Conflict,
     };
     let title = title_similarity(&a.title, &b.title);
-    if title < cfg.conflict_title_below {
+    if title < cfg.conflict_title_below
+        || (a.source_id == b.source_id && !is_repost(a, b, title, cfg))
+    {
         return Verdict::Conflict;
     }
     let registration = match (&a.registration_url, &b.registration_url) {

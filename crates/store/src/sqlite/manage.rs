@@ -31,6 +31,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
+        keep_tombstones(&mut tx, "o.source_id = $2", &id.0.to_string(), id.0, now).await?;
         let logged = sqlx::query(
             "INSERT INTO changes (offering_id, kind, at) \
              SELECT id, $1, $2 FROM offerings WHERE source_id = $3 AND removed_at IS NULL",
@@ -62,6 +63,14 @@ impl SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
+        keep_tombstones(
+            &mut tx,
+            "o.id = $2 AND o.source_id = $3",
+            &id.0,
+            source.0,
+            now,
+        )
+        .await?;
         let n = sqlx::query(
             "UPDATE offerings SET removed_at = $1 \
              WHERE id = $2 AND source_id = $3 AND removed_at IS NULL",
@@ -77,6 +86,35 @@ impl SqliteStore {
         }
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    /// Tombstones removed within `window` of `now`, newest first.
+    pub(crate) async fn calendar_tombstones(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Tombstone>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT offering_id, provider, body, sequence, removed_at FROM calendar_tombstones \
+             WHERE removed_at >= $1 ORDER BY removed_at DESC, offering_id",
+        )
+        .bind(secs(since))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let id = OfferingId(row.try_get(0)?);
+                let body: String = row.try_get(2)?;
+                let offering = serde_json::from_str(&body)
+                    .map_err(|e| StoreError::corrupt(format!("tombstone {id}"), e))?;
+                Ok(Tombstone {
+                    offering_id: id,
+                    provider: row.try_get(1)?,
+                    offering,
+                    sequence: row.try_get(3)?,
+                    removed_at: instant(row.try_get(4)?)?,
+                })
+            })
+            .collect()
     }
 
     /// Appends one fetch to the source's history and drops all but its newest `keep` rows, in
@@ -213,4 +251,47 @@ fn clamp(n: u64) -> i64 {
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// How long a calendar shows a withdrawn offering as cancelled.
+pub(crate) const TOMBSTONE_DAYS: i64 = 30;
+
+/// Keeps what calendars showed of the live, still upcoming offerings `selector` picks (SQL over
+/// `o`, binding `$2` = `key` and `$3` = `source`), before they are removed: each one shown
+/// under its own id, i.e. outside a cluster or without another live member left in it (when
+/// others live on, the cluster is still offered and its calendar entry moves to one of them).
+/// Old tombstones are pruned in the same transaction.
+async fn keep_tombstones(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    selector: &str,
+    key: &str,
+    source: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT OR REPLACE INTO calendar_tombstones \
+         (offering_id, provider, body, sequence, removed_at, last_end) \
+         SELECT o.id, p.name, o.body, o.sequence, $1, COALESCE(o.last_end, o.first_start) \
+         FROM offerings o JOIN providers p ON p.id = o.provider_id \
+         WHERE {selector} AND o.removed_at IS NULL \
+         AND COALESCE(o.last_end, o.first_start) >= $1 \
+         AND NOT EXISTS (SELECT 1 FROM cluster_members me \
+             JOIN cluster_members other ON other.cluster_id = me.cluster_id \
+             JOIN offerings o2 ON o2.id = other.offering_id \
+             WHERE me.offering_id = o.id AND o2.id <> o.id AND o2.removed_at IS NULL \
+             AND o2.source_id <> $3)"
+    );
+    // `$3` is the removed offering's own source for a take-down too: a re-post of it in the
+    // same feed is not another provider still offering it.
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(secs(now))
+        .bind(key)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM calendar_tombstones WHERE removed_at < $1")
+        .bind(secs(now) - TOMBSTONE_DAYS * 86_400)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
