@@ -54,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     end,
                     all_day: all_day || o["all_day"].as_bool().unwrap_or(false),
                     cancelled: false,
+                    date_source: coalesce_core::DateSource::Structured,
                 })
                 .into_iter()
                 .collect();

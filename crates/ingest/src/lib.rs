@@ -166,6 +166,13 @@ pub struct ParseHints {
     /// Whether the feed's publication dates are its events' starts (the source's `dates`
     /// setting); detected from the feed itself when `Auto`.
     pub dates: DatesConvention,
+    /// Who the publisher's offerings are for when an item's own text names no sector: the
+    /// source's override, else its provider's declared sectors. Text that names sectors wins,
+    /// as a curator reads it ("a museum association's offerings are for museums unless their
+    /// text says otherwise").
+    pub sectors: Vec<Sector>,
+    /// The publisher's default audience, for items that state none.
+    pub audience: Option<String>,
 }
 
 /// What a feed's publication dates (`pubDate`, `published`) mean.
@@ -203,13 +210,6 @@ impl DatesConvention {
             _ => None,
         }
     }
-    /// Who the publisher's offerings are for when an item's own text names no sector: the
-    /// source's override, else its provider's declared sectors. Text that names sectors wins,
-    /// as a curator reads it ("a museum association's offerings are for museums unless their
-    /// text says otherwise").
-    pub sectors: Vec<Sector>,
-    /// The publisher's default audience, for items that state none.
-    pub audience: Option<String>,
 }
 
 impl ParseHints {
