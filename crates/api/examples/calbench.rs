@@ -71,6 +71,7 @@ fn corpus() -> Corpus {
                     all_day: false,
                     cancelled: i % 97 == 0 && k == 1,
                     date_source: coalesce_core::DateSource::Structured,
+                    recurrence_id: None,
                 })
             })
             .collect::<Vec<_>>();

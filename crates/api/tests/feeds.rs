@@ -47,6 +47,7 @@ fn occ(start: &str, end: &str) -> Occurrence {
         all_day: false,
         cancelled: false,
         date_source: coalesce_core::DateSource::Structured,
+        recurrence_id: None,
     }
 }
 
@@ -457,6 +458,7 @@ fn all_day_sessions_are_dates_and_unknown_zones_are_utc() {
             all_day: true,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         }],
     );
     o.occurrences.push(occ(
@@ -623,6 +625,7 @@ fn roundtrip_offerings() -> Vec<Offering> {
             all_day: true,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         }],
     );
     let emoji = offering(
@@ -795,4 +798,47 @@ fn khal_imports_the_calendar() {
         listed.contains("2026-11-03 14:00 Tuesday preservation hour"),
         "{listed}"
     );
+}
+
+/// Issue 16: a session the source moves with a RECURRENCE-ID override keeps its calendar UID
+/// (keyed by the start the series first gave it); the sessions around it keep theirs too.
+#[test]
+fn a_moved_series_session_keeps_its_uid() {
+    let series = |override_block: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n\
+BEGIN:VEVENT\r\nUID:lab@archives.example\r\nDTSTAMP:20260901T000000Z\r\n\
+DTSTART;TZID=America/Chicago:20261006T140000\r\nDTEND;TZID=America/Chicago:20261006T150000\r\n\
+RRULE:FREQ=WEEKLY;COUNT=3\r\nSUMMARY:Digitization lab\r\nEND:VEVENT\r\n{override_block}END:VCALENDAR\r\n"
+        )
+    };
+    let moved = "BEGIN:VEVENT\r\nUID:lab@archives.example\r\nDTSTAMP:20260902T000000Z\r\n\
+RECURRENCE-ID;TZID=America/Chicago:20261013T140000\r\n\
+DTSTART;TZID=America/Chicago:20261014T160000\r\nDTEND;TZID=America/Chicago:20261014T170000\r\n\
+SUMMARY:Digitization lab\r\nEND:VEVENT\r\n";
+    let mut hints = coalesce_ingest::ParseHints::new(utc("2026-09-15T08:00:00Z"));
+    hints.kind = Some(coalesce_ingest::Kind::Ics);
+    let uids = |doc: String| {
+        let parsed = coalesce_ingest::parse(doc.as_bytes(), &hints).unwrap();
+        let o = parsed.offerings[0].clone();
+        let lines = logical_lines(&write(&[entry("lab", &o, 1, "2026-09-15T00:00:00Z")]).body);
+        let starts: Vec<String> = prop(&lines, "DTSTART;TZID=America/Chicago")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let uids: Vec<String> = prop(&lines, "UID")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        (uids, starts)
+    };
+    let (before, before_starts) = uids(series(""));
+    let (after, after_starts) = uids(series(moved));
+    assert_eq!(
+        after_starts,
+        ["20261006T140000", "20261014T160000", "20261020T140000"]
+    );
+    assert_ne!(before_starts, after_starts);
+    assert_eq!(before, after);
+    assert_eq!(after[1], "lab-20261013T190000Z@coalesce.example");
 }

@@ -132,6 +132,7 @@ fn offering(
                 all_day: false,
                 cancelled: false,
                 date_source: coalesce_core::DateSource::Structured,
+                recurrence_id: None,
             })
             .into_iter()
             .collect(),

@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     all_day: all_day || o["all_day"].as_bool().unwrap_or(false),
                     cancelled: false,
                     date_source: coalesce_core::DateSource::Structured,
+                    recurrence_id: None,
                 })
                 .into_iter()
                 .collect();

@@ -86,6 +86,11 @@ pub struct Occurrence {
     /// Where the dates came from; stored bodies written before it existed read as structured.
     #[serde(default)]
     pub date_source: DateSource,
+    /// The start the source first gave this session (iCalendar RECURRENCE-ID) when it has
+    /// since moved: the calendar keys a series' session by it, so a moved session keeps its
+    /// UID. `None` when the session is where the series put it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence_id: Option<DateTime<Utc>>,
 }
 
 /// The provenance of an occurrence's dates, so the scorecard and the API can say how far to

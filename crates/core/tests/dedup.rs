@@ -66,6 +66,7 @@ fn offering(l: &Labeled) -> Offering {
                 all_day: l.all_day,
                 cancelled: false,
                 date_source: coalesce_core::DateSource::Structured,
+                recurrence_id: None,
             })
             .collect(),
         recurring: false,

@@ -557,6 +557,7 @@ fn make_group(
                 all_day: false,
                 cancelled: sessions > 1 && rng.chance(0.03),
                 date_source: coalesce_core::DateSource::Structured,
+                recurrence_id: None,
             });
         }
     }

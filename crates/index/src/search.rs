@@ -1312,6 +1312,7 @@ mod walk_tests {
                     all_day: false,
                     cancelled: false,
                     date_source: coalesce_core::DateSource::Structured,
+                    recurrence_id: None,
                 })
                 .collect();
         }

@@ -36,6 +36,7 @@ fn offering(title: &str, summary: &str, days: Option<i64>) -> Offering {
                 all_day: false,
                 cancelled: false,
                 date_source: coalesce_core::DateSource::Structured,
+                recurrence_id: None,
             }]
         })
         .unwrap_or_default();
@@ -248,6 +249,7 @@ fn a_series_sorts_by_its_next_session_in_the_window() {
             all_day: false,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         });
     }
     // Sessions at -14, -7, 0, +7, +14 days; "now" is inside the 0-day session's hour? no: it

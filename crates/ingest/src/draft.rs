@@ -499,6 +499,7 @@ fn dates_of(
                     all_day: false,
                     cancelled: false,
                     date_source: DateSource::Text,
+                    recurrence_id: None,
                 });
             }
             // A timed publication date on the phrase's first day says the hour the phrase
@@ -517,6 +518,7 @@ fn dates_of(
                     all_day: true,
                     cancelled: false,
                     date_source: DateSource::Text,
+                    recurrence_id: None,
                 });
             }
             (None, Some(p)) => occurrences.push(published_occurrence(p, source_zone)),
@@ -528,10 +530,20 @@ fn dates_of(
     }
     if zone.is_none() && !occurrences.is_empty() {
         // Structured times with an offset (JSON-LD, ev:startdate, microdata) and date-only
-        // ones name no zone: the source's is the zone the copy is placed in.
-        zone = source_zone.map(|z| z.name().to_string());
+        // ones name no zone: the source's is the zone the copy is placed in, when its offset
+        // at each start is the one written. A copy written in another zone's offset (a
+        // partner's page in London time) says nothing about the zone it means.
+        zone = source_zone
+            .filter(|z| occurrences.iter().all(|o| o.all_day || offset_agrees(o.start, *z)))
+            .map(|z| z.name().to_string());
     }
     (occurrences, zone)
+}
+
+/// Whether `zone` has the offset `t` is written in at that instant.
+fn offset_agrees(t: DateTime<FixedOffset>, zone: chrono_tz::Tz) -> bool {
+    use chrono::Offset;
+    t.with_timezone(&zone).offset().fix() == *t.offset()
 }
 
 /// 00:00 to 23:59(:59) on the wall clock is how many calendars write a whole day: made
@@ -583,6 +595,7 @@ fn published_occurrence(p: DateTime<FixedOffset>, zone: Option<chrono_tz::Tz>) -
         all_day,
         cancelled: false,
         date_source: DateSource::Published,
+        recurrence_id: None,
     }
 }
 
@@ -1117,6 +1130,7 @@ mod tests {
             all_day: false,
             cancelled: false,
             date_source: DateSource::Structured,
+            recurrence_id: None,
         });
         let mut structured = draft(1, "Webinar");
         structured.text_dates = true;
@@ -1127,6 +1141,7 @@ mod tests {
             all_day: false,
             cancelled: false,
             date_source: DateSource::Structured,
+            recurrence_id: None,
         });
         let (out, _) = run(vec![whole, structured]);
         let o = &out[0].occurrences[0];

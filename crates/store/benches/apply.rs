@@ -33,6 +33,7 @@ fn feed() -> Vec<Offering> {
                         all_day: false,
                         cancelled: false,
                         date_source: coalesce_core::DateSource::Structured,
+                        recurrence_id: None,
                     },
                     Occurrence {
                         start: start + Duration::days(7),
@@ -40,6 +41,7 @@ fn feed() -> Vec<Offering> {
                         all_day: false,
                         cancelled: false,
                         date_source: coalesce_core::DateSource::Structured,
+                        recurrence_id: None,
                     },
                 ],
                 recurring: false,

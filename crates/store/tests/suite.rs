@@ -122,6 +122,7 @@ fn offering(key: &str, title: &str) -> Offering {
             all_day: false,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         }],
         recurring: false,
         timezone: Some("America/New_York".into()),
@@ -331,6 +332,7 @@ mod cases {
             all_day: false,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         }];
         items[8].occurrences.clear();
         s.apply(src, &fetched(items), t(1)).await.unwrap();

@@ -18,9 +18,11 @@
 //!   common one-off webinar): rescheduling it is an edit of the same event, which clients apply
 //!   because SEQUENCE went up;
 //! - `<offering-id>-<start as UTC YYYYMMDDTHHMMSSZ>@<domain>` for each session of a series or
-//!   multi-session course: sliding the window or adding a session never renames the others; a
-//!   moved session appears as a new event and the old one disappears on the next refresh (a
-//!   subscription is a snapshot, so nothing lingers).
+//!   multi-session course: sliding the window or adding a session never renames the others. A
+//!   session the source moved (an iCalendar RECURRENCE-ID override) is keyed by the start the
+//!   series first gave it ([`Occurrence::recurrence_id`]), so clients see the same event at its
+//!   new time; a session that moves in a source without recurrence identity appears as a new
+//!   event and the old one disappears on the next refresh.
 //!
 //! # Time zones
 //! Timed sessions are written in their offering's IANA zone with `TZID=<IANA name>` (what
@@ -92,7 +94,10 @@ pub fn event_uid(entry: &FeedEntry<'_>, occurrence: &Occurrence, domain: &str) -
     if o.occurrences.len() == 1 && !o.recurring {
         format!("{}@{}", entry.id, domain)
     } else {
-        let s = occurrence.start.with_timezone(&Utc);
+        // A moved session keeps the UID of the start the series first gave it.
+        let s = occurrence
+            .recurrence_id
+            .unwrap_or_else(|| occurrence.start.with_timezone(&Utc));
         format!(
             "{}-{:04}{:02}{:02}T{:02}{:02}{:02}Z@{}",
             entry.id,

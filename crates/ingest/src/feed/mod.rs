@@ -437,6 +437,7 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
                     all_day: start.all_day,
                     cancelled: false,
                     date_source: DateSource::Structured,
+                    recurrence_id: None,
                 });
             }
             None => ctx.warn(

@@ -127,6 +127,7 @@ pub(crate) fn extract(
                 all_day,
                 cancelled: false,
                 date_source: coalesce_core::DateSource::Structured,
+                recurrence_id: None,
             });
             if start.floating {
                 d.timezone = zone.map(|z| z.name().to_string());

@@ -530,6 +530,7 @@ impl<'c, 'h> Collector<'c, 'h> {
             all_day,
             cancelled: false,
             date_source: coalesce_core::DateSource::Structured,
+            recurrence_id: None,
         };
         (vec![occurrence], in_zone.map(|z| z.name().to_string()))
     }

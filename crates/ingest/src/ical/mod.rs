@@ -525,6 +525,7 @@ fn occurrence(
         all_day: t.start.date_only,
         cancelled: false,
         date_source: coalesce_core::DateSource::Structured,
+        recurrence_id: None,
     })
 }
 
@@ -740,7 +741,11 @@ fn expand_series(
             .position(|(n, _)| n.as_ref().is_some_and(matches))
         {
             Some(pos) => {
-                if let Some(o) = replacement {
+                if let Some(mut o) = replacement {
+                    let original = occurrences[pos].1.start;
+                    if o.start != original {
+                        o.recurrence_id = Some(original.with_timezone(&Utc));
+                    }
                     occurrences[pos].1 = o;
                 }
                 occurrences[pos].0 = None;
@@ -751,6 +756,10 @@ fn expand_series(
                 // the override still stands on its own.
                 if let Some(mut o) = replacement {
                     o.cancelled = cancelled;
+                    o.recurrence_id = rid_stamp
+                        .instant()
+                        .map(|r| r.with_timezone(&Utc))
+                        .filter(|r| *r != o.start.with_timezone(&Utc));
                     occurrences.push((None, o));
                 }
             }
@@ -764,6 +773,9 @@ fn expand_series(
             continue;
         };
         let zone = t.start.zone;
+        if !shift.is_zero() {
+            o.recurrence_id = Some(o.start.with_timezone(&Utc));
+        }
         let start = o.start.with_timezone(&Utc) + *shift;
         o.start = zone.from_utc_datetime(&start.naive_utc()).fixed_offset();
         let end = length.map_or_else(
