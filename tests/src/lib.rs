@@ -81,13 +81,13 @@ pub const ADMIN: &str = "adm_end_to_end_admin_token_0123456789";
 
 impl Server {
     /// Starts `coalesce serve` with `env` (COALESCE_* overrides) on a fresh data folder and
-    /// waits for /healthz.
+    /// waits until /readyz says it serves (search index open).
     pub fn start(env: &[(&str, String)]) -> Server {
         let data = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         Server::start_in(data, env)
     }
 
-    /// Starts `coalesce serve` on an existing data folder (a restart) and waits for /healthz.
+    /// Starts `coalesce serve` on an existing data folder (a restart) and waits for /readyz.
     pub fn start_in(data: tempfile::TempDir, env: &[(&str, String)]) -> Server {
         let port = free_port();
         let addr: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -116,12 +116,12 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if request(addr, "GET", "/healthz", None, None).is_some_and(|r| r.status == 200) {
+            if request(addr, "GET", "/readyz", None, None).is_some_and(|r| r.status == 200) {
                 return server;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("coalesce serve did not answer /healthz in time");
+        panic!("coalesce serve was not ready in time");
     }
 
     pub fn call(

@@ -185,7 +185,7 @@ fn a_client_over_the_rate_limit_gets_429_with_retry_after() {
     ]);
     let mut last = None;
     for _ in 0..12 {
-        last = Some(s.call("GET", "/healthz", None, None));
+        last = Some(s.call("GET", "/api/v1/offerings", None, None));
     }
     let last = last.unwrap();
     assert_eq!(last.status, 429);
@@ -220,7 +220,7 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
         request_with(
             s.addr,
             "GET",
-            "/healthz",
+            "/api/v1/offerings",
             None,
             None,
             &[("X-Forwarded-For", xff)],

@@ -306,7 +306,7 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
     for _ in 0..8 {
         let resp = app
             .clone()
-            .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+            .oneshot(Request::get("/api/v1/sources").body(Body::empty()).unwrap())
             .await
             .unwrap();
         last = Some(resp);
@@ -314,6 +314,42 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
     let resp = last.unwrap();
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(resp.headers().contains_key("retry-after"));
+    // The probes stay answered for the same client: an orchestrator must not restart a
+    // healthy service because its checks were rate-limited.
+    for path in ["/healthz", "/readyz"] {
+        for _ in 0..8 {
+            let (s, _) = call(&app, "GET", path, None, None).await;
+            assert_eq!(s, StatusCode::OK, "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn readyz_names_each_background_loop_that_is_not_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
+        .await
+        .unwrap();
+    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
+    let rate = RateSpec {
+        per_minute: NonZeroU32::new(1000).unwrap(),
+        burst: NonZeroU32::new(1000).unwrap(),
+        trusted_proxies: Vec::new(),
+    };
+    let state = ManageState::new(store, fetcher, ManageSpec::new(digest(ADMIN), rate));
+    state.set_ready(true);
+    let app = with_service_layers(management_router(state.clone()), state.clone());
+    state.set_loop_health("index", Some("opening".into()));
+    state.set_loop_health("crawl", None);
+    let (s, v) = call(&app, "GET", "/readyz", None, None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["error"]["code"], "not_ready");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("index: opening"), "{message}");
+    assert!(!message.contains("crawl"), "{message}");
+    state.set_loop_health("index", None);
+    let (s, _) = call(&app, "GET", "/readyz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -579,4 +615,75 @@ async fn providers_declare_sectors_and_audience_and_sources_may_override_them() 
         (s, v["error"]["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("unknown_sector"))
     );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let (app, _dir) = app(1000).await;
+    for path in ["/healthz", "/api/v1/sources", "/no/such/path"] {
+        let resp = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let h = resp.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert!(
+            h["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn discover_and_preview_refusals_by_address_policy_are_422() {
+    let (app, _dir) = app(1000).await;
+    let key = provider_with_key(&app, "alpha").await;
+    // `localhost` passes the syntactic check and is refused once resolved: the refusal is the
+    // request's fault, as at registration, not a failing remote site.
+    for path in ["/api/v1/sources/discover", "/api/v1/sources/preview"] {
+        let (s, v) = call(
+            &app,
+            "POST",
+            path,
+            Some(&key),
+            Some(json!({"url": "http://localhost:9/feed"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "blocked_address", "{path}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn an_overlong_display_name_is_refused() {
+    let (app, _dir) = app(1000).await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(json!({"name": "wordy", "display_name": "x".repeat(201)})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("display_name")
+    );
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(json!({"name": "wordy", "display_name": "x".repeat(200)})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }

@@ -18,6 +18,7 @@ use coalesce_ingest::{Kind, ParseHints, Window};
 
 mod net;
 mod reindex;
+mod supervise;
 
 /// mimalloc, not glibc malloc: parsing makes dozens of small allocations per item, which
 /// mimalloc serves in fewer instructions (bench/README.md has the figures).

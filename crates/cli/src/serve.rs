@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use crate::config::{self, ServeSpec};
+use crate::supervise::{FIRST_BACKOFF, Health, MAX_BACKOFF, supervise};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -206,22 +207,43 @@ impl Service {
             index,
         } = self;
         tracing::info!(%addr, data = %spec.data_dir.display(), "coalesce is serving");
+        // Both loops are supervised: a panic is reported on /readyz and the loop restarted.
         let crawl_cancel = shutdown.child_token();
-        let crawler = Crawler::with_fetcher(store.clone(), crawl_spec(&spec)?, fetcher);
-        let crawler = tokio::spawn(crawl_loop(
-            crawler,
+        let crawler = Arc::new(Crawler::with_fetcher(
+            store.clone(),
+            crawl_spec(&spec)?,
+            fetcher,
+        ));
+        let crawler = tokio::spawn(supervise(
+            "crawl",
             manage.clone(),
-            spec.tick,
             crawl_cancel.clone(),
+            FIRST_BACKOFF,
+            {
+                let (manage, cancel, tick) = (manage.clone(), crawl_cancel.clone(), spec.tick);
+                move || crawl_loop(Arc::clone(&crawler), manage.clone(), tick, cancel.clone())
+            },
         ));
         let sync_cancel = shutdown.child_token();
-        let syncer = tokio::spawn(index_loop(
-            store.clone(),
-            spec.data_dir.clone(),
-            index.clone(),
-            spec.index_sync,
-            spec.search_threads,
+        // Not ready until the index is open (search answers 503 until then).
+        manage.set_loop_health("index", Some("opening the search index".into()));
+        let syncer = tokio::spawn(supervise(
+            "index",
+            manage.clone(),
             sync_cancel.clone(),
+            FIRST_BACKOFF,
+            {
+                let loop_spec = IndexLoop {
+                    store: store.clone(),
+                    data_dir: spec.data_dir.clone(),
+                    slot: index.clone(),
+                    every: spec.index_sync,
+                    search_threads: spec.search_threads,
+                    health: manage.clone(),
+                };
+                let cancel = sync_cancel.clone();
+                move || index_loop(loop_spec.clone(), cancel.clone())
+            },
         ));
         manage.set_ready(true);
 
@@ -283,57 +305,69 @@ impl Service {
     }
 }
 
-/// Opens (or rebuilds) the index in the data folder, hands it to the search routes, then keeps
-/// it caught up with the store's change log every `every` until cancelled, with one last
-/// catch-up after.
-async fn index_loop(
+/// What the index loop needs; cloned for each (re)start by the supervisor.
+#[derive(Clone)]
+struct IndexLoop {
     store: Store,
     data_dir: PathBuf,
     slot: IndexSlot,
     every: Duration,
     search_threads: usize,
-    cancel: CancellationToken,
-) {
-    let config = match index_config(&data_dir) {
-        Ok(mut c) => {
-            c.search_threads = search_threads;
-            c
+    health: ManageState,
+}
+
+/// Opens (or rebuilds) the index in the data folder, retrying with a growing delay while it
+/// cannot, hands it to the search routes, then keeps it caught up with the store's change log
+/// every `every` until cancelled, with one last catch-up after. Its health goes to `/readyz`.
+async fn index_loop(l: IndexLoop, cancel: CancellationToken) {
+    let mut retry = FIRST_BACKOFF;
+    let index = loop {
+        let opened = match index_config(&l.data_dir) {
+            Ok(mut c) => {
+                c.search_threads = l.search_threads;
+                coalesce_index::store_sync::open_synced(&l.data_dir.join("index"), c, &l.store)
+                    .await
+                    .map_err(|e| format!("{} ({})", e.code(), e))
+            }
+            Err(e) => Err(format!("cannot configure the index: {e:#}")),
+        };
+        match opened {
+            Ok((index, opened)) => {
+                tracing::info!(?opened, "search index ready");
+                break index;
+            }
+            Err(problem) => {
+                tracing::error!(error = %problem, ?retry, "cannot open the search index; retrying");
+                l.health
+                    .report("index", Some(format!("cannot open: {problem}")));
+            }
         }
-        Err(e) => {
-            tracing::error!(error = %e, "search stays unavailable: cannot configure the index");
-            return;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(retry) => {}
         }
+        retry = (retry * 2).min(MAX_BACKOFF);
     };
-    let index = match coalesce_index::store_sync::open_synced(
-        &data_dir.join("index"),
-        config,
-        &store,
-    )
-    .await
-    {
-        Ok((index, opened)) => {
-            tracing::info!(?opened, "search index ready");
-            index
-        }
-        Err(e) => {
-            tracing::error!(error = %e, code = e.code(), "search stays unavailable: cannot open the index");
-            return;
-        }
-    };
-    slot.set(Arc::clone(&index));
+    l.slot.set(Arc::clone(&index));
+    l.health.report("index", None);
     loop {
         let stop = tokio::select! {
             _ = cancel.cancelled() => true,
-            _ = tokio::time::sleep(every) => false,
+            _ = tokio::time::sleep(l.every) => false,
         };
-        if let Err(e) = coalesce_index::store_sync::catch_up(
-            &store,
+        match coalesce_index::store_sync::catch_up(
+            &l.store,
             &index,
             coalesce_index::store_sync::DEFAULT_PAGE,
         )
         .await
         {
-            tracing::warn!(error = %e, code = e.code(), "index catch-up failed; retrying");
+            Ok(_) => l.health.report("index", None),
+            Err(e) => {
+                tracing::warn!(error = %e, code = e.code(), "index catch-up failed; retrying");
+                l.health
+                    .report("index", Some(format!("catch-up failed: {}", e.code())));
+            }
         }
         if stop {
             break;
@@ -351,8 +385,7 @@ fn index_config(data_dir: &Path) -> Result<coalesce_index::IndexConfig> {
             let mut k = vec![0u8; 32];
             getrandom::fill(&mut k)
                 .map_err(|e| anyhow::anyhow!("no randomness for the cursor key: {e}"))?;
-            std::fs::write(&path, &k)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_private(&path, &k)?;
             k
         }
     };
@@ -387,7 +420,20 @@ fn admin_token_digest(spec: &ServeSpec) -> Result<[u8; 32]> {
 
 fn write_digest(path: &Path, digest: &[u8; 32]) -> Result<()> {
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(path, hex + "\n").with_context(|| format!("cannot write {}", path.display()))
+    write_private(path, (hex + "\n").as_bytes())
+}
+
+/// Writes a secret-bearing file readable by the service's user only (0600).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn parse_hex(s: &str) -> Option<[u8; 32]> {
@@ -404,7 +450,7 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
 /// The crawl runner `coalesce crawl` uses, driven by the service's tick and by providers'
 /// refresh requests; each source's fetch lands in its store history and in the metrics.
 async fn crawl_loop(
-    crawler: Crawler,
+    crawler: Arc<Crawler>,
     manage: ManageState,
     tick: Duration,
     cancel: CancellationToken,
@@ -412,10 +458,10 @@ async fn crawl_loop(
     loop {
         // The crawler writes each fetch into the store's history; the metrics count outcomes.
         let record = |p: &Progress| manage.count_fetch(&p.report.outcome);
-        match crawler
+        let round = crawler
             .run(Selection::Due, Utc::now(), &cancel, &record)
-            .await
-        {
+            .await;
+        match &round {
             Ok(summary) if summary.sources > 0 => tracing::info!(
                 sources = summary.sources,
                 fetched = summary.fetched,
@@ -429,6 +475,8 @@ async fn crawl_loop(
             Ok(_) => {}
             Err(e) => tracing::warn!(code = e.code(), error = %e, "crawl round failed"),
         }
+        let problem = round.err().map(|e| format!("round failed: {}", e.code()));
+        manage.set_loop_health("crawl", problem);
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(tick) => {}

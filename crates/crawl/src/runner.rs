@@ -215,17 +215,20 @@ impl Crawler {
                 Ok(u) => u,
                 // Recorded on the source like any failed fetch, without a request.
                 Err(e) => {
-                    let (source_changed, report) =
-                        self.settle(&source, now, Err(e), &mut summary).await?;
-                    changed.extend(source_changed);
                     done += 1;
-                    progress(&Progress {
-                        done,
-                        total,
-                        source_id: source.id,
-                        source: format!("{}/{}", source.provider, source.name),
-                        report,
-                    });
+                    match self.settle(&source, now, Err(e), &mut summary).await {
+                        Ok((source_changed, report)) => {
+                            changed.extend(source_changed);
+                            progress(&Progress {
+                                done,
+                                total,
+                                source_id: source.id,
+                                source: format!("{}/{}", source.provider, source.name),
+                                report,
+                            });
+                        }
+                        Err(e) => unsettled(&source, &e, &mut summary),
+                    }
                     continue;
                 }
             };
@@ -259,17 +262,20 @@ impl Crawler {
             let Some(source) = pending.remove(&d.job.id) else {
                 continue;
             };
-            let (source_changed, report) =
-                self.settle(&source, d.at, d.result, &mut summary).await?;
-            changed.extend(source_changed);
             done += 1;
-            progress(&Progress {
-                done,
-                total,
-                source_id: source.id,
-                source: format!("{}/{}", source.provider, source.name),
-                report,
-            });
+            match self.settle(&source, d.at, d.result, &mut summary).await {
+                Ok((source_changed, report)) => {
+                    changed.extend(source_changed);
+                    progress(&Progress {
+                        done,
+                        total,
+                        source_id: source.id,
+                        source: format!("{}/{}", source.provider, source.name),
+                        report,
+                    });
+                }
+                Err(e) => unsettled(&source, &e, &mut summary),
+            }
         }
         summary.cancelled = pending.len();
         if summary.cancelled > 0 {
@@ -612,6 +618,23 @@ fn schedule_status(s: &coalesce_store::SourceStatus) -> schedule::SourceStatus {
         paused: s.paused,
         redirect_to: s.redirect_to.clone(),
         redirect_seen: u32::try_from(s.redirect_seen).unwrap_or(0),
+    }
+}
+
+/// A fetch whose result could not be recorded. One source never fails the round: a source
+/// deleted while its fetch ran is skipped (its result has nowhere to go), and a store failure
+/// for one source is counted under its code while the others are still applied.
+fn unsettled(source: &Source, e: &CrawlError, summary: &mut CrawlSummary) {
+    let key = source.id.0;
+    if matches!(e, CrawlError::Store(StoreError::UnknownSource(_))) {
+        tracing::info!(
+            source = key,
+            "source deleted during the round; its fetch is dropped"
+        );
+        *summary.skipped.entry("deleted".to_owned()).or_default() += 1;
+    } else {
+        tracing::error!(source = key, code = e.code(), error = %e, "fetch result not recorded");
+        *summary.failed.entry(e.code().to_owned()).or_default() += 1;
     }
 }
 

@@ -471,3 +471,34 @@ async fn a_permanent_redirect_moves_the_source_only_after_it_repeats() {
     assert_eq!(s.url, fx.url("/new.xml").as_str());
     assert_eq!(s.status.redirect_to, None);
 }
+
+#[tokio::test]
+async fn a_source_deleted_mid_round_is_skipped_and_the_rest_applied() {
+    let slow =
+        Fixture::start(|_| Reply::Delayed(Duration::from_millis(800), Box::new(ok(&feed(2)))))
+            .await;
+    let fast = Fixture::start(|_| ok(&feed(3))).await;
+    let w = Arc::new(world(&[slow.authority(), fast.authority()], |_| {}).await);
+    let doomed = w.register(slow.url("/slow.xml").as_str()).await;
+    let kept = w.register(fast.url("/fast.xml").as_str()).await;
+    let round = {
+        let w = Arc::clone(&w);
+        tokio::spawn(async move {
+            w.crawler
+                .run(Selection::Due, now(), &CancellationToken::new(), &|_| {})
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    w.store.delete_source(doomed, now()).await.unwrap();
+    let sum = round
+        .await
+        .unwrap()
+        .expect("the round survives a deleted source");
+    // Both were fetched; only the kept source's offerings were applied.
+    assert_eq!((sum.fetched, sum.offerings.new), (2, 3), "{sum:?}");
+    assert_eq!(sum.skipped.get("deleted"), Some(&1), "{sum:?}");
+    assert_eq!(sum.failed_total(), 0, "{sum:?}");
+    assert_eq!(w.live_titles(kept).await.len(), 3);
+    assert!(w.store.source(doomed).await.unwrap().is_none());
+}

@@ -534,7 +534,11 @@ fn dates_of(
         // at each start is the one written. A copy written in another zone's offset (a
         // partner's page in London time) says nothing about the zone it means.
         zone = source_zone
-            .filter(|z| occurrences.iter().all(|o| o.all_day || offset_agrees(o.start, *z)))
+            .filter(|z| {
+                occurrences
+                    .iter()
+                    .all(|o| o.all_day || offset_agrees(o.start, *z))
+            })
             .map(|z| z.name().to_string());
     }
     (occurrences, zone)

@@ -6,6 +6,8 @@ use crate::types::{ClusterId, OfferingId, ProviderId, SourceId};
 pub enum StoreError {
     #[error("cannot open the store at {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    #[error("the data folder {path} is not writable by this user")]
+    NotWritable { path: String },
     #[error("cannot bring the store schema up to date: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -34,6 +36,7 @@ impl StoreError {
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Open { .. } => "store_open_failed",
+            StoreError::NotWritable { .. } => "store_not_writable",
             StoreError::Migrate(_) => "store_migration_failed",
             StoreError::Database(e) if is_busy(e) => "store_busy",
             StoreError::Database(_) => "store_database_error",

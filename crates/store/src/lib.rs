@@ -20,6 +20,7 @@ mod sqlite;
 mod types;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -53,6 +54,16 @@ impl Default for StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// The last write's failure, until a write succeeds again.
+    fault: Arc<Mutex<Option<WriteFault>>>,
+}
+
+/// Why the store cannot write right now (a full disk, an I/O error, a lock held too long):
+/// the failure of the most recent write, kept until a write succeeds again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFault {
+    pub code: &'static str,
+    pub message: String,
 }
 
 #[derive(Debug, Clone)]
@@ -69,27 +80,79 @@ macro_rules! dispatch {
     };
 }
 
+/// [`dispatch!`] for a call that writes: its outcome updates [`Store::write_fault`].
+macro_rules! dispatch_write {
+    ($self:ident, $b:ident => $call:expr) => {{
+        let result = dispatch!($self, $b => $call);
+        $self.note_write(&result);
+        result
+    }};
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite file at `path` and brings its schema up to date.
     pub async fn open_sqlite(path: &Path, options: StoreOptions) -> Result<Store, StoreError> {
         let s = sqlite::SqliteStore::open(path, &options).await?;
         Ok(Store {
             backend: Backend::Sqlite(s),
+            fault: Arc::default(),
         })
     }
 
-    /// Opens `coalesce.db` inside the data folder, creating the folder if needed.
+    /// Opens `coalesce.db` inside the data folder, creating the folder if needed. What we create
+    /// is private to the service's user: the folder 0700, the database 0600 (SQLite gives its
+    /// journal files the database's mode).
     pub async fn open_data_dir(dir: &Path, options: StoreOptions) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-            path: dir.display().to_string(),
-            source: sqlx::Error::Io(e),
-        })?;
-        Store::open_sqlite(&dir.join("coalesce.db"), options).await
+        // A folder we may not write (permissions, a read-only mount) gets its own clear error
+        // instead of SQLite's "unable to open database file".
+        let io_err = |path: &Path, e: std::io::Error| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(EROFS) {
+                StoreError::NotWritable {
+                    path: dir.display().to_string(),
+                }
+            } else {
+                StoreError::Open {
+                    path: path.display().to_string(),
+                    source: sqlx::Error::Io(e),
+                }
+            }
+        };
+        private_dir(dir).map_err(|e| io_err(dir, e))?;
+        let db = dir.join("coalesce.db");
+        private_file(&db).map_err(|e| io_err(&db, e))?;
+        Store::open_sqlite(&db, options).await
     }
 
     /// Waits for every connection to close; call before the process exits.
     pub async fn close(&self) {
         dispatch!(self, b => b.close().await)
+    }
+
+    /// Why writes are failing, if the most recent one failed: what `/readyz` reports. Logic
+    /// refusals (an unknown source, say) are not faults; only the database's own failures are.
+    pub fn write_fault(&self) -> Option<WriteFault> {
+        self.fault.lock().ok().and_then(|f| f.clone())
+    }
+
+    /// Makes one tiny write to learn whether the store can write again (after a full disk was
+    /// freed, say) without waiting for real work to try; success clears [`Store::write_fault`].
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        dispatch_write!(self, b => b.probe_write().await)
+    }
+
+    fn note_write<T>(&self, result: &Result<T, StoreError>) {
+        let fault = match result {
+            Ok(_) => None,
+            Err(e @ (StoreError::Database(_) | StoreError::Encode(_))) => Some(WriteFault {
+                code: e.code(),
+                message: e.to_string(),
+            }),
+            // A refusal by the rules says nothing about whether the disk takes writes.
+            Err(_) => return,
+        };
+        if let Ok(mut slot) = self.fault.lock() {
+            *slot = fault;
+        }
     }
 
     /// Bounds the write-ahead log (SQLite); a no-op where there is none.
@@ -106,7 +169,7 @@ impl Store {
         display_name: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Provider, StoreError> {
-        dispatch!(self, b => b.ensure_provider(name, display_name, now).await)
+        dispatch_write!(self, b => b.ensure_provider(name, display_name, now).await)
     }
 
     pub async fn provider_by_name(&self, name: &str) -> Result<Option<Provider>, StoreError> {
@@ -125,7 +188,7 @@ impl Store {
         name: &str,
         patch: &ProviderPatch,
     ) -> Result<Option<Provider>, StoreError> {
-        dispatch!(self, b => b.update_provider(name, patch).await)
+        dispatch_write!(self, b => b.update_provider(name, patch).await)
     }
 
     /// Stores the SHA-256 digest of `secret` (never the secret) for `provider`.
@@ -136,7 +199,7 @@ impl Store {
         label: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<ApiKeyId, StoreError> {
-        dispatch!(self, b => b.add_api_key(provider, secret, label, now).await)
+        dispatch_write!(self, b => b.add_api_key(provider, secret, label, now).await)
     }
 
     /// The provider a presented key belongs to, if it is known and not revoked.
@@ -149,7 +212,7 @@ impl Store {
         id: ApiKeyId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, b => b.revoke_api_key(id, now).await)
+        dispatch_write!(self, b => b.revoke_api_key(id, now).await)
     }
 
     /// `provider`'s keys, newest first, revoked ones included; never secrets or digests.
@@ -165,7 +228,7 @@ impl Store {
         id: ApiKeyId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, b => b.revoke_own_api_key(provider, id, now).await)
+        dispatch_write!(self, b => b.revoke_own_api_key(provider, id, now).await)
     }
 
     // ---- sources
@@ -178,7 +241,7 @@ impl Store {
         source: &NewSource,
         now: DateTime<Utc>,
     ) -> Result<SourceId, StoreError> {
-        dispatch!(self, b => b.upsert_source(source, now).await)
+        dispatch_write!(self, b => b.upsert_source(source, now).await)
     }
 
     pub async fn source(&self, id: SourceId) -> Result<Option<Source>, StoreError> {
@@ -198,7 +261,7 @@ impl Store {
     }
 
     pub async fn set_next_due(&self, id: SourceId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        dispatch!(self, b => b.set_next_due(id, at).await)
+        dispatch_write!(self, b => b.set_next_due(id, at).await)
     }
 
     /// Makes the source due at `now` on a provider's request. Unlike [`Store::set_next_due`],
@@ -210,7 +273,7 @@ impl Store {
         id: SourceId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        dispatch!(self, b => b.request_refresh(id, now).await)
+        dispatch_write!(self, b => b.request_refresh(id, now).await)
     }
 
     /// Enabled, unpaused sources due at `now` (never-scheduled first, then the most overdue).
@@ -231,7 +294,7 @@ impl Store {
         result: &FetchResult,
         now: DateTime<Utc>,
     ) -> Result<ApplySummary, StoreError> {
-        dispatch!(self, b => b.apply(source, result, now).await)
+        dispatch_write!(self, b => b.apply(source, result, now).await)
     }
 
     /// `apply` plus the crawler's decision about the source's next visit (next due time, a
@@ -245,7 +308,7 @@ impl Store {
         schedule: &Schedule,
         now: DateTime<Utc>,
     ) -> Result<ApplySummary, StoreError> {
-        dispatch!(self, b => b.apply_scheduled(source, result, schedule, now).await)
+        dispatch_write!(self, b => b.apply_scheduled(source, result, schedule, now).await)
     }
 
     /// Lifts a pause (or a long backoff): the source is due at `now` and its failures are
@@ -259,7 +322,7 @@ impl Store {
         id: &OfferingId,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, b => b.remove_offering(source, id, now).await)
+        dispatch_write!(self, b => b.remove_offering(source, id, now).await)
     }
 
     /// Appends one fetch to `source`'s history, keeping its newest `keep` entries. A source
@@ -270,7 +333,7 @@ impl Store {
         log: &FetchLog,
         keep: u32,
     ) -> Result<(), StoreError> {
-        dispatch!(self, b => b.record_fetch(source, log, keep).await)
+        dispatch_write!(self, b => b.record_fetch(source, log, keep).await)
     }
 
     /// `source`'s recent fetches, newest first, at most `limit`.
@@ -283,7 +346,7 @@ impl Store {
     }
 
     pub async fn resume_source(&self, id: SourceId, now: DateTime<Utc>) -> Result<(), StoreError> {
-        dispatch!(self, b => b.resume_source(id, now).await)
+        dispatch_write!(self, b => b.resume_source(id, now).await)
     }
 
     // ---- offerings and the change log
@@ -337,7 +400,7 @@ impl Store {
         clusters: &[Cluster],
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        dispatch!(self, b => b.replace_clusters(affected, clusters, now).await)
+        dispatch_write!(self, b => b.replace_clusters(affected, clusters, now).await)
     }
 
     pub async fn cluster(&self, id: &ClusterId) -> Result<Option<Cluster>, StoreError> {
@@ -367,12 +430,34 @@ impl Store {
         enabled: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        dispatch!(self, b => b.set_source_enabled(id, enabled, now).await)
+        dispatch_write!(self, b => b.set_source_enabled(id, enabled, now).await)
     }
 
     /// Deletes a source with its offerings; returns how many live offerings were logged as
     /// removed for the index.
     pub async fn delete_source(&self, id: SourceId, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        dispatch!(self, b => b.delete_source(id, now).await)
+        dispatch_write!(self, b => b.delete_source(id, now).await)
     }
+}
+
+/// "Read-only file system" (the same number on Linux, macOS and the BSDs).
+const EROFS: i32 = 30;
+
+/// Creates `dir` (and its parents) with mode 0700 where the platform has modes.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates `path` empty with mode 0600 unless it exists; an existing file is only opened for
+/// writing, which tells early whether the folder or file is read-only.
+fn private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }

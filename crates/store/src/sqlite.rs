@@ -20,7 +20,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection};
 
 mod manage;
 
@@ -95,6 +95,11 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // A write that failed half-way (a full disk, an I/O error) can leave the connection
+            // inside a transaction SQLite already abandoned, and every later `BEGIN` on it
+            // fails. Such a connection is closed instead of reused; the pool opens a fresh one.
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             // Writers queue here; the longest wait is every other writer's transaction.
             .acquire_timeout(options.write_queue_timeout)
             .connect_with(base.clone())
@@ -141,6 +146,15 @@ impl SqliteStore {
 
     /// Folds the WAL back into the database file; the crawler calls this between rounds so a
     /// long reader cannot make the WAL grow without bound.
+    pub(crate) async fn probe_write(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE write_probe SET writes = writes + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn checkpoint(&self) -> Result<(), StoreError> {
         sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.writer)

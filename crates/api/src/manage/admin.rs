@@ -69,6 +69,9 @@ impl From<Provider> for ProviderView {
     }
 }
 
+/// Longest display name of a provider.
+const MAX_DISPLAY_NAME: usize = 200;
+
 /// Longest default audience a provider or source may declare.
 const MAX_AUDIENCE: usize = 200;
 
@@ -118,6 +121,16 @@ pub async fn create_provider(
     JsonBody(body): JsonBody<NewProvider>,
 ) -> Result<Response, ManageError> {
     check_name(&body.name)?;
+    let display_name = body
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if display_name.is_some_and(|d| d.chars().count() > MAX_DISPLAY_NAME) {
+        return Err(ManageError::Invalid(format!(
+            "display_name must be at most {MAX_DISPLAY_NAME} characters"
+        )));
+    }
     let patch = ProviderPatch {
         sectors: Some(check_sectors(&body.sectors)?),
         audience: Some(check_audience(body.audience.as_deref())?),
@@ -130,7 +143,7 @@ pub async fn create_provider(
         )));
     }
     let p = store
-        .ensure_provider(&body.name, body.display_name.as_deref(), Utc::now())
+        .ensure_provider(&body.name, display_name, Utc::now())
         .await?;
     let p = store.update_provider(&p.name, &patch).await?.unwrap_or(p);
     tracing::info!(provider = %p.name, "provider created");

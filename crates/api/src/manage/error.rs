@@ -47,7 +47,7 @@ pub enum ManageError {
     #[error("{message}")]
     Unreadable { code: &'static str, message: String },
     #[error("the service is not ready: {0}")]
-    NotReady(&'static str),
+    NotReady(String),
     #[error("internal error")]
     Store(#[from] StoreError),
     #[error("internal error")]

@@ -16,12 +16,27 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready to serve: started, not draining, and the store answers.
+/// Ready to serve: started, not draining, every background loop working (the index open), the
+/// store answers, and it can write. After a failed write (a full disk) one probe write per
+/// check tells when writing works again.
 pub async fn readyz(State(state): State<ManageState>) -> Result<Response, ManageError> {
     if !state.inner.ready.load(Ordering::Relaxed) {
-        return Err(ManageError::NotReady("starting or shutting down"));
+        return Err(ManageError::NotReady("starting or shutting down".into()));
     }
-    state.inner.store.watermark().await?;
+    let problems = state.loop_problems();
+    if !problems.is_empty() {
+        return Err(ManageError::NotReady(problems.join("; ")));
+    }
+    let store = &state.inner.store;
+    store.watermark().await?;
+    if store.write_fault().is_some() && store.probe_write().await.is_err() {
+        let reason = store
+            .write_fault()
+            .map_or_else(String::new, |f| format!(": {} ({})", f.code, f.message));
+        return Err(ManageError::NotReady(format!(
+            "the store cannot write{reason}"
+        )));
+    }
     Ok((StatusCode::OK, "ready\n").into_response())
 }
 

@@ -103,6 +103,11 @@ pub async fn rate_limit(
     request: Request,
     next: Next,
 ) -> Response {
+    // Probes of liveness and readiness are never refused: an orchestrator that is rate-limited
+    // would restart a healthy service.
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+        return next.run(request).await;
+    }
     let limiter = &state.inner.limiter;
     let peer = request
         .extensions()

@@ -82,6 +82,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     refresh: Notify,
     ready: AtomicBool,
+    /// Background loops by name, with why each is not working (`None`: working).
+    loops: std::sync::Mutex<std::collections::BTreeMap<&'static str, Option<String>>>,
 }
 
 impl ManageState {
@@ -95,6 +97,7 @@ impl ManageState {
                 metrics: Arc::new(Metrics::default()),
                 refresh: Notify::new(),
                 ready: AtomicBool::new(false),
+                loops: std::sync::Mutex::default(),
             }),
         }
     }
@@ -113,6 +116,27 @@ impl ManageState {
         self.inner
             .ready
             .store(ready, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A background loop (crawl, index) says how it is doing: `None` when working, else why
+    /// not. `/readyz` answers 503 naming every loop that is not working.
+    pub fn set_loop_health(&self, name: &'static str, problem: Option<String>) {
+        if let Ok(mut loops) = self.inner.loops.lock() {
+            loops.insert(name, problem);
+        }
+    }
+
+    /// The loops that are not working, as `name: why`.
+    pub(crate) fn loop_problems(&self) -> Vec<String> {
+        self.inner.loops.lock().map_or_else(
+            |_| vec!["loop health unreadable".to_owned()],
+            |loops| {
+                loops
+                    .iter()
+                    .filter_map(|(name, p)| p.as_ref().map(|p| format!("{name}: {p}")))
+                    .collect()
+            },
+        )
     }
 
     /// The crawl loop reports each fetch's outcome here for the metrics; the fetch history
@@ -177,10 +201,27 @@ pub fn management_router(state: ManageState) -> Router {
 }
 
 /// What wraps every route of the service, search included: per-client rate limits, then the
-/// request log and latency metrics, and a JSON 404 for unknown paths.
+/// request log and latency metrics, a JSON 404 for unknown paths, and the security headers
+/// (a route that needs another policy sets its own; these only fill in what is missing).
 pub fn with_service_layers(router: Router, state: ManageState) -> Router {
+    use axum::http::HeaderName;
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            axum::http::HeaderValue::from_static(value),
+        )
+    };
     router
         .fallback(|| async { ManageError::NotFound })
+        // Browsers must take a body for what its Content-Type says, never sniff JSON or a feed
+        // into HTML, and nothing we serve is meant to run scripts or be framed by default.
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("referrer-policy", "strict-origin-when-cross-origin"))
+        .layer(header(
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limits::rate_limit,

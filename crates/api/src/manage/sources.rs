@@ -552,10 +552,7 @@ pub async fn preview(
         .fetcher
         .get(&url, now)
         .await
-        .map_err(|e| match e.code() {
-            "blocked_address" | "bad_scheme" => ManageError::Refused(e),
-            _ => ManageError::Fetch(e),
-        })?;
+        .map_err(fetch_refusal)?;
     let mut hints = ParseHints::new(now);
     hints.kind = kind;
     hints.base_url = Some(response.final_url.clone());
@@ -633,9 +630,23 @@ pub async fn discover(
         .fetcher
         .get(&url, Utc::now())
         .await
-        .map_err(ManageError::Fetch)?;
+        .map_err(fetch_refusal)?;
     Ok(Json(coalesce_crawl::discover(
         &response.body,
         &response.final_url,
     )))
+}
+
+/// A fetch for a preview or a discovery that failed: our own address policy refusing it is the
+/// request's fault (422, like the same refusal at registration); anything else is the remote
+/// site's (502).
+fn fetch_refusal(e: coalesce_crawl::FetchError) -> ManageError {
+    use coalesce_crawl::FetchError as F;
+    match e {
+        F::BlockedAddress { .. }
+        | F::BadScheme { .. }
+        | F::BadUrl { .. }
+        | F::RedirectDowngrade { .. } => ManageError::Refused(e),
+        _ => ManageError::Fetch(e),
+    }
 }
