@@ -22,9 +22,26 @@ const DEFAULT_DATA_DIR: &str = "data";
 
 #[derive(Debug, clap::Args)]
 pub struct DataDirArg {
-    /// The data folder holding the store (`coalesce.db`); `COALESCE_DATA_DIR` or ./data by default.
-    #[arg(long, env = "COALESCE_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data_dir: PathBuf,
+    /// The data folder holding the store (`coalesce.db`): `COALESCE_DATA__DIR` (the variable
+    /// `serve` reads too), else `[data] dir` of `--config` where the command takes one, else
+    /// ./data.
+    #[arg(long, env = "COALESCE_DATA__DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    /// The folder to use when the configuration file names none.
+    pub fn or_default(&self) -> PathBuf {
+        self.or_config(None)
+    }
+
+    /// The folder given here, else the configuration's, else ./data.
+    pub fn or_config(&self, config: Option<&Path>) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| config.map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -111,9 +128,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 pub async fn open(data: &DataDirArg) -> Result<Store> {
-    Store::open_data_dir(&data.data_dir, StoreOptions::default())
+    open_dir(&data.or_default()).await
+}
+
+pub async fn open_dir(dir: &Path) -> Result<Store> {
+    Store::open_data_dir(dir, StoreOptions::default())
         .await
-        .with_context(|| format!("cannot open the store in {}", data.data_dir.display()))
+        .with_context(|| format!("cannot open the store in {}", dir.display()))
 }
 
 pub fn run_import(args: ImportArgs) -> Result<ExitCode> {

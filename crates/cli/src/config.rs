@@ -20,7 +20,8 @@ pub struct Config {
     pub data: DataConfig,
     pub index: IndexSettings,
     pub limits: LimitsConfig,
-    pub crawl: CrawlConfig,
+    /// The same `[crawl]` section `coalesce crawl` reads.
+    pub crawl: coalesce_crawl::CrawlConfig,
     pub log: LogConfig,
 }
 
@@ -108,30 +109,6 @@ impl Default for LimitsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct CrawlConfig {
-    pub interval_secs: u64,
-    pub tick_secs: u64,
-    pub concurrency: usize,
-    pub allow: Vec<String>,
-    pub contact: String,
-    pub respect_robots: bool,
-}
-
-impl Default for CrawlConfig {
-    fn default() -> Self {
-        CrawlConfig {
-            interval_secs: 3600,
-            tick_secs: 5,
-            concurrency: 8,
-            allow: Vec::new(),
-            contact: "https://github.com/coalesce/coalesce".into(),
-            respect_robots: true,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     pub format: String,
     pub level: String,
@@ -165,12 +142,7 @@ pub struct ServeSpec {
     pub body_limit: usize,
     pub max_batch: usize,
     pub max_url_len: usize,
-    pub interval: Duration,
-    pub tick: Duration,
-    pub concurrency: usize,
-    pub allow: Vec<String>,
-    pub contact: String,
-    pub respect_robots: bool,
+    pub crawl: coalesce_crawl::CrawlSpec,
     pub log_json: bool,
     pub log_level: String,
 }
@@ -199,7 +171,8 @@ pub fn load(path: Option<&Path>) -> Result<Config> {
         }
         fig = fig.merge(Toml::file(p));
     }
-    fig = fig.merge(Env::prefixed("COALESCE_").split("__"));
+    // COALESCE_CONFIG names the file itself (a command-line default), not a setting.
+    fig = fig.merge(Env::prefixed("COALESCE_").ignore(&["config"]).split("__"));
     fig.extract::<Config>().map_err(|e| {
         // figment's message names the key and where it came from; keep every error.
         let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
@@ -243,9 +216,10 @@ impl Config {
                 self.limits.body_limit_bytes
             );
         }
-        if self.limits.max_batch == 0 || self.crawl.concurrency == 0 {
-            bail!("limits.max_batch and crawl.concurrency must be at least 1");
+        if self.limits.max_batch == 0 {
+            bail!("limits.max_batch must be at least 1");
         }
+        let crawl = self.crawl.validate()?;
         let log_json = match self.log.format.as_str() {
             "text" => false,
             "json" => true,
@@ -301,17 +275,7 @@ impl Config {
             body_limit: self.limits.body_limit_bytes,
             max_batch: self.limits.max_batch,
             max_url_len: self.limits.max_url_len,
-            interval: secs(
-                "crawl.interval_secs",
-                self.crawl.interval_secs,
-                60,
-                7 * 86400,
-            )?,
-            tick: secs("crawl.tick_secs", self.crawl.tick_secs, 1, 3600)?,
-            concurrency: self.crawl.concurrency,
-            allow: self.crawl.allow,
-            contact: self.crawl.contact,
-            respect_robots: self.crawl.respect_robots,
+            crawl,
             log_json,
             log_level: self.log.level,
         })
@@ -327,6 +291,31 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/coalesce.toml");
         let spec = load(Some(&path)).unwrap().validate().unwrap();
         assert_eq!(spec.body_limit, 65536);
+        // Its [crawl] section is the crawler's own: what it says reaches the runner.
+        assert_eq!(spec.crawl.per_host_delay, Duration::from_millis(1000));
+        assert_eq!(spec.crawl.tick, Duration::from_secs(5));
+        assert_eq!(spec.crawl.schedule.interval, Duration::from_secs(3600));
+        assert_eq!(spec.crawl.fetch.deadline, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn crawl_settings_serve_could_not_set_before_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[crawl]\ncontact = \"mailto:ops@example.org\"\nper_host_delay_ms = 250\ntimeout_secs = 12\n",
+        )
+        .unwrap();
+        let spec = load(Some(&p)).unwrap().validate().unwrap();
+        assert_eq!(spec.crawl.per_host_delay, Duration::from_millis(250));
+        assert_eq!(spec.crawl.fetch.deadline, Duration::from_secs(12));
+        assert!(
+            spec.crawl
+                .fetch
+                .user_agent
+                .contains("mailto:ops@example.org")
+        );
     }
 
     #[test]

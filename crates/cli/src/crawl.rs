@@ -15,13 +15,14 @@ use coalesce_crawl::{
 use coalesce_store::{NewSource, SourceId};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::catalog::{DataDirArg, open, runtime};
+use crate::catalog::{DataDirArg, open, open_dir, runtime};
 use crate::{KindArg, parse_instant};
 
 #[derive(Debug, clap::Args)]
 pub struct ConfigArg {
-    /// A TOML file; its `[crawl]` section sets the crawler (contact_url, concurrency,
-    /// per_host_delay_ms, timeout_secs, max_body_bytes, allow, ...). Defaults without it.
+    /// The configuration file `serve` reads; its `[crawl]` section sets the crawler
+    /// (contact_url, concurrency, per_host_delay_ms, timeout_secs, max_body_bytes, allow, ...)
+    /// and `[data] dir` the data folder. `COALESCE_*` variables override it, as for `serve`.
     #[arg(long, env = "COALESCE_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -94,28 +95,20 @@ pub struct ResumeArgs {
     data: DataDirArg,
 }
 
-/// The `[crawl]` section of `path` (other sections belong to other commands), validated.
-pub fn load_spec(path: Option<&Path>) -> Result<CrawlSpec> {
-    let config = match path {
-        None => CrawlConfig::default(),
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let mut table: toml::Table =
-                toml::from_str(&text).with_context(|| format!("cannot read {}", path.display()))?;
-            match table.remove("crawl") {
-                None => CrawlConfig::default(),
-                Some(section) => section
-                    .try_into()
-                    .with_context(|| format!("cannot read [crawl] in {}", path.display()))?,
-            }
-        }
-    };
-    Ok(config.validate()?)
+/// The configuration `serve` reads (defaults, the file, `COALESCE_*` variables), for its
+/// `[crawl]` section, validated, and its data folder.
+pub fn load_spec(path: Option<&Path>) -> Result<(CrawlSpec, PathBuf)> {
+    let config = crate::config::load(path)?;
+    let spec = config
+        .crawl
+        .validate()
+        .context("invalid [crawl] settings")?;
+    Ok((spec, config.data.dir))
 }
 
 pub fn run_crawl(args: CrawlArgs) -> Result<ExitCode> {
-    let spec = load_spec(args.config.config.as_deref())?;
+    let (spec, data_dir) = load_spec(args.config.config.as_deref())?;
+    let data_dir = args.data.or_config(Some(&data_dir));
     let now = match &args.now {
         Some(s) => parse_instant(s)?,
         None => Utc::now(),
@@ -126,7 +119,7 @@ pub fn run_crawl(args: CrawlArgs) -> Result<ExitCode> {
         (false, None) => Selection::Due,
     };
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_dir(&data_dir).await?;
         let crawler = Crawler::new(store.clone(), spec)?;
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
@@ -236,7 +229,8 @@ pub fn run_sources(cmd: SourcesCommand) -> Result<ExitCode> {
 }
 
 fn add(args: AddArgs) -> Result<ExitCode> {
-    let spec = load_spec(args.config.config.as_deref())?;
+    let (spec, data_dir) = load_spec(args.config.config.as_deref())?;
+    let data_dir = args.data.or_config(Some(&data_dir));
     let fetcher = Fetcher::new(spec.fetch).context("cannot set up the http client")?;
     let url = coalesce_crawl::check_url(&fetcher, &args.url)
         .with_context(|| format!("refusing to register {}", args.url))?;
@@ -247,7 +241,7 @@ fn add(args: AddArgs) -> Result<ExitCode> {
     }
     let now = Utc::now();
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_dir(&data_dir).await?;
         let provider = store
             .ensure_provider(&args.provider, None, now)
             .await

@@ -17,7 +17,7 @@ pub const INDEX_DIR: &str = "index";
 #[derive(Debug, clap::Args)]
 pub struct ReindexArgs {
     /// The data folder holding the store (`coalesce.db`) and the index (`index/`).
-    #[arg(long, env = "COALESCE_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "COALESCE_DATA__DIR", default_value = "data")]
     data_dir: PathBuf,
     /// Index the documents of a `coalesce generate` catalog (JSON Lines) instead of the store,
     /// for load tests: `serve` then searches them, and store changes still apply on top.

@@ -17,7 +17,7 @@ use axum::extract::ConnectInfo;
 use chrono::Utc;
 use coalesce_api::manage::{ManageSpec, ManageState, RateSpec, auth};
 use coalesce_api::{ApiConfig, AppState, Clock, IndexSlot};
-use coalesce_crawl::{Crawler, FetchConfig, Fetcher, Progress, Selection};
+use coalesce_crawl::{Crawler, Fetcher, Progress, Selection};
 use coalesce_store::{Store, StoreOptions};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -145,10 +145,9 @@ impl Service {
             .await
             .with_context(|| format!("cannot open the data folder {}", spec.data_dir.display()))?;
         let admin_digest = admin_token_digest(&spec)?;
-        let mut fetch = FetchConfig::new(&spec.contact);
-        fetch.allow = spec.allow.clone();
-        fetch.respect_robots = spec.respect_robots;
-        let fetcher = Arc::new(Fetcher::new(fetch).context("cannot set up the http client")?);
+        let fetcher = Arc::new(
+            Fetcher::new(spec.crawl.fetch.clone()).context("cannot set up the http client")?,
+        );
         let rate = RateSpec {
             per_minute: spec.per_minute,
             burst: spec.burst,
@@ -211,7 +210,7 @@ impl Service {
         let crawl_cancel = shutdown.child_token();
         let crawler = Arc::new(Crawler::with_fetcher(
             store.clone(),
-            crawl_spec(&spec)?,
+            spec.crawl.clone(),
             fetcher,
         ));
         let crawler = tokio::spawn(supervise(
@@ -220,7 +219,8 @@ impl Service {
             crawl_cancel.clone(),
             FIRST_BACKOFF,
             {
-                let (manage, cancel, tick) = (manage.clone(), crawl_cancel.clone(), spec.tick);
+                let (manage, cancel, tick) =
+                    (manage.clone(), crawl_cancel.clone(), spec.crawl.tick);
                 move || crawl_loop(Arc::clone(&crawler), manage.clone(), tick, cancel.clone())
             },
         ));
@@ -483,21 +483,4 @@ async fn crawl_loop(
             _ = manage.refresh_requested() => {}
         }
     }
-}
-
-/// The crawl settings of `serve`'s `[crawl]` section in the runner's terms.
-fn crawl_spec(spec: &ServeSpec) -> Result<coalesce_crawl::CrawlSpec> {
-    let config = coalesce_crawl::CrawlConfig {
-        contact_url: spec.contact.clone(),
-        concurrency: spec.concurrency,
-        allow: spec.allow.clone(),
-        respect_robots: spec.respect_robots,
-        interval_minutes: (spec.interval.as_secs() / 60).max(1),
-        ..coalesce_crawl::CrawlConfig::default()
-    };
-    let config = coalesce_crawl::CrawlConfig {
-        min_interval_minutes: config.min_interval_minutes.min(config.interval_minutes),
-        ..config
-    };
-    config.validate().context("invalid [crawl] settings")
 }

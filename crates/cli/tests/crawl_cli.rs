@@ -118,7 +118,7 @@ fn coalesce(data: &Path, args: &[&str]) -> Output {
         .args(args)
         .arg("--data-dir")
         .arg(data)
-        .env_remove("COALESCE_DATA_DIR")
+        .env_remove("COALESCE_DATA__DIR")
         .env_remove("COALESCE_CONFIG")
         .output()
         .expect("run coalesce")
@@ -135,12 +135,12 @@ fn stdout(o: &Output) -> String {
 
 fn config(dir: &Path, allow: &str) -> String {
     let p = dir.join("coalesce.toml");
-    // Other sections belong to other commands (serve); the crawl reads only its own.
+    // One file for every command: `serve` reads [server], the crawl [crawl].
     std::fs::write(
         &p,
         format!(
             "[crawl]\ncontact_url = \"https://coalesce.example/about\"\nallow = [\"{allow}\"]\n\
-             per_host_delay_ms = 0\ntimeout_secs = 10\n\n[serve]\nlisten = \"127.0.0.1:0\"\n"
+             per_host_delay_ms = 0\ntimeout_secs = 10\n\n[server]\nlisten = \"127.0.0.1:0\"\n"
         ),
     )
     .unwrap();
@@ -279,4 +279,47 @@ fn a_typo_in_the_crawl_section_is_refused() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown field `concurency`"), "{err}");
+}
+
+/// The README's commands on the shipped configuration file: `serve` and `crawl` read one
+/// schema, and `COALESCE_DATA__DIR` / `COALESCE_CRAWL__*` mean the same to both.
+#[test]
+fn the_shipped_config_drives_the_crawl_with_the_same_variables_as_serve() {
+    let server = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("via-env");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/coalesce.toml");
+    let shipped = shipped.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_coalesce"))
+            .args(args)
+            .env("COALESCE_DATA__DIR", &data)
+            .env("COALESCE_CRAWL__ALLOW", format!("[\"{}\"]", server.addr))
+            .env("COALESCE_CRAWL__PER_HOST_DELAY_MS", "0")
+            .env("COALESCE_CRAWL__RESPECT_ROBOTS", "false")
+            .env_remove("COALESCE_CONFIG")
+            .current_dir(dir.path())
+            .output()
+            .expect("run coalesce")
+    };
+    let (site, file) = SITES[0];
+    let url = format!("http://{}/{site}/{file}", server.addr);
+    stdout(&run(&[
+        "sources",
+        "add",
+        &url,
+        "--provider",
+        site,
+        "--config",
+        shipped,
+    ]));
+    let out = stdout(&run(&[
+        "crawl", "--once", "--config", shipped, "--now", NOW,
+    ]));
+    assert!(out.starts_with("crawled 1 source(s): 1 fetched"), "{out}");
+    assert!(
+        data.join("coalesce.db").exists(),
+        "the data folder came from COALESCE_DATA__DIR"
+    );
+    assert!(!dir.path().join("data").exists());
 }

@@ -9,7 +9,7 @@ fn coalesce(data: &Path, args: &[&str]) -> Output {
         .args(args)
         .arg("--data-dir")
         .arg(data)
-        .env_remove("COALESCE_DATA_DIR")
+        .env_remove("COALESCE_DATA__DIR")
         .output()
         .expect("run coalesce")
 }

@@ -1,6 +1,6 @@
 //! The `[crawl]` section of the config file: raw [`CrawlConfig`] (serde, unknown keys refused),
-//! checked once into [`CrawlSpec`]. `coalesce crawl` reads it on its own; `serve` embeds the
-//! same struct in its file.
+//! checked once into [`CrawlSpec`]. `coalesce serve` and `coalesce crawl` read the same
+//! section of the same file with the same struct.
 
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use crate::schedule::ScheduleSpec;
 #[serde(default, deny_unknown_fields)]
 pub struct CrawlConfig {
     /// Where operators of the sites we fetch learn who we are; sent in the User-Agent.
+    #[serde(alias = "contact")]
     pub contact_url: String,
     /// Requests in flight at once, over all hosts.
     pub concurrency: usize,
@@ -40,6 +41,8 @@ pub struct CrawlConfig {
     pub redirect_confirmations: u32,
     /// Most sources one run picks up.
     pub max_sources_per_run: u32,
+    /// How often `serve` looks for due sources (a provider's refresh wakes it at once).
+    pub tick_secs: u64,
 }
 
 impl Default for CrawlConfig {
@@ -60,6 +63,7 @@ impl Default for CrawlConfig {
             pause_after: schedule.pause_after,
             redirect_confirmations: schedule.redirect_confirmations,
             max_sources_per_run: 10_000,
+            tick_secs: 5,
         }
     }
 }
@@ -74,6 +78,7 @@ pub struct CrawlSpec {
     pub per_host_delay: Duration,
     pub schedule: ScheduleSpec,
     pub max_sources_per_run: u32,
+    pub tick: Duration,
 }
 
 /// A crawl setting that cannot be used.
@@ -147,6 +152,12 @@ impl CrawlConfig {
                 ),
             ));
         }
+        if self.tick_secs == 0 || self.tick_secs > 3600 {
+            return Err(bad(
+                "tick_secs",
+                format!("expected 1 to 3600, got {}", self.tick_secs),
+            ));
+        }
         if self.pause_after == 0 {
             return Err(bad("pause_after", "expected at least 1"));
         }
@@ -175,6 +186,7 @@ impl CrawlConfig {
             per_host_delay: Duration::from_millis(self.per_host_delay_ms),
             schedule,
             max_sources_per_run: self.max_sources_per_run.max(1),
+            tick: Duration::from_secs(self.tick_secs),
         })
     }
 }

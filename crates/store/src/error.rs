@@ -39,6 +39,8 @@ impl StoreError {
             StoreError::NotWritable { .. } => "store_not_writable",
             StoreError::Migrate(_) => "store_migration_failed",
             StoreError::Database(e) if is_busy(e) => "store_busy",
+            StoreError::Database(e) if primary_code(e) == Some(SQLITE_FULL) => "store_disk_full",
+            StoreError::Database(e) if primary_code(e) == Some(SQLITE_IOERR) => "store_io_error",
             StoreError::Database(_) => "store_database_error",
             StoreError::UnknownProvider(_) => "unknown_provider",
             StoreError::UnknownSource(_) => "unknown_source",
@@ -58,15 +60,22 @@ impl StoreError {
     }
 }
 
-/// SQLITE_BUSY / SQLITE_LOCKED (and their extended codes) mean "another writer held the lock
-/// longer than the busy timeout": worth a distinct code because it is the one users must never see.
-fn is_busy(e: &sqlx::Error) -> bool {
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_FULL: i64 = 13;
+
+/// The database's primary result code (SQLite's extended codes carry it in the low byte).
+fn primary_code(e: &sqlx::Error) -> Option<i64> {
     match e {
         sqlx::Error::Database(db) => db
             .code()
             .and_then(|c| c.parse::<i64>().ok())
-            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
-        sqlx::Error::PoolTimedOut => true,
-        _ => false,
+            .map(|c| c & 0xff),
+        _ => None,
     }
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED (and their extended codes) mean "another writer held the lock
+/// longer than the busy timeout": worth a distinct code because it is the one users must never see.
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::PoolTimedOut) || matches!(primary_code(e), Some(5 | 6))
 }

@@ -161,6 +161,7 @@ async fn disk_full_inside_namespace() {
     }
     let failed = failed.expect("a full disk never failed a write");
     eprintln!("write on a full disk: {} ({failed})", failed.code());
+    assert_eq!(failed.code(), "store_disk_full", "{failed}");
     let fault = store.write_fault().expect("the failed write is reported");
     assert_eq!(fault.code, failed.code());
     assert!(
