@@ -5,7 +5,9 @@
 //! A linear scan over the tags, never an HTML parser: it runs only for descriptions that
 //! contain `dtstart` and items whose format gave no start, and stops at the first of each.
 
-use memchr::{memchr, memchr2};
+use std::sync::LazyLock;
+
+use memchr::{memchr, memchr2, memmem};
 
 /// What an item description's hCalendar says, as written.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -18,9 +20,12 @@ pub(super) struct HCal {
 /// Text kept for one value.
 const MAX_VALUE: usize = 2048;
 
-/// Whether `html` may hold hCalendar dates (a substring search, no per-byte work besides).
+/// Whether `html` may hold hCalendar dates: one substring search with a searcher built once
+/// (building it per item cost more than the search).
 pub(super) fn may_have(html: &str) -> bool {
-    memchr::memmem::find(html.as_bytes(), b"dtstart").is_some()
+    static DTSTART: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"dtstart"));
+    DTSTART.find(html.as_bytes()).is_some()
 }
 
 /// The first `dtstart`, `dtend` and `location` of `html`.

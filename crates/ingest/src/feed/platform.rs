@@ -13,6 +13,8 @@
 //! The item's dates become strings the event-module path reads ([`Times`]), so start, end and
 //! whole days are decided in one place for every format.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 
 use super::reader::EventData;
@@ -20,15 +22,16 @@ use crate::draft::Draft;
 
 /// The start and end an item's event elements name, as the event-module path reads them.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(super) struct Times {
-    pub start: Option<String>,
-    pub end: Option<String>,
+pub(super) struct Times<'a> {
+    /// Lent from the item when written whole (every event-module feed): no copy per item.
+    pub start: Option<Cow<'a, str>>,
+    pub end: Option<Cow<'a, str>>,
     /// Instants written in UTC are the platform's machine form: shown in the source's zone.
     pub utc_in_zone: bool,
 }
 
 /// The start and end of `ev`, a platform's elements combined where it splits them.
-pub(super) fn times(ev: &EventData, platform: Option<&str>) -> Times {
+pub(super) fn times<'a>(ev: &'a EventData, platform: Option<&str>) -> Times<'a> {
     if let Some(day) = ev.date.as_deref().and_then(date_of) {
         return libcal_times(day, ev);
     }
@@ -36,25 +39,25 @@ pub(super) fn times(ev: &EventData, platform: Option<&str>) -> Times {
         return trumba_times(ev);
     }
     Times {
-        start: ev.start.clone(),
-        end: ev.end.clone(),
+        start: ev.start.as_deref().map(Cow::Borrowed),
+        end: ev.end.as_deref().map(Cow::Borrowed),
         utc_in_zone: false,
     }
 }
 
 /// `libcal:date` and the wall times beside it. Without a start the day is a whole day; an end
 /// before the start is on the next day.
-fn libcal_times(day: NaiveDate, ev: &EventData) -> Times {
+fn libcal_times(day: NaiveDate, ev: &EventData) -> Times<'_> {
     let start_time = ev.start.as_deref().and_then(time_of);
     let Some(start) = start_time else {
         // A start written with its own date (or none at all) is read as written.
         let start = match ev.start.as_deref() {
-            Some(s) if !s.trim().is_empty() => s.to_string(),
-            _ => day.format("%Y-%m-%d").to_string(),
+            Some(s) if !s.trim().is_empty() => Cow::Borrowed(s),
+            _ => Cow::Owned(day.format("%Y-%m-%d").to_string()),
         };
         return Times {
             start: Some(start),
-            end: ev.end.clone(),
+            end: ev.end.as_deref().map(Cow::Borrowed),
             utc_in_zone: false,
         };
     };
@@ -65,12 +68,12 @@ fn libcal_times(day: NaiveDate, ev: &EventData) -> Times {
             } else {
                 day
             };
-            wall(on.and_time(t))
+            Cow::Owned(wall(on.and_time(t)))
         }
-        None => e.to_string(),
+        None => Cow::Borrowed(e),
     });
     Times {
-        start: Some(wall(day.and_time(start))),
+        start: Some(Cow::Owned(wall(day.and_time(start)))),
         end,
         utc_in_zone: false,
     }
@@ -79,7 +82,7 @@ fn libcal_times(day: NaiveDate, ev: &EventData) -> Times {
 /// Trumba's instants and wall times: the wall time with the offset the two imply, so the
 /// start shows the calendar's clock and can be placed in the source's zone; a whole day on
 /// the wall-clock day.
-fn trumba_times(ev: &EventData) -> Times {
+fn trumba_times(ev: &EventData) -> Times<'_> {
     let local_start = ev.local_start.as_deref().and_then(local_of);
     let local_end = ev.local_end.as_deref().and_then(local_of);
     let all_day = ev
@@ -98,10 +101,10 @@ fn trumba_times(ev: &EventData) -> Times {
             }
         });
         return Times {
-            start: Some(first.format("%Y-%m-%d").to_string()),
+            start: Some(Cow::Owned(first.format("%Y-%m-%d").to_string())),
             end: last
                 .filter(|l| *l > first)
-                .map(|l| l.format("%Y-%m-%d").to_string()),
+                .map(|l| Cow::Owned(l.format("%Y-%m-%d").to_string())),
             utc_in_zone: false,
         };
     }
@@ -120,13 +123,15 @@ fn trumba_times(ev: &EventData) -> Times {
     };
     match with_offset(local_start, ev.start.as_deref()) {
         Some(start) => Times {
-            start: Some(start),
-            end: with_offset(local_end, ev.end.as_deref()).or_else(|| ev.end.clone()),
+            start: Some(Cow::Owned(start)),
+            end: with_offset(local_end, ev.end.as_deref())
+                .map(Cow::Owned)
+                .or_else(|| ev.end.as_deref().map(Cow::Borrowed)),
             utc_in_zone: true,
         },
         None => Times {
-            start: ev.start.clone(),
-            end: ev.end.clone(),
+            start: ev.start.as_deref().map(Cow::Borrowed),
+            end: ev.end.as_deref().map(Cow::Borrowed),
             utc_in_zone: true,
         },
     }
@@ -178,23 +183,23 @@ fn instant_of(s: &str) -> Option<DateTime<Utc>> {
 /// What a platform's own fields add to the draft: LibCal's place, audience and event id,
 /// Trumba's custom fields and event page.
 pub(super) fn apply_fields(d: &mut Draft, ev: &EventData) {
-    let room = ev
-        .location
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let campus = ev
+    // The room (`location`, already the location text) within its building: "Room 204,
+    // Main Library"; a campus alone is the place.
+    if let Some(campus) = ev
         .campus
         .as_deref()
         .map(str::trim)
-        .filter(|c| !c.is_empty());
-    match (room, campus) {
-        // The room within its building: "Room 204, Main Library".
-        (Some(r), Some(c)) if !r.eq_ignore_ascii_case(c) => {
-            d.location_text = Some(format!("{r}, {c}"));
-        }
-        (Some(one), _) | (None, Some(one)) => d.location_text = Some(one.to_string()),
-        (None, None) => {}
+        .filter(|c| !c.is_empty())
+    {
+        let room = ev
+            .location
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        d.location_text = Some(match room {
+            Some(r) if !r.eq_ignore_ascii_case(campus) => format!("{r}, {campus}"),
+            _ => campus.to_string(),
+        });
     }
     if let Some(a) = ev.audience.as_deref().filter(|a| !a.trim().is_empty()) {
         d.audience = Some(a.to_string());

@@ -146,7 +146,24 @@ const MAX_CUSTOM_FIELDS: usize = 32;
 
 impl EventData {
     pub fn is_empty(&self) -> bool {
-        *self == EventData::default()
+        // Field by field: comparing with a default built per item showed in profiles.
+        self.start.is_none()
+            && self.end.is_none()
+            && self.location.is_none()
+            && self.organizer.is_none()
+            && self.kind.is_none()
+            && self.price.is_none()
+            && self.currency.is_none()
+            && self.image.is_none()
+            && self.date.is_none()
+            && self.campus.is_none()
+            && self.audience.is_none()
+            && self.event_id.is_none()
+            && self.local_start.is_none()
+            && self.local_end.is_none()
+            && self.all_day.is_none()
+            && self.custom.is_empty()
+            && self.web_link.is_none()
     }
 }
 
