@@ -19,6 +19,9 @@ pub(super) struct HCal {
 
 /// Text kept for one value.
 const MAX_VALUE: usize = 2048;
+/// Elements with one of the classes looked at before giving up: each may read up to
+/// `4 * MAX_VALUE` bytes of content, so a description of nothing but empty ones stays cheap.
+const MAX_CANDIDATES: usize = 32;
 
 /// Whether `html` may hold hCalendar dates: one substring search with a searcher built once
 /// (building it per item cost more than the search).
@@ -33,6 +36,7 @@ pub(super) fn read(html: &str) -> HCal {
     let mut found = HCal::default();
     let bytes = html.as_bytes();
     let mut at = 0;
+    let mut candidates = 0;
     while let Some(lt) = memchr(b'<', &bytes[at..]).map(|i| at + i) {
         let Some(tag) = tag_at(html, lt) else {
             at = lt + 1;
@@ -53,6 +57,10 @@ pub(super) fn read(html: &str) -> HCal {
             None
         };
         let Some(kind) = kind else { continue };
+        candidates += 1;
+        if candidates > MAX_CANDIDATES {
+            break;
+        }
         let value = if kind == 2 {
             None
         } else {
@@ -257,6 +265,35 @@ mod tests {
             assert!(may_have(html) || want.start.is_none(), "{name}");
             assert_eq!(read(html), *want, "{name}");
         }
+    }
+
+    proptest::proptest! {
+        /// Any text, markup-like or not, is scanned without panicking (byte offsets always
+        /// on character boundaries).
+        #[test]
+        fn any_text_is_scanned_without_panicking(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "<", ">", "<abbr class=\"dtstart\" title=\"2027-01-01\">", "</abbr>",
+                    "<span class='location'>", "</span>", "é", "ü<", "class=dtend", "=", "\"",
+                    "'", " ", "<div class=\"location\"><div>", "</div>", "<br/>", "&amp;",
+                    "title=", "<time class=dtstart datetime=", "2027-03-02T20:00:00Z",
+                ]),
+                0..40,
+            ),
+        ) {
+            let html = parts.concat();
+            let _ = read(&html);
+        }
+    }
+
+    #[test]
+    fn many_empty_candidates_stop_the_scan() {
+        let html = "<span class=\"location\">".repeat(50_000);
+        let started = std::time::Instant::now();
+        assert_eq!(read(&html), HCal::default());
+        // Linear in the text, not in candidates times content (generous for debug builds).
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

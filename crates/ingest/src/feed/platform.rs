@@ -55,9 +55,11 @@ fn libcal_times(day: NaiveDate, ev: &EventData) -> Times<'_> {
             Some(s) if !s.trim().is_empty() => Cow::Borrowed(s),
             _ => Cow::Owned(day.format("%Y-%m-%d").to_string()),
         };
+        // An end time alone without a start time says nothing on its own.
+        let end = ev.end.as_deref().filter(|e| time_of(e).is_none());
         return Times {
             start: Some(start),
-            end: ev.end.as_deref().map(Cow::Borrowed),
+            end: end.map(Cow::Borrowed),
             utc_in_zone: false,
         };
     };
@@ -141,8 +143,15 @@ fn wall(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
+/// A day: `2027-03-02` as LibCal writes it, else any date-only form the date reader knows.
 fn date_of(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .or_else(|| {
+            crate::dates::parse_when(s, None)
+                .filter(|w| w.all_day)
+                .map(|w| w.at.date_naive())
+        })
 }
 
 /// A time of day alone: `14:00:00`, `14:00`, `2:00 pm`.
@@ -338,6 +347,18 @@ mod tests {
                 "no time at all",
                 libcal("2027-03-02", None, None),
                 Some("2027-03-02"),
+                None,
+            ),
+            (
+                "an end time without a start time",
+                libcal("2027-03-02", None, Some("15:00:00")),
+                Some("2027-03-02"),
+                None,
+            ),
+            (
+                "a day written in words",
+                libcal("March 2, 2027", Some("14:00:00"), None),
+                Some("2027-03-02T14:00:00"),
                 None,
             ),
             (
