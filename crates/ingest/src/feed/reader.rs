@@ -1006,7 +1006,11 @@ impl State<'_> {
                 }
             }
             Vocab::Trumba => {
-                self.feed.platform.get_or_insert("trumba");
+                // Outlook's `x-microsoft:` elements appear elsewhere too: only Trumba's own
+                // name the platform.
+                if lname != "cdo-alldayevent" {
+                    self.feed.platform.get_or_insert("trumba");
+                }
                 if let Some(f) = trumba_field(lname) {
                     if f == EventField::Custom {
                         open.custom_name = attr(e, "name");
@@ -1649,6 +1653,54 @@ mod tests {
         assert!(f.items[1].guid_is_link);
         assert!(f.malformed.is_none());
         assert!(!a.broken);
+    }
+
+    #[test]
+    fn libcal_and_trumba_elements_are_kept_and_name_their_platform() {
+        let libcal = r#"<rss xmlns:libcal="https://libcal.com/rss_xmlns.php"><channel><item>
+            <libcal:date>2027-03-02</libcal:date><libcal:start>14:00:00</libcal:start>
+            <libcal:location>Room 1</libcal:location><libcal:campus>Main</libcal:campus>
+            <libcal:audience>Teens</libcal:audience><libcal:audience>Adults</libcal:audience>
+            <libcal:audience>Teens</libcal:audience><libcal:eventid>77</libcal:eventid>
+            </item></channel></rss>"#;
+        let f = read_str(libcal);
+        assert_eq!(f.platform, Some("libcal"));
+        let ev = &f.items[0].event;
+        assert_eq!(ev.date.as_deref(), Some("2027-03-02"));
+        assert_eq!(ev.start.as_deref(), Some("14:00:00"));
+        assert_eq!(ev.location.as_deref(), Some("Room 1"));
+        assert_eq!(ev.campus.as_deref(), Some("Main"));
+        assert_eq!(ev.audience.as_deref(), Some("Teens, Adults"));
+        assert_eq!(ev.event_id.as_deref(), Some("77"));
+
+        let trumba = r#"<rss xmlns:xCal="urn:ietf:params:xml:ns:xcal" xmlns:x-trumba="http://schemas.trumba.com/rss/x-trumba"><channel><item>
+            <xCal:dtstart>2027-03-02T19:00:00Z</xCal:dtstart>
+            <x-trumba:localstart tzAbbr="EST">2027-03-02T14:00:00</x-trumba:localstart>
+            <x-trumba:customfield name="Cost" id="1">Free</x-trumba:customfield>
+            <x-trumba:customfield id="2">no name</x-trumba:customfield>
+            <x-trumba:customfield name="Audience">Public</x-trumba:customfield>
+            <x-trumba:weblink>https://e.example.edu/x</x-trumba:weblink>
+            </item></channel></rss>"#;
+        let f = read_str(trumba);
+        assert_eq!(f.platform, Some("trumba"));
+        let ev = &f.items[0].event;
+        assert_eq!(ev.start.as_deref(), Some("2027-03-02T19:00:00Z"));
+        assert_eq!(ev.local_start.as_deref(), Some("2027-03-02T14:00:00"));
+        assert_eq!(
+            ev.custom,
+            [
+                ("Cost".to_string(), "Free".to_string()),
+                ("Audience".to_string(), "Public".to_string())
+            ]
+        );
+        assert_eq!(ev.web_link.as_deref(), Some("https://e.example.edu/x"));
+
+        // Outlook's all-day flag alone is no Trumba feed.
+        let outlook = r#"<rss xmlns:x-microsoft="http://schemas.microsoft.com/x-microsoft"><channel><item>
+            <x-microsoft:cdo-alldayevent>true</x-microsoft:cdo-alldayevent></item></channel></rss>"#;
+        let f = read_str(outlook);
+        assert_eq!(f.platform, None);
+        assert_eq!(f.items[0].event.all_day.as_deref(), Some("true"));
     }
 
     #[test]
