@@ -272,6 +272,7 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
             "kind": parsed.kind,
             "title": parsed.title,
             "encoding": parsed.encoding,
+            "platform": parsed.platform,
             "offerings": parsed.offerings.len(),
             "warnings": parsed.warnings,
         });
@@ -280,8 +281,12 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
         for w in &parsed.warnings {
             eprintln!("warning: {w}");
         }
+        let platform = parsed
+            .platform
+            .map(|p| format!(", platform {p}"))
+            .unwrap_or_default();
         eprintln!(
-            "read {} document ({}): {} offerings, {} warnings",
+            "read {} document ({}{platform}): {} offerings, {} warnings",
             parsed.kind,
             parsed.encoding,
             parsed.offerings.len(),

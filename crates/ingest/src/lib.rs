@@ -318,6 +318,10 @@ pub struct Parsed {
     /// RSS `<ttl>`: minutes the publisher says the feed may be cached. The crawler turns it
     /// into a capped "not before"; parsing only reports it.
     pub ttl: Option<u32>,
+    /// The calendar platform whose own fields were read (`libcal`, `trumba`, `hcalendar`),
+    /// so a provider can see that its feed was understood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'static str>,
 }
 
 /// Why a whole document could not be read.
@@ -411,6 +415,8 @@ pub(crate) struct Extracted {
     pub title: Option<String>,
     pub drafts: Vec<draft::Draft>,
     pub ttl: Option<u32>,
+    /// See [`Parsed::platform`].
+    pub platform: Option<&'static str>,
 }
 
 /// Reads one document. See the crate docs for the pipeline.
@@ -470,6 +476,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
         offerings,
         warnings: ctx.warnings,
         ttl: extracted.ttl,
+        platform: extracted.platform,
     })
 }
 

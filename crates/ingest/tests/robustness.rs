@@ -22,6 +22,10 @@ const PREFIXES: &[&str] = &[
     "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nRRULE:FREQ=",
     "<!DOCTYPE html><html><body><script type=\"application/ld+json\">{\"@type\":\"Event\",",
     "<html><div itemscope itemtype=\"https://schema.org/Event\"><span itemprop=\"",
+    // Issue 23: the calendar platforms' own elements.
+    "<rss xmlns:libcal=\"https://libcal.com/rss_xmlns.php\"><channel><item><libcal:date>2027-03-02</libcal:date><libcal:start>",
+    "<rss xmlns:x-trumba=\"http://schemas.trumba.com/rss/x-trumba\"><channel><item><x-trumba:localstart>2027-03-02T14:00:00</x-trumba:localstart><x-trumba:customfield name=\"",
+    "<rss><channel><item><description><![CDATA[<abbr class=\"dtstart\" title=\"",
 ];
 
 proptest! {

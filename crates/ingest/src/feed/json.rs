@@ -95,6 +95,7 @@ fn from_feed(feed: Feed, ctx: &mut Ctx<'_>) -> Extracted {
         title,
         drafts,
         ttl: feed.ttl,
+        platform: None,
     }
 }
 

@@ -11,7 +11,9 @@
 //! the reader found into [`Draft`]s: text constructs into HTML or text, dates, links and the base
 //! for relative links (`xml:base`, the item's page, the feed's page).
 
+mod hcal;
 mod json;
+mod platform;
 mod reader;
 mod timestamp;
 mod tokens;
@@ -83,6 +85,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
     };
     let mut drafts = Vec::with_capacity(feed.items.len());
     let mut published = Vec::with_capacity(feed.items.len());
+    let mut platform = feed.platform;
     for (index, mut item) in feed.items.into_iter().enumerate() {
         // Kept even when nothing could be read from it: every item element is an item, as
         // feedparser counts them.
@@ -95,7 +98,11 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
         }
         let event = std::mem::take(&mut item.event);
         let (mut draft, pub_date) = draft_from_item(index, item, &info);
-        apply_event(&mut draft, &event, ctx);
+        apply_event(&mut draft, &event, feed.platform, ctx);
+        if draft.occurrences.is_empty() && event.start.is_none() && apply_hcalendar(&mut draft, ctx)
+        {
+            platform.get_or_insert("hcalendar");
+        }
         drafts.push(draft);
         published.push(pub_date);
     }
@@ -122,6 +129,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
             .filter(|t| !t.is_empty()),
         drafts,
         ttl: feed.ttl,
+        platform,
     })
 }
 
@@ -369,6 +377,13 @@ fn draft_from_item(
     d.image_url = item.image;
     d.other_urls = item.other_urls;
     d.categories = item.categories;
+    // A calendar's per-day category ("2027/03/02 (Tue)", Trumba) is a date, not a topic.
+    if d.categories
+        .iter()
+        .any(|c| c.as_bytes().first().is_some_and(u8::is_ascii_digit))
+    {
+        d.categories.retain(|c| !platform::is_date_category(c));
+    }
     d.organizer = item.author;
     let published = item.published.as_deref().and_then(timestamp::parse_fixed);
     d.published_at = published.map(|p| p.with_timezone(&Utc));
@@ -387,65 +402,14 @@ fn draft_from_item(
     (d, published)
 }
 
-/// Adds what an event module says about the item.
-fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
+/// Adds what an event module or a platform's own elements say about the item.
+fn apply_event(d: &mut Draft, ev: &EventData, platform: Option<&str>, ctx: &mut Ctx<'_>) {
     if ev.is_empty() {
         return;
     }
-    let zone = ctx.hints.timezone;
-    let index = Some(d.index);
-    if let Some(raw) = ev.start.as_deref() {
-        match parse_when(raw, zone) {
-            Some(start) => {
-                let end = ev.end.as_deref().and_then(|e| {
-                    let w = parse_when(e, zone);
-                    if w.is_none() {
-                        ctx.warn(
-                            WarningCode::BadDate,
-                            index,
-                            format!("event end {:?} is not a date", truncate(e, 60)),
-                        );
-                    }
-                    w
-                });
-                let mut end_at = end.map(|e| {
-                    // A date-only end names the last day; occurrences end at the midnight after.
-                    if e.all_day {
-                        e.at + Duration::days(1)
-                    } else {
-                        e.at
-                    }
-                });
-                if start.all_day && end_at.is_none() {
-                    end_at = Some(start.at + Duration::days(1));
-                }
-                let end_at = end_at.filter(|e| *e >= start.at);
-                if start.floating {
-                    match zone {
-                        Some(z) => d.timezone = Some(z.name().to_string()),
-                        None if !start.all_day => ctx.warn(
-                            WarningCode::FloatingTime,
-                            index,
-                            format!("event start {raw:?} has no offset and was read as utc"),
-                        ),
-                        None => {}
-                    }
-                }
-                d.occurrences.push(Occurrence {
-                    start: start.at,
-                    end: end_at,
-                    all_day: start.all_day,
-                    cancelled: false,
-                    date_source: DateSource::Structured,
-                    recurrence_id: None,
-                });
-            }
-            None => ctx.warn(
-                WarningCode::BadDate,
-                index,
-                format!("event start {:?} is not a date", truncate(raw, 60)),
-            ),
-        }
+    let times = platform::times(ev, platform);
+    if let Some(raw) = times.start.as_deref() {
+        add_occurrence(d, raw, times.end.as_deref(), times.utc_in_zone, ctx);
     }
     if let Some(loc) = ev.location.as_deref() {
         d.location_text = Some(loc.to_string());
@@ -465,6 +429,99 @@ fn apply_event(d: &mut Draft, ev: &EventData, ctx: &mut Ctx<'_>) {
     if d.image_url.is_none() {
         d.image_url = ev.image.clone();
     }
+    platform::apply_fields(d, ev);
+}
+
+/// Reads hCalendar dates and place from the item's HTML description (UNL Events and the
+/// like) when its format gave no start. Returns whether it found a start.
+fn apply_hcalendar(d: &mut Draft, ctx: &mut Ctx<'_>) -> bool {
+    let html = match (d.description_html.as_deref(), d.summary.as_deref()) {
+        (Some(h), _) if hcal::may_have(h) => h,
+        (_, Some(s)) if hcal::may_have(s) => s,
+        _ => return false,
+    };
+    let found = hcal::read(html);
+    let Some(start) = found.start.as_deref() else {
+        return false;
+    };
+    let before = d.occurrences.len();
+    add_occurrence(d, start, found.end.as_deref(), true, ctx);
+    if d.location_text.is_none() && d.location.is_none() {
+        d.location_text = found.location;
+    }
+    d.occurrences.len() > before
+}
+
+/// One occurrence from a start and end as written. `utc_in_zone`: a platform's instants
+/// written in UTC are shown in the source's zone (the platform is the source's own calendar).
+fn add_occurrence(
+    d: &mut Draft,
+    raw: &str,
+    end_raw: Option<&str>,
+    utc_in_zone: bool,
+    ctx: &mut Ctx<'_>,
+) {
+    let zone = ctx.hints.timezone;
+    let index = Some(d.index);
+    let Some(start) = parse_when(raw, zone) else {
+        ctx.warn(
+            WarningCode::BadDate,
+            index,
+            format!("event start {:?} is not a date", truncate(raw, 60)),
+        );
+        return;
+    };
+    let end = end_raw.and_then(|e| {
+        let w = parse_when(e, zone);
+        if w.is_none() {
+            ctx.warn(
+                WarningCode::BadDate,
+                index,
+                format!("event end {:?} is not a date", truncate(e, 60)),
+            );
+        }
+        w
+    });
+    let mut end_at = end.map(|e| {
+        // A date-only end names the last day; occurrences end at the midnight after.
+        if e.all_day {
+            e.at + Duration::days(1)
+        } else {
+            e.at
+        }
+    });
+    if start.all_day && end_at.is_none() {
+        end_at = Some(start.at + Duration::days(1));
+    }
+    let mut end_at = end_at.filter(|e| *e >= start.at);
+    let mut start_at = start.at;
+    if start.floating {
+        match zone {
+            Some(z) => d.timezone = Some(z.name().to_string()),
+            None if !start.all_day => ctx.warn(
+                WarningCode::FloatingTime,
+                index,
+                format!("event start {raw:?} has no offset and was read as utc"),
+            ),
+            None => {}
+        }
+    } else if utc_in_zone
+        && !start.all_day
+        && start.at.offset().local_minus_utc() == 0
+        && let Some(z) = zone
+    {
+        start_at = start.at.with_timezone(&z).fixed_offset();
+        end_at = end_at.map(|e| e.with_timezone(&z).fixed_offset());
+        d.timezone = Some(z.name().to_string());
+    }
+    d.occurrences.push(Occurrence {
+        start: start_at,
+        end: end_at,
+        all_day: start.all_day,
+        cancelled: false,
+        date_source: DateSource::Structured,
+        recurrence_id: None,
+    });
 }
 
 fn truncate(s: &str, n: usize) -> String {

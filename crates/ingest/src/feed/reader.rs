@@ -78,6 +78,8 @@ pub(super) struct Feed {
     pub total_items: usize,
     /// Why the document is not well-formed, when the reader noticed.
     pub malformed: Option<String>,
+    /// The calendar platform whose own elements the items carry (`libcal`, `trumba`).
+    pub platform: Option<&'static str>,
 }
 
 /// One `<item>` or `<entry>`.
@@ -120,11 +122,48 @@ pub(super) struct EventData {
     pub price: Option<String>,
     pub currency: Option<String>,
     pub image: Option<String>,
+    /// LibCal: the day (`libcal:date`) its `start` and `end` times are on.
+    pub date: Option<String>,
+    /// LibCal: the building or branch (`libcal:campus`), beside the room in `location`.
+    pub campus: Option<String>,
+    /// LibCal `libcal:audience` (repeated ones joined) or a platform's audience field.
+    pub audience: Option<String>,
+    /// LibCal `libcal:eventid`.
+    pub event_id: Option<String>,
+    /// Trumba: the wall-clock start and end in the calendar's zone (`x-trumba:localstart`).
+    pub local_start: Option<String>,
+    pub local_end: Option<String>,
+    /// Trumba (`x-microsoft:cdo-alldayevent`): whether the event is a whole day.
+    pub all_day: Option<String>,
+    /// Trumba `x-trumba:customfield`s: (name, value), at most [`MAX_CUSTOM_FIELDS`].
+    pub custom: Vec<(String, String)>,
+    /// Trumba `x-trumba:weblink`: the event's own page.
+    pub web_link: Option<String>,
 }
+
+/// Custom fields kept per item.
+const MAX_CUSTOM_FIELDS: usize = 32;
 
 impl EventData {
     pub fn is_empty(&self) -> bool {
-        *self == EventData::default()
+        // Field by field: comparing with a default built per item showed in profiles.
+        self.start.is_none()
+            && self.end.is_none()
+            && self.location.is_none()
+            && self.organizer.is_none()
+            && self.kind.is_none()
+            && self.price.is_none()
+            && self.currency.is_none()
+            && self.image.is_none()
+            && self.date.is_none()
+            && self.campus.is_none()
+            && self.audience.is_none()
+            && self.event_id.is_none()
+            && self.local_start.is_none()
+            && self.local_end.is_none()
+            && self.all_day.is_none()
+            && self.custom.is_empty()
+            && self.web_link.is_none()
     }
 }
 
@@ -135,6 +174,10 @@ enum Vocab {
     Core,
     /// An event module.
     Event,
+    /// LibCal's RSS elements (`libcal:date`, `libcal:start`, ...).
+    LibCal,
+    /// Trumba's RSS elements (`x-trumba:`, and the `x-microsoft:` ones Trumba writes).
+    Trumba,
     /// Media RSS.
     Media,
     Other,
@@ -204,10 +247,13 @@ impl Namespaces {
                 .get(..u.len())
                 .is_some_and(|head| head.eq_ignore_ascii_case(u.as_bytes()))
         };
-        if EVENT_URIS.iter().any(|u| starts_with_ci(u))
-            || contains_ci(uri, "libcal")
-            || contains_ci(uri, "/event")
-        {
+        if contains_ci(uri, "libcal") {
+            return Vocab::LibCal;
+        }
+        if contains_ci(uri, "trumba") || contains_ci(uri, "schemas.microsoft.com/x-microsoft") {
+            return Vocab::Trumba;
+        }
+        if EVENT_URIS.iter().any(|u| starts_with_ci(u)) || contains_ci(uri, "/event") {
             return Vocab::Event;
         }
         if contains_ci(uri, "search.yahoo.com/mrss") {
@@ -215,11 +261,13 @@ impl Namespaces {
         }
         // Feeds often use a prefix without declaring it, or with a vendor URI.
         let is = |p: &str| prefix.eq_ignore_ascii_case(p);
-        if [
-            "ev", "event", "events", "xcal", "libcal", "tribe", "g", "cal",
-        ]
-        .iter()
-        .any(|p| is(p))
+        if is("libcal") {
+            Vocab::LibCal
+        } else if is("x-trumba") || is("x-microsoft") {
+            Vocab::Trumba
+        } else if ["ev", "event", "events", "xcal", "tribe", "g", "cal"]
+            .iter()
+            .any(|p| is(p))
         {
             Vocab::Event
         } else if is("media") {
@@ -272,6 +320,16 @@ enum EventField {
     Price,
     Currency,
     Image,
+    Date,
+    Campus,
+    Audience,
+    EventId,
+    LocalStart,
+    LocalEnd,
+    AllDay,
+    /// A `x-trumba:customfield`, whose name is `OpenItem::custom_name`.
+    Custom,
+    WebLink,
 }
 
 /// What a direct child of the channel (or Atom feed) is read as.
@@ -324,6 +382,8 @@ struct OpenItem {
     /// Atom `<author>` children seen so far.
     author_name: Option<String>,
     author_email: Option<String>,
+    /// The `name` of the `x-trumba:customfield` being read.
+    custom_name: Option<String>,
 }
 
 struct State<'t> {
@@ -687,6 +747,29 @@ fn event_field(local: &str) -> Option<EventField> {
     })
 }
 
+/// A LibCal element: its own names first, then the event-module ones.
+fn libcal_field(local: &str) -> Option<EventField> {
+    Some(match local {
+        "date" => EventField::Date,
+        "campus" => EventField::Campus,
+        "audience" => EventField::Audience,
+        "eventid" | "event_id" => EventField::EventId,
+        _ => return event_field(local),
+    })
+}
+
+/// A Trumba element (Trumba writes its dates in xCal, which the event module reads).
+fn trumba_field(local: &str) -> Option<EventField> {
+    Some(match local {
+        "localstart" => EventField::LocalStart,
+        "localend" => EventField::LocalEnd,
+        "customfield" => EventField::Custom,
+        "weblink" => EventField::WebLink,
+        "cdo-alldayevent" => EventField::AllDay,
+        _ => return None,
+    })
+}
+
 /// Removes the `<div>` an Atom `type="xhtml"` construct wraps its markup in.
 fn unwrap_xhtml_div(raw: &str) -> &str {
     let t = raw.trim();
@@ -798,6 +881,7 @@ impl State<'_> {
                 kept,
                 author_name: None,
                 author_email: None,
+                custom_name: None,
             });
             if empty {
                 // `<item/>`: an item all the same, with nothing in it.
@@ -912,6 +996,25 @@ impl State<'_> {
         match vocab {
             Vocab::Event => {
                 if let Some(f) = event_field(lname) {
+                    field = Field::Event(f);
+                }
+            }
+            Vocab::LibCal => {
+                self.feed.platform.get_or_insert("libcal");
+                if let Some(f) = libcal_field(lname) {
+                    field = Field::Event(f);
+                }
+            }
+            Vocab::Trumba => {
+                // Outlook's `x-microsoft:` elements appear elsewhere too: only Trumba's own
+                // name the platform.
+                if lname != "cdo-alldayevent" {
+                    self.feed.platform.get_or_insert("trumba");
+                }
+                if let Some(f) = trumba_field(lname) {
+                    if f == EventField::Custom {
+                        open.custom_name = attr(e, "name");
+                    }
                     field = Field::Event(f);
                 }
             }
@@ -1335,6 +1438,24 @@ fn record(
             }
         }
         Field::Language => set(&mut item.language, value),
+        Field::Event(EventField::Audience) => {
+            let slot = &mut item.event.audience;
+            match slot {
+                None => *slot = Some(value.to_string()),
+                Some(a) if a.len() < 1024 && !a.split(", ").any(|x| x == value) => {
+                    a.push_str(", ");
+                    a.push_str(value);
+                }
+                Some(_) => {}
+            }
+        }
+        Field::Event(EventField::Custom) => {
+            if let Some(name) = open.custom_name.take()
+                && item.event.custom.len() < MAX_CUSTOM_FIELDS
+            {
+                item.event.custom.push((name, value.to_string()));
+            }
+        }
         Field::Event(f) => {
             let ev = &mut item.event;
             let slot = match f {
@@ -1346,6 +1467,15 @@ fn record(
                 EventField::Price => &mut ev.price,
                 EventField::Currency => &mut ev.currency,
                 EventField::Image => &mut ev.image,
+                EventField::Date => &mut ev.date,
+                EventField::Campus => &mut ev.campus,
+                EventField::EventId => &mut ev.event_id,
+                EventField::LocalStart => &mut ev.local_start,
+                EventField::LocalEnd => &mut ev.local_end,
+                EventField::AllDay => &mut ev.all_day,
+                EventField::WebLink => &mut ev.web_link,
+                // Handled above.
+                EventField::Audience | EventField::Custom => return,
             };
             set(slot, value);
         }
@@ -1523,6 +1653,54 @@ mod tests {
         assert!(f.items[1].guid_is_link);
         assert!(f.malformed.is_none());
         assert!(!a.broken);
+    }
+
+    #[test]
+    fn libcal_and_trumba_elements_are_kept_and_name_their_platform() {
+        let libcal = r#"<rss xmlns:libcal="https://libcal.com/rss_xmlns.php"><channel><item>
+            <libcal:date>2027-03-02</libcal:date><libcal:start>14:00:00</libcal:start>
+            <libcal:location>Room 1</libcal:location><libcal:campus>Main</libcal:campus>
+            <libcal:audience>Teens</libcal:audience><libcal:audience>Adults</libcal:audience>
+            <libcal:audience>Teens</libcal:audience><libcal:eventid>77</libcal:eventid>
+            </item></channel></rss>"#;
+        let f = read_str(libcal);
+        assert_eq!(f.platform, Some("libcal"));
+        let ev = &f.items[0].event;
+        assert_eq!(ev.date.as_deref(), Some("2027-03-02"));
+        assert_eq!(ev.start.as_deref(), Some("14:00:00"));
+        assert_eq!(ev.location.as_deref(), Some("Room 1"));
+        assert_eq!(ev.campus.as_deref(), Some("Main"));
+        assert_eq!(ev.audience.as_deref(), Some("Teens, Adults"));
+        assert_eq!(ev.event_id.as_deref(), Some("77"));
+
+        let trumba = r#"<rss xmlns:xCal="urn:ietf:params:xml:ns:xcal" xmlns:x-trumba="http://schemas.trumba.com/rss/x-trumba"><channel><item>
+            <xCal:dtstart>2027-03-02T19:00:00Z</xCal:dtstart>
+            <x-trumba:localstart tzAbbr="EST">2027-03-02T14:00:00</x-trumba:localstart>
+            <x-trumba:customfield name="Cost" id="1">Free</x-trumba:customfield>
+            <x-trumba:customfield id="2">no name</x-trumba:customfield>
+            <x-trumba:customfield name="Audience">Public</x-trumba:customfield>
+            <x-trumba:weblink>https://e.example.edu/x</x-trumba:weblink>
+            </item></channel></rss>"#;
+        let f = read_str(trumba);
+        assert_eq!(f.platform, Some("trumba"));
+        let ev = &f.items[0].event;
+        assert_eq!(ev.start.as_deref(), Some("2027-03-02T19:00:00Z"));
+        assert_eq!(ev.local_start.as_deref(), Some("2027-03-02T14:00:00"));
+        assert_eq!(
+            ev.custom,
+            [
+                ("Cost".to_string(), "Free".to_string()),
+                ("Audience".to_string(), "Public".to_string())
+            ]
+        );
+        assert_eq!(ev.web_link.as_deref(), Some("https://e.example.edu/x"));
+
+        // Outlook's all-day flag alone is no Trumba feed.
+        let outlook = r#"<rss xmlns:x-microsoft="http://schemas.microsoft.com/x-microsoft"><channel><item>
+            <x-microsoft:cdo-alldayevent>true</x-microsoft:cdo-alldayevent></item></channel></rss>"#;
+        let f = read_str(outlook);
+        assert_eq!(f.platform, None);
+        assert_eq!(f.items[0].event.all_day.as_deref(), Some("true"));
     }
 
     #[test]

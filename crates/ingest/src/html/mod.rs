@@ -57,6 +57,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             title,
             drafts,
             ttl: None,
+            platform: None,
         });
     }
 
@@ -116,6 +117,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         title,
         drafts,
         ttl: None,
+        platform: None,
     })
 }
 

@@ -110,6 +110,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         title,
         drafts,
         ttl: None,
+        platform: None,
     })
 }
 
