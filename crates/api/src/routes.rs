@@ -10,6 +10,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use coalesce_core::Sector;
 use coalesce_index::store_sync::effective_canonical;
 use coalesce_index::{CatalogIndex, MAX_LIMIT, SearchRequest, SearchResponse};
 use coalesce_store::{OfferingId, StoredOffering};
@@ -218,6 +219,7 @@ pub(crate) async fn offering(
     let names = provider_names(&state).await?;
     let shown = |p: &str| names.get(p).cloned().unwrap_or_else(|| p.to_string());
     let base = &state.config.public_base_url;
+    let mut stored = stored;
     let cluster = match &stored.cluster_id {
         None => serde_json::Value::Null,
         Some(cid) => match cluster_view(&state, cid).await? {
@@ -227,6 +229,16 @@ pub(crate) async fn offering(
                 members,
                 canonical,
             }) => {
+                // Shown as the catalog knows the offering: for every sector a live copy is for
+                // (the same sectors search filters and facets use).
+                let sectors = Sector::union(
+                    std::iter::once(&stored.offering).chain(
+                        members
+                            .values()
+                            .filter(|m| m.removed_at.is_none())
+                            .map(|m| &m.offering),
+                    ),
+                );
                 let list: Vec<serde_json::Value> = c
                     .members
                     .iter()
@@ -245,6 +257,7 @@ pub(crate) async fn offering(
                         })
                     })
                     .collect();
+                stored.offering.sectors = sectors;
                 json!({
                     "id": c.id,
                     "canonical_id": canonical,

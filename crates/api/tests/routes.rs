@@ -343,6 +343,54 @@ async fn co_marketed_offering_is_one_hit_with_its_other_providers() {
     assert_eq!(d["cluster"]["members"].as_array().unwrap().len(), 4);
     assert_eq!(d["cluster"]["canonical_id"], id);
     assert_eq!(d["provider_name"], "Mountain Plains Library Association");
+
+    // Who it is for: every sector any copy is for, in the detail, the hit and the filters,
+    // whichever provider's copy stands for the offering.
+    let mut own: Vec<Vec<String>> = Vec::new();
+    for m in d["cluster"]["members"].as_array().unwrap() {
+        let stored = app
+            .store
+            .offering(&OfferingId(m["offering_id"].as_str().unwrap().to_owned()))
+            .await
+            .unwrap()
+            .unwrap();
+        own.push(
+            stored
+                .offering
+                .sectors
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        );
+    }
+    let mut union: Vec<String> = own.iter().flatten().cloned().collect();
+    union.sort();
+    union.dedup();
+    assert!(
+        own.iter().any(|o| *o != union),
+        "the fixture's copies differ in sectors: {own:?}"
+    );
+    let shown: Vec<String> = d["offering"]["sectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(shown, union);
+    assert_eq!(
+        hits[0]["sectors"], d["offering"]["sectors"],
+        "{:#}",
+        hits[0]
+    );
+    for sector in &union {
+        let v = get(
+            &app.router,
+            &format!("/api/v1/offerings?q=%22copyright+basics%22&sector={sector}"),
+        )
+        .await
+        .json();
+        assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{sector}: {v:#}");
+    }
 }
 
 #[tokio::test]

@@ -304,7 +304,7 @@ mod tests {
         let p = dir.path().join("c.toml");
         std::fs::write(
             &p,
-            "[crawl]\ncontact = \"mailto:ops@example.org\"\nper_host_delay_ms = 250\ntimeout_secs = 12\n",
+            "[crawl]\ncontact_url = \"mailto:ops@example.org\"\nper_host_delay_ms = 250\ntimeout_secs = 12\n",
         )
         .unwrap();
         let spec = load(Some(&p)).unwrap().validate().unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use coalesce_crawl::{
-    CancellationToken, CrawlConfig, CrawlSpec, CrawlSummary, Crawler, Fetcher, Progress, Selection,
+    CancellationToken, CrawlSpec, CrawlSummary, Crawler, Fetcher, Progress, Selection,
 };
 use coalesce_store::{NewSource, SourceId};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -278,7 +278,10 @@ fn a_typo_in_the_crawl_section_is_refused() {
     );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown field `concurency`"), "{err}");
+    assert!(
+        err.contains("unknown field") && err.contains("`concurency`"),
+        "{err}"
+    );
 }
 
 /// The README's commands on the shipped configuration file: `serve` and `crawl` read one

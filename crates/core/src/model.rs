@@ -237,6 +237,18 @@ impl Sector {
     pub fn parse(s: &str) -> Option<Sector> {
         Sector::ALL.into_iter().find(|x| x.as_str() == s)
     }
+
+    /// Who one offering is for when several providers list it: every sector any of its copies
+    /// is for. A webinar co-marketed by an archives council and a museum alliance reaches both.
+    pub fn union<'a>(copies: impl IntoIterator<Item = &'a Offering>) -> Vec<Sector> {
+        let mut all: Vec<Sector> = copies
+            .into_iter()
+            .flat_map(|o| o.sectors.iter().copied())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

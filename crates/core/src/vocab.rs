@@ -756,6 +756,14 @@ mod tests {
         let v = Vocabulary::builtin();
         let s = v.sectors_for(&[], "A workshop for archivists and museum registrars");
         assert_eq!(s, vec![Sector::Archives, Sector::Museums]);
+        // Bilingual providers name sectors in Spanish and French, accents or not.
+        let s = v.sectors_for(
+            &[],
+            "Curso en línea: catalogación descriptiva para bibliotecas",
+        );
+        assert_eq!(s, vec![Sector::Libraries]);
+        let s = v.sectors_for(&[], "Atelier pour les archivistes et les musees du Quebec");
+        assert_eq!(s, vec![Sector::Archives, Sector::Museums]);
     }
 
     #[test]

@@ -16,7 +16,6 @@ use crate::schedule::ScheduleSpec;
 #[serde(default, deny_unknown_fields)]
 pub struct CrawlConfig {
     /// Where operators of the sites we fetch learn who we are; sent in the User-Agent.
-    #[serde(alias = "contact")]
     pub contact_url: String,
     /// Requests in flight at once, over all hosts.
     pub concurrency: usize,

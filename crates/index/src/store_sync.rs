@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
+use coalesce_core::Sector;
 use coalesce_store::{
     Cluster, ClusterId, OfferingFilter, OfferingId, Store, StoreError, StoredOffering,
 };
@@ -71,6 +72,7 @@ fn documents(
             continue;
         }
         let cluster = o.cluster_id.as_ref().and_then(|c| clusters.get(c));
+        let mut offering = o.offering.clone();
         let (is_canonical, also) = match cluster {
             None => (true, Vec::new()),
             Some(c) => {
@@ -80,6 +82,11 @@ fn documents(
                     .filter_map(|m| members.get(&m.offering_id))
                     .filter(|m| m.removed_at.is_none())
                     .collect();
+                // The offering is for every sector any live copy is for: a sector filter finds
+                // a co-marketed webinar whichever provider's copy stands for it.
+                offering.sectors = Sector::union(
+                    std::iter::once(&o.offering).chain(live.iter().map(|m| &m.offering)),
+                );
                 let canonical = effective_canonical(c, |id| {
                     members.get(id).is_some_and(|m| m.removed_at.is_none())
                 });
@@ -108,7 +115,7 @@ fn documents(
             cluster_id: o.cluster_id.as_ref().map(|c| c.0.clone()),
             is_canonical,
             also_offered_by: also,
-            offering: o.offering.clone(),
+            offering,
         })));
     }
     out
