@@ -301,8 +301,10 @@ fn labelled_place(text: &str) -> Option<Place> {
         // The word right before the colon, which must start the text or follow a non-letter.
         let head = &text[..colon];
         let word_start = head
-            .rfind(|c: char| !c.is_ascii_alphabetic())
-            .map_or(0, |i| i + 1);
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !c.is_ascii_alphabetic())
+            .map_or(0, |(i, c)| i + c.len_utf8());
         let word = &head[word_start..];
         if !PLACE_LABELS.iter().any(|l| l.eq_ignore_ascii_case(word)) {
             continue;
@@ -632,6 +634,18 @@ mod tests {
             name: Some(name.to_string()),
             ..Location::default()
         }
+    }
+
+    #[test]
+    fn labels_after_multibyte_letters_never_split_a_character() {
+        // A colon right after a non-ASCII letter: the word before it starts mid-text.
+        assert_eq!(labelled_place("Es passt fast in jede Parklücke: los"), None);
+        assert_eq!(labelled_place("Künstlerhaus — Ort:Wien"), None);
+        assert_eq!(labelled_place("Café ☕ Where: Zoom"), Some(Place::Online));
+        assert_eq!(
+            labelled_place("ü.Location: Main Library"),
+            Some(Place::Physical)
+        );
     }
 
     #[test]
