@@ -255,6 +255,90 @@ fn a_slowloris_connection_is_closed_by_the_header_timeout_while_others_are_serve
     );
 }
 
+/// D6: 600 connections from 200 loopback addresses that send nothing and reconnect as soon as
+/// they are closed, against 400 slots: the idle are shed first and a real client still gets
+/// its answers (p90 under a second). The server's cap is set below the flood on purpose; by
+/// default it is sized to the open-file limit and the flood would simply fit.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_idle_connection_flood_from_many_addresses_leaves_room_for_a_client() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let s = Server::start(&[
+        ("COALESCE_SERVER__MAX_CONNECTIONS", "400".into()),
+        ("COALESCE_SERVER__PRESSURED_HEADER_TIMEOUT_SECS", "1".into()),
+        ("COALESCE_LIMITS__REQUESTS_PER_MINUTE", "100000".into()),
+        ("COALESCE_LIMITS__BURST", "100000".into()),
+    ]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let opened = Arc::new(AtomicUsize::new(0));
+    let mut flood = Vec::new();
+    for i in 0..600u32 {
+        let (stop, opened, target) = (Arc::clone(&stop), Arc::clone(&opened), s.addr);
+        // 127.0.1.1 to 127.0.1.200: every loopback address is this host on Linux.
+        let from = std::net::SocketAddr::from(([127, 0, 1, (i % 200 + 1) as u8], 0));
+        flood.push(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(sock) =
+                    socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+                else {
+                    return;
+                };
+                if sock.bind(&from.into()).is_err()
+                    || sock
+                        .connect_timeout(&target.into(), Duration::from_secs(2))
+                        .is_err()
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+                opened.fetch_add(1, Ordering::Relaxed);
+                let mut stream: TcpStream = sock.into();
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                // Say nothing; wait until the server closes, then come straight back.
+                let mut buf = [0u8; 64];
+                while !stop.load(Ordering::Relaxed) {
+                    match stream.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e)
+                            if e.kind() == std::io::ErrorKind::WouldBlock
+                                || e.kind() == std::io::ErrorKind::TimedOut => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        }));
+    }
+    // Let the flood fill the slots.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut took = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let r = request_with(s.addr, "GET", "/api/v1/topics", None, None, &[]);
+        took.push(started.elapsed());
+        assert_eq!(r.map(|r| r.status), Some(200));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in flood {
+        let _ = t.join();
+    }
+    took.sort();
+    let p90 = took[took.len() * 9 / 10 - 1];
+    let flooded = opened.load(Ordering::Relaxed);
+    eprintln!(
+        "probe p90 {p90:?} (max {:?}) under {flooded} idle connections",
+        took[took.len() - 1]
+    );
+    assert!(
+        flooded >= 600,
+        "the flood never filled the slots: {flooded}"
+    );
+    assert!(p90 < Duration::from_secs(1), "probe p90 {p90:?}: {took:?}");
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_drains_and_exits_zero() {

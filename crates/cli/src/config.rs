@@ -36,7 +36,13 @@ pub struct ServerConfig {
     /// event would be re-keyed when the service is reached under another name.
     pub uid_domain: String,
     pub header_read_timeout_secs: u64,
+    /// Connections served at once; 0 sizes it to the open-file limit (at most 10,000).
     pub max_connections: usize,
+    /// Connections one client address (IPv6: /64) may hold at once.
+    pub max_connections_per_address: usize,
+    /// The header deadline of connections accepted while three quarters of the slots are
+    /// taken: the idle and the slow are shed first.
+    pub pressured_header_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
     pub trusted_proxies: Vec<String>,
 }
@@ -48,7 +54,9 @@ impl Default for ServerConfig {
             public_url: None,
             uid_domain: "coalesce.invalid".into(),
             header_read_timeout_secs: 10,
-            max_connections: 512,
+            max_connections: 0,
+            max_connections_per_address: 64,
+            pressured_header_timeout_secs: 2,
             shutdown_grace_secs: 10,
             trusted_proxies: Vec::new(),
         }
@@ -131,7 +139,7 @@ pub struct ServeSpec {
     pub public_url: Option<String>,
     pub uid_domain: String,
     pub header_read_timeout: Duration,
-    pub max_connections: usize,
+    pub connections: crate::admit::Limits,
     pub shutdown_grace: Duration,
     pub trusted_proxies: Vec<IpAddr>,
     pub data_dir: PathBuf,
@@ -207,8 +215,9 @@ impl Config {
         let nonzero = |name: &str, v: u32| {
             NonZeroU32::new(v).with_context(|| format!("{name}: must be at least 1"))
         };
-        if self.server.max_connections == 0 {
-            bail!("server.max_connections: must be at least 1");
+        let (cap, hard_cap) = crate::admit::connection_caps(self.server.max_connections);
+        if self.server.max_connections_per_address == 0 {
+            bail!("server.max_connections_per_address: must be at least 1");
         }
         if self.limits.body_limit_bytes < 1024 {
             bail!(
@@ -256,7 +265,17 @@ impl Config {
                 1,
                 300,
             )?,
-            max_connections: self.server.max_connections,
+            connections: crate::admit::Limits {
+                cap,
+                hard_cap,
+                per_address: self.server.max_connections_per_address,
+                pressured_header_timeout: secs(
+                    "server.pressured_header_timeout_secs",
+                    self.server.pressured_header_timeout_secs,
+                    1,
+                    300,
+                )?,
+            },
             shutdown_grace: secs(
                 "server.shutdown_grace_secs",
                 self.server.shutdown_grace_secs,

@@ -1,6 +1,7 @@
 //! The `coalesce` binary: configuration, wiring and subcommands. Logic lives in the library
 //! crates; this file only adapts the command line to them.
 
+mod admit;
 mod catalog;
 mod config;
 mod crawl;

@@ -21,13 +21,14 @@ use coalesce_crawl::{Crawler, Fetcher, Progress, Selection};
 use coalesce_store::{Store, StoreOptions};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::admit::{Admission, Verdict};
 use crate::config::{self, ServeSpec};
 use crate::supervise::{FIRST_BACKOFF, Health, MAX_BACKOFF, supervise};
 
@@ -247,19 +248,49 @@ impl Service {
         ));
         manage.set_ready(true);
 
-        let graceful = GracefulShutdown::new();
-        let slots = Arc::new(Semaphore::new(spec.max_connections));
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(spec.header_read_timeout)
-            .keep_alive(true);
+        // Every connection task; drained on shutdown within the grace period.
+        let tracker = TaskTracker::new();
+        // Bumped to ask every open connection to close once idle (graceful: a request in
+        // flight finishes first), when slots run short: idle keep-alive clients are shed first.
+        let (shed_tx, _) = tokio::sync::watch::channel(0u64);
+        let mut last_shed: Option<tokio::time::Instant> = None;
+        let admission = Admission::new(spec.connections);
+        let limits = spec.connections;
+        let slots = Arc::new(Semaphore::new(limits.hard_cap));
+        tracing::info!(
+            cap = limits.cap,
+            hard_cap = limits.hard_cap,
+            per_address = limits.per_address,
+            "connection limits"
+        );
+        let builder = |header_timeout: Duration| {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true);
+            http
+        };
+        let http = builder(spec.header_read_timeout);
+        // Under pressure a connection must send its request head quickly (and again between
+        // keep-alive requests) or give its slot to someone who will.
+        let pressured_http = builder(
+            spec.header_read_timeout
+                .min(spec.connections.pressured_header_timeout),
+        );
         loop {
-            // The cap: wait for a free slot before accepting, so excess connections queue in
-            // the kernel instead of costing us memory.
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                p = Arc::clone(&slots).acquire_owned() => p.context("connection slots closed")?,
+            // The hard cap (the open-file limit): wait for a free slot before accepting, so
+            // excess connections queue in the kernel instead of failing with EMFILE.
+            // All slots taken for a while: ask the idle to leave.
+            let permit = loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break None,
+                    p = Arc::clone(&slots).acquire_owned() => {
+                        break Some(p.context("connection slots closed")?);
+                    }
+                    () = tokio::time::sleep(SHED_EVERY) => shed_idle(&shed_tx, &mut last_shed),
+                }
             };
+            let Some(permit) = permit else { break };
             let (stream, peer) = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
@@ -271,15 +302,50 @@ impl Service {
                     }
                 },
             };
+            let open = limits.hard_cap - slots.available_permits();
+            let (verdict, ticket) = admission.admit(peer.ip(), open);
+            let pressured = match verdict {
+                Verdict::Serve { pressured, shed } => {
+                    if shed {
+                        shed_idle(&shed_tx, &mut last_shed);
+                    }
+                    pressured
+                }
+                // Closed at once: one address may not hold more than its share of the slots.
+                Verdict::TooManyFromAddress => {
+                    drop(stream);
+                    continue;
+                }
+            };
             let router = router.clone();
             let svc = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
                 router.clone().oneshot(req)
             });
-            let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
-            let conn = graceful.watch(conn);
-            tokio::spawn(async move {
-                let _ = conn.await;
+            let builder = if pressured { &pressured_http } else { &http };
+            let conn =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+            let mut shed = shed_tx.subscribe();
+            let stop = shutdown.clone();
+            let accepted = tokio::time::Instant::now();
+            tracker.spawn(async move {
+                let mut conn = std::pin::pin!(conn);
+                let mut closing = false;
+                loop {
+                    tokio::select! {
+                        _ = conn.as_mut() => break,
+                        () = stop.cancelled(), if !closing => {
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                        // A connection just accepted gets the time to send its request.
+                        Ok(()) = shed.changed(), if !closing && accepted.elapsed() >= SHED_MIN_AGE => {
+                            conn.as_mut().graceful_shutdown();
+                            closing = true;
+                        }
+                    }
+                }
+                drop(ticket);
                 drop(permit);
             });
         }
@@ -288,7 +354,8 @@ impl Service {
         manage.set_ready(false);
         drop(listener);
         crawl_cancel.cancel();
-        if tokio::time::timeout(spec.shutdown_grace, graceful.shutdown())
+        tracker.close();
+        if tokio::time::timeout(spec.shutdown_grace, tracker.wait())
             .await
             .is_err()
         {
@@ -302,6 +369,20 @@ impl Service {
         store.close().await;
         tracing::info!("stopped cleanly");
         Ok(())
+    }
+}
+
+/// Under pressure the idle connections are asked to leave at most this often.
+const SHED_EVERY: Duration = Duration::from_millis(100);
+/// A connection younger than this is never shed: it gets the time to send its request.
+const SHED_MIN_AGE: Duration = Duration::from_millis(250);
+
+/// Asks every open connection older than [`SHED_MIN_AGE`] to close once idle (a request in
+/// flight finishes first), at most every [`SHED_EVERY`].
+fn shed_idle(shed: &tokio::sync::watch::Sender<u64>, last: &mut Option<tokio::time::Instant>) {
+    if last.is_none_or(|t| t.elapsed() >= SHED_EVERY) {
+        *last = Some(tokio::time::Instant::now());
+        shed.send_modify(|g| *g += 1);
     }
 }
 
