@@ -339,6 +339,99 @@ fn an_idle_connection_flood_from_many_addresses_leaves_room_for_a_client() {
     assert!(p90 < Duration::from_secs(1), "probe p90 {p90:?}: {took:?}");
 }
 
+/// Resident and peak resident memory of a process, in KiB (Linux).
+#[cfg(target_os = "linux")]
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// D4: 60 previews of a 9.5 MiB feed at once, from 20 providers: a few run, the others are
+/// told to come back (429 with Retry-After), and the server's peak memory grows by at most
+/// 512 MiB.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_burst_of_large_previews_is_bounded_in_memory() {
+    let sites = Sites::start();
+    let mut feed = String::from(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>\
+         <link>http://example.org/</link><description>d</description>",
+    );
+    let mut i = 0;
+    while feed.len() < 9_500_000 {
+        feed.push_str(&format!(
+            "<item><guid>big-{i}</guid><title>Preservation workshop number {i}</title>\
+             <link>http://example.org/w/{i}</link><description>Hands-on session {i} on caring \
+             for paper collections, with a long description that pads each item towards a \
+             realistic size for a busy association's events feed.</description>\
+             <pubDate>Tue, 02 Mar 2027 14:00:00 GMT</pubDate></item>"
+        ));
+        i += 1;
+    }
+    feed.push_str("</channel></rss>");
+    sites.put("/big/feed.xml", feed);
+    let s = Server::start(&[("COALESCE_CRAWL__ALLOW", format!("[\"{}\"]", sites.addr))]);
+    let mut keys = Vec::new();
+    for p in 0..20 {
+        let name = format!("p{p}");
+        let body = json!({ "name": name }).to_string();
+        let (st, _) = s.json(
+            "POST",
+            "/api/v1/admin/providers",
+            Some(&s.admin),
+            Some(&body),
+        );
+        assert_eq!(st, 201);
+        let path = format!("/api/v1/admin/providers/{name}/keys");
+        let (st, key) = s.json("POST", &path, Some(&s.admin), None);
+        assert_eq!(st, 201);
+        keys.push(key["key"].as_str().unwrap().to_owned());
+    }
+    let pid = s.child.id();
+    let (before, _) = memory_kib(pid);
+    let url = format!("http://{}/big/feed.xml", sites.addr);
+    let answers: Vec<(u16, bool)> = std::thread::scope(|scope| {
+        let running: Vec<_> = (0..60)
+            .map(|n| {
+                let (key, url, addr) = (&keys[n % 20], &url, s.addr);
+                scope.spawn(move || {
+                    let body = json!({ "url": url }).to_string();
+                    let r = request_with(
+                        addr,
+                        "POST",
+                        "/api/v1/sources/preview",
+                        Some(key),
+                        Some(&body),
+                        &[],
+                    )
+                    .expect("an answer");
+                    (r.status, r.headers.contains_key("retry-after"))
+                })
+            })
+            .collect();
+        running.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let (_, peak) = memory_kib(pid);
+    let ok = answers.iter().filter(|(st, _)| *st == 200).count();
+    let refused = answers
+        .iter()
+        .filter(|(st, retry)| *st == 429 && *retry)
+        .count();
+    let growth_mib = peak.saturating_sub(before) / 1024;
+    eprintln!("{ok} previews ran, {refused} told to retry; peak memory grew {growth_mib} MiB");
+    assert_eq!(ok + refused, 60, "{answers:?}");
+    assert!(ok >= 4, "some previews run: {answers:?}");
+    assert!(refused > 0, "the burst is bounded: {answers:?}");
+    assert!(growth_mib <= 512, "peak memory grew {growth_mib} MiB");
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_drains_and_exits_zero() {

@@ -37,6 +37,8 @@ pub enum ManageError {
     Conflict(String),
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
+    #[error("too many previews or discoveries running; try again shortly")]
+    TooManyFetches { retry_after: Duration },
     /// The URL is refused by the address policy (or a fetch hop was).
     #[error("{0}")]
     Refused(FetchError),
@@ -70,6 +72,7 @@ impl ManageError {
             ManageError::UrlTooLong { .. } => "url_too_long",
             ManageError::Conflict(_) => "conflict",
             ManageError::RateLimited { .. } => "rate_limited",
+            ManageError::TooManyFetches { .. } => "too_many_fetches",
             ManageError::Refused(e) | ManageError::Fetch(e) => e.code(),
             ManageError::Unreadable { code, .. } => code,
             ManageError::NotReady(_) => "not_ready",
@@ -90,7 +93,9 @@ impl ManageError {
             | ManageError::BatchTooLarge { .. }
             | ManageError::UrlTooLong { .. } => StatusCode::BAD_REQUEST,
             ManageError::Conflict(_) => StatusCode::CONFLICT,
-            ManageError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ManageError::RateLimited { .. } | ManageError::TooManyFetches { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ManageError::Refused(_) | ManageError::Unreadable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -121,7 +126,9 @@ impl IntoResponse for ManageError {
             }
         }
         let mut response = error_body(status, self.code(), &self.to_string());
-        if let ManageError::RateLimited { retry_after } = &self {
+        if let ManageError::RateLimited { retry_after }
+        | ManageError::TooManyFetches { retry_after } = &self
+        {
             let secs = retry_after.as_secs().max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);

@@ -2,19 +2,23 @@
 //! limits (governor, keyed by client address; IPv6 by its /64, since one host owns a whole
 //! /64; `X-Forwarded-For` only when the peer is a configured trusted proxy).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use coalesce_store::ProviderId;
 use governor::clock::{Clock, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use serde::de::DeserializeOwned;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ManageState;
 use super::error::ManageError;
@@ -186,6 +190,23 @@ impl FromRequest<ManageState> for RawBody {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn fetch_slots_bound_each_provider_and_the_whole() {
+        let slots = super::FetchSlots::new(3, 2);
+        let a = coalesce_store::ProviderId(1);
+        let b = coalesce_store::ProviderId(2);
+        let a1 = slots.take(a).unwrap();
+        let _a2 = slots.take(a).unwrap();
+        let err = slots.take(a).unwrap_err();
+        assert_eq!(err.code(), "too_many_fetches");
+        assert_eq!(err.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        let _b1 = slots.take(b).unwrap();
+        // Three at once in all, whoever asks.
+        assert_eq!(slots.take(b).unwrap_err().code(), "too_many_fetches");
+        drop(a1);
+        assert!(slots.take(b).is_ok());
+    }
     use super::*;
 
     #[test]
@@ -230,5 +251,55 @@ mod tests {
         let c = client_key(Some("2001:db8:1:3::1".parse().unwrap()), None, &[]);
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+}
+
+/// How long a caller refused a preview or discovery slot is asked to wait.
+const FETCH_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Bounds the fetch-and-parse work the API starts for providers (preview, discover): each
+/// holds a whole document and its parse in memory, so a burst of them is what could exhaust
+/// the server (HOSTILE D4). A global and a per-provider count, taken without waiting.
+pub(crate) struct FetchSlots {
+    global: Arc<Semaphore>,
+    per_provider: usize,
+    providers: Mutex<HashMap<ProviderId, Arc<Semaphore>>>,
+}
+
+/// One preview or discovery's place; released when dropped.
+#[derive(Debug)]
+pub(crate) struct FetchSlot {
+    _global: OwnedSemaphorePermit,
+    _provider: OwnedSemaphorePermit,
+}
+
+impl FetchSlots {
+    pub(crate) fn new(global: usize, per_provider: usize) -> FetchSlots {
+        FetchSlots {
+            global: Arc::new(Semaphore::new(global.max(1))),
+            per_provider: per_provider.max(1),
+            providers: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn take(&self, provider: ProviderId) -> Result<FetchSlot, ManageError> {
+        let busy = || ManageError::TooManyFetches {
+            retry_after: FETCH_RETRY_AFTER,
+        };
+        let mine = {
+            let mut map = self.providers.lock().map_err(|_| busy())?;
+            Arc::clone(
+                map.entry(provider)
+                    .or_insert_with(|| Arc::new(Semaphore::new(self.per_provider))),
+            )
+        };
+        let provider = mine.try_acquire_owned().map_err(|_| busy())?;
+        let global = Arc::clone(&self.global)
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
+        Ok(FetchSlot {
+            _global: global,
+            _provider: provider,
+        })
     }
 }

@@ -52,6 +52,10 @@ pub struct ManageSpec {
     pub rate: RateSpec,
     /// Fetch history entries shown per source on its status page.
     pub history_len: usize,
+    /// Previews and discoveries (a fetch and a parse each) running at once, over all
+    /// providers and per provider; past either a caller gets 429 with `Retry-After`.
+    pub fetches_at_once: usize,
+    pub fetches_per_provider: usize,
 }
 
 impl ManageSpec {
@@ -64,6 +68,10 @@ impl ManageSpec {
             max_url_len: 2048,
             rate,
             history_len: 20,
+            // A preview holds its document (up to the 10 MiB body cap) and what it parses
+            // into; four at once keep a burst of them within a few hundred MiB.
+            fetches_at_once: 4,
+            fetches_per_provider: 2,
         }
     }
 }
@@ -84,6 +92,7 @@ struct Inner {
     ready: AtomicBool,
     /// Background loops by name, with why each is not working (`None`: working).
     loops: std::sync::Mutex<std::collections::BTreeMap<&'static str, Option<String>>>,
+    fetch_slots: limits::FetchSlots,
 }
 
 impl ManageState {
@@ -93,6 +102,10 @@ impl ManageState {
                 store,
                 fetcher,
                 limiter: limits::Limiter::new(spec.rate.clone()),
+                fetch_slots: limits::FetchSlots::new(
+                    spec.fetches_at_once,
+                    spec.fetches_per_provider,
+                ),
                 spec,
                 metrics: Arc::new(Metrics::default()),
                 refresh: Notify::new(),
@@ -137,6 +150,14 @@ impl ManageState {
                     .collect()
             },
         )
+    }
+
+    /// A place for one preview or discovery of `provider`, held until dropped.
+    pub(crate) fn fetch_slot(
+        &self,
+        provider: coalesce_store::ProviderId,
+    ) -> Result<limits::FetchSlot, ManageError> {
+        self.inner.fetch_slots.take(provider)
     }
 
     /// The crawl loop reports each fetch's outcome here for the metrics; the fetch history

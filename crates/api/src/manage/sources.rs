@@ -546,6 +546,7 @@ pub async fn preview(
         .into_iter()
         .find(|p| p.id == caller.0)
         .ok_or(ManageError::Forbidden)?;
+    let _slot = state.fetch_slot(caller.0)?;
     let now = Utc::now();
     let response = state
         .inner
@@ -572,8 +573,8 @@ pub async fn preview(
         &provider.sectors,
         provider.audience.as_deref(),
     );
+    // Shares the fetched bytes (no copy); parsing is CPU work: off the async workers.
     let body = response.body.clone();
-    // Parsing is CPU work: off the async workers.
     let parsed = tokio::task::spawn_blocking(move || coalesce_ingest::parse(&body, &hints))
         .await
         .map_err(|e| ManageError::Internal(format!("parse task failed: {e}")))?
@@ -620,11 +621,12 @@ pub struct DiscoverInput {
 /// Feed and calendar links (and whether the page carries schema.org events itself) on a
 /// provider's homepage, so it can register the right URLs.
 pub async fn discover(
-    _caller: Caller,
+    caller: Caller,
     State(state): State<ManageState>,
     JsonBody(input): JsonBody<DiscoverInput>,
 ) -> Result<Json<coalesce_crawl::Discovery>, ManageError> {
     let url = check_url(&state, &input.url)?;
+    let _slot = state.fetch_slot(caller.0)?;
     let response = state
         .inner
         .fetcher
