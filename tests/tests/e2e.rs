@@ -432,6 +432,31 @@ fn a_burst_of_large_previews_is_bounded_in_memory() {
     assert!(growth_mib <= 512, "peak memory grew {growth_mib} MiB");
 }
 
+/// A start that cannot bind its port fails before it makes (and prints) the one-time admin
+/// token, which would otherwise be lost with it.
+#[test]
+fn a_taken_port_fails_the_start_before_any_admin_token_is_made() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(coalesce_tests::binary())
+        .arg("serve")
+        .arg("--config")
+        .arg(coalesce_tests::repo_root().join("config/coalesce.toml"))
+        .env_remove("COALESCE_ADMIN_TOKEN")
+        .env(
+            "COALESCE_SERVER__LISTEN",
+            taken.local_addr().unwrap().to_string(),
+        )
+        .env("COALESCE_DATA__DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert!(!err.contains("admin token"), "{err}");
+    assert!(!data.path().join("admin_token.sha256").exists());
+}
+
 #[cfg(unix)]
 #[test]
 fn sigterm_drains_and_exits_zero() {

@@ -171,6 +171,7 @@ fn meta() -> FeedMeta {
         name: "coalesce: everything".into(),
         description: "All offerings".into(),
         self_url: "https://coalesce.example/calendar.ics".into(),
+        home_url: "https://coalesce.example/api/v1/offerings".into(),
         uid_domain: "coalesce.example".into(),
         refresh: Duration::from_secs(12 * 3600),
         generated_at: Utc

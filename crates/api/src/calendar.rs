@@ -421,6 +421,7 @@ pub(crate) async fn calendar(
         name: params.filters.title(&state.vocabulary),
         description: params.filters.describe(&state.vocabulary),
         self_url: self_url(&state, "/calendar.ics", &params.filters),
+        home_url: self_url(&state, "/api/v1/offerings", &params.filters),
         uid_domain: state.config.uid_domain.clone(),
         refresh: state.config.feed_refresh,
         generated_at: now,
@@ -469,6 +470,7 @@ async fn feed(
         name: params.filters.title(&state.vocabulary),
         description: params.filters.describe(&state.vocabulary),
         self_url: self_url(&state, path, &params.filters),
+        home_url: self_url(&state, "/api/v1/offerings", &params.filters),
         uid_domain: state.config.uid_domain.clone(),
         refresh: state.config.feed_refresh,
         generated_at: now,
@@ -609,9 +611,9 @@ pub(crate) async fn subscriptions(
         "name": f.title(&state.vocabulary),
         "description": f.describe(&state.vocabulary),
         "query": f.query_string(),
-        "calendar": { "https": cal, "webcal": webcal(&cal) },
-        "atom": { "https": https("/feed.atom") },
-        "json_feed": { "https": https("/feed.json") },
+        "calendar": { "url": cal, "webcal": webcal(&cal) },
+        "atom": { "url": https("/feed.atom") },
+        "json_feed": { "url": https("/feed.json") },
         "search": https("/api/v1/offerings"),
     });
     let mut res = (StatusCode::OK, body.to_string()).into_response();

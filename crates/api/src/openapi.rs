@@ -282,7 +282,7 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         path: "/api/v1/subscriptions",
-        summary: "the https and webcal URLs of the calendar and feeds of a search",
+        summary: "the URLs (and the calendar's webcal URL) of the calendar and feeds of a search",
         tag: "calendar",
         path_param: None,
         params: &[],

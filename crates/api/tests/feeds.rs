@@ -34,6 +34,7 @@ fn meta() -> FeedMeta {
         name: "coalesce: free workshops on preservation".into(),
         description: "Offerings matching topic=preservation, free=true".into(),
         self_url: "https://coalesce.example/calendar.ics?topic=preservation&free=true".into(),
+        home_url: "https://coalesce.example/api/v1/offerings?topic=preservation&free=true".into(),
         uid_domain: "coalesce.example".into(),
         refresh: Duration::from_secs(12 * 3600),
         generated_at: utc("2026-09-15T08:00:00Z"),
@@ -590,6 +591,10 @@ fn atom_and_json_feed_escape_text_and_carry_stable_ids() {
     let json = write_json_feed(&meta(), &entries);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(
+        v["home_page_url"],
+        "https://coalesce.example/api/v1/offerings?topic=preservation&free=true"
+    );
     assert_eq!(v["items"][0]["id"], "tag:coalesce.example,2026:offering/c6");
     assert_eq!(
         v["items"][0]["_coalesce"]["occurrences"][1]["start"],

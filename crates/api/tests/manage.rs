@@ -687,3 +687,41 @@ async fn an_overlong_display_name_is_refused() {
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
+
+#[tokio::test]
+async fn a_wrong_method_gets_the_one_error_shape() {
+    let (app, _dir) = app(1000).await;
+    let (s, v) = call(&app, "DELETE", "/healthz", None, None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+    let (s, v) = call(&app, "PUT", "/api/v1/sources", Some(ADMIN), None).await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+}
+
+#[tokio::test]
+async fn every_metric_has_a_help_text() {
+    let (app, _dir) = app(1000).await;
+    call(&app, "GET", "/healthz", None, None).await;
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = line.split(' ').nth(2).unwrap();
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no help: {text}"
+        );
+    }
+}

@@ -708,7 +708,7 @@ async fn feeds_and_single_offering_ics() {
 }
 
 #[tokio::test]
-async fn subscriptions_give_https_and_webcal_urls_of_the_same_search() {
+async fn subscriptions_give_the_urls_and_webcal_of_the_same_search() {
     let app = app().await;
     let s = get(
         &app.router,
@@ -717,7 +717,7 @@ async fn subscriptions_give_https_and_webcal_urls_of_the_same_search() {
     .await;
     assert_eq!(s.status, StatusCode::OK, "{}", s.body);
     let v = s.json();
-    let cal = v["calendar"]["https"].as_str().unwrap();
+    let cal = v["calendar"]["url"].as_str().unwrap();
     assert_eq!(
         cal,
         "https://coalesce.example.org/calendar.ics?q=collections&sector=museums&free=true"
@@ -727,7 +727,7 @@ async fn subscriptions_give_https_and_webcal_urls_of_the_same_search() {
         "webcal://coalesce.example.org/calendar.ics?q=collections&sector=museums&free=true"
     );
     assert!(
-        v["atom"]["https"]
+        v["atom"]["url"]
             .as_str()
             .unwrap()
             .starts_with("https://coalesce.example.org/feed.atom?")

@@ -131,6 +131,20 @@ pub async fn open(data: &DataDirArg) -> Result<Store> {
     open_dir(&data.or_default()).await
 }
 
+/// Opens an existing store only: commands that read (and `resume`) must not leave a new, empty
+/// data folder behind when pointed at the wrong place.
+pub async fn open_existing(data: &DataDirArg) -> Result<Store> {
+    let dir = data.or_default();
+    if !dir.join("coalesce.db").is_file() {
+        bail!(
+            "no store in {} (import a file, add a source or run `coalesce serve` there first, \
+             or pass --data-dir / COALESCE_DATA__DIR)",
+            dir.display()
+        );
+    }
+    open_dir(&dir).await
+}
+
 pub async fn open_dir(dir: &Path) -> Result<Store> {
     Store::open_data_dir(dir, StoreOptions::default())
         .await
@@ -283,7 +297,7 @@ fn file_url(path: &Path) -> String {
 pub fn run_offerings(cmd: OfferingsCommand) -> Result<ExitCode> {
     let OfferingsCommand::List(args) = cmd;
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_existing(&args.data).await?;
         let mut rows = store
             .offerings(&OfferingFilter {
                 include_removed: args.include_removed,
@@ -400,7 +414,7 @@ fn line(o: &StoredOffering) -> String {
 pub fn run_clusters(cmd: ClustersCommand) -> Result<ExitCode> {
     let ClustersCommand::Explain(args) = cmd;
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_existing(&args.data).await?;
         let mut cluster = store
             .cluster(&ClusterId(args.id.clone()))
             .await

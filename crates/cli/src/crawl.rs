@@ -15,7 +15,7 @@ use coalesce_crawl::{
 use coalesce_store::{NewSource, SourceId};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::catalog::{DataDirArg, open, open_dir, runtime};
+use crate::catalog::{DataDirArg, open_dir, open_existing, runtime};
 use crate::{KindArg, parse_instant};
 
 #[derive(Debug, clap::Args)]
@@ -130,11 +130,22 @@ pub fn run_crawl(args: CrawlArgs) -> Result<ExitCode> {
             }
         });
         let bar = progress_bar();
+        // Each source whose fetch failed, named, for the closing lines and the exit status.
+        let failed: std::sync::Mutex<Vec<String>> = std::sync::Mutex::default();
         let on_progress = |p: &Progress| {
             if let Some(bar) = &bar {
                 bar.set_length(p.total as u64);
                 bar.set_position(p.done as u64);
                 bar.set_message(format!("{} {}", p.source, p.report.outcome));
+            }
+            if !FETCH_OUTCOMES_OK.contains(&p.report.outcome.as_str())
+                && let Ok(mut f) = failed.lock()
+            {
+                let why = p.report.message.as_deref().unwrap_or("");
+                f.push(format!(
+                    "{} (source {}): {} {why}",
+                    p.source, p.source_id.0, p.report.outcome
+                ));
             }
         };
         let result = crawler.run(selection, now, &cancel, &on_progress).await;
@@ -148,9 +159,21 @@ pub fn run_crawl(args: CrawlArgs) -> Result<ExitCode> {
         } else {
             print_summary(&summary);
         }
-        Ok(ExitCode::SUCCESS)
+        let failed = failed.into_inner().unwrap_or_default();
+        for f in &failed {
+            eprintln!("failed: {}", f.trim_end());
+        }
+        // 2: the crawl ran, but some source failed (scripts and cron can tell).
+        Ok(if failed.is_empty() && summary.failed_total() == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        })
     })
 }
+
+/// Fetch outcomes that are not failures.
+const FETCH_OUTCOMES_OK: &[&str] = &["fetched", "not_modified", "unchanged"];
 
 /// A bar on a terminal only: logs and pipes get the closing summary alone.
 fn progress_bar() -> Option<ProgressBar> {
@@ -276,7 +299,7 @@ fn add(args: AddArgs) -> Result<ExitCode> {
 
 fn list(args: ListArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_existing(&args.data).await?;
         let sources = store.sources().await.context("cannot list sources")?;
         store.close().await;
         for s in &sources {
@@ -320,7 +343,7 @@ fn list(args: ListArgs) -> Result<ExitCode> {
 
 fn resume(args: ResumeArgs) -> Result<ExitCode> {
     runtime()?.block_on(async {
-        let store = open(&args.data).await?;
+        let store = open_existing(&args.data).await?;
         let id = SourceId(args.id);
         let was_paused = store
             .source(id)

@@ -142,6 +142,11 @@ impl Service {
     }
 
     pub async fn start(spec: ServeSpec) -> Result<Service> {
+        // The port first: a start that fails on a taken address must not have made (and
+        // printed) a one-time admin token that is then lost.
+        let listener = TcpListener::bind(spec.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", spec.listen))?;
         let store = Store::open_data_dir(&spec.data_dir, StoreOptions::default())
             .await
             .with_context(|| format!("cannot open the data folder {}", spec.data_dir.display()))?;
@@ -159,9 +164,6 @@ impl Service {
         manage_spec.max_batch = spec.max_batch;
         manage_spec.max_url_len = spec.max_url_len;
         let manage = ManageState::new(store.clone(), Arc::clone(&fetcher), manage_spec);
-        let listener = TcpListener::bind(spec.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", spec.listen))?;
         let addr = listener.local_addr()?;
         // Search answers 503 until the index is open; opening may mean a rebuild from the store,
         // which runs in the background while the management API already serves (E7).

@@ -175,10 +175,20 @@ fn crawl_once_over_the_demo_sites_then_a_second_run_is_answered_by_304s() {
         ],
     ));
 
-    let first = stdout(&coalesce(
-        &data,
-        &["crawl", "--once", "--config", &cfg, "--now", NOW],
-    ));
+    // A source failed: the summary still prints, the exit status is 2 and the source is named.
+    let run = coalesce(&data, &["crawl", "--once", "--config", &cfg, "--now", NOW]);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("failed: gone/") && err.contains("http_status"),
+        "{err}"
+    );
+    let first = String::from_utf8_lossy(&run.stdout).into_owned();
     assert!(
         first.starts_with(
             "crawled 7 source(s): 6 fetched, 0 not modified (304), 0 unchanged (same bytes), 1 failed"
@@ -201,7 +211,7 @@ fn crawl_once_over_the_demo_sites_then_a_second_run_is_answered_by_304s() {
     let listed = stdout(&coalesce(&data, &["offerings", "list"]));
     assert_eq!(listed.lines().count(), new);
 
-    let second = stdout(&coalesce(
+    let second = coalesce(
         &data,
         &[
             "crawl",
@@ -212,7 +222,9 @@ fn crawl_once_over_the_demo_sites_then_a_second_run_is_answered_by_304s() {
             "2026-11-21T13:00:00Z",
             "--json",
         ],
-    ));
+    );
+    assert_eq!(second.status.code(), Some(2), "the gone source still fails");
+    let second = String::from_utf8_lossy(&second.stdout).into_owned();
     let summary: serde_json::Value = serde_json::from_str(&second).unwrap();
     assert_eq!(summary["not_modified"], 6, "{second}");
     assert_eq!(summary["fetched"], 0);
@@ -262,9 +274,38 @@ fn metadata_and_decimal_loopback_urls_are_refused_with_a_clear_error() {
 #[test]
 fn resume_of_an_unknown_source_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    let out = coalesce(&dir.path().join("data"), &["sources", "resume", "42"]);
+    let data = dir.path().join("data");
+    stdout(&coalesce(
+        &data,
+        &[
+            "sources",
+            "add",
+            "https://example.org/feed.xml",
+            "--provider",
+            "p",
+        ],
+    ));
+    let out = coalesce(&data, &["sources", "resume", "42"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no source with id 42"));
+}
+
+#[test]
+fn commands_that_only_read_never_create_a_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("typo");
+    for args in [
+        &["sources", "list"][..],
+        &["offerings", "list"],
+        &["clusters", "explain", "c1"],
+        &["sources", "resume", "1"],
+    ] {
+        let out = coalesce(&data, args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no store in"), "{args:?}: {err}");
+        assert!(!data.exists(), "{args:?} created {}", data.display());
+    }
 }
 
 #[test]

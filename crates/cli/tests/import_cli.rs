@@ -156,6 +156,17 @@ fn unreadable_import_fails_and_keeps_offerings() {
 #[test]
 fn explaining_an_unknown_cluster_is_a_one_line_error() {
     let dir = tempfile::tempdir().expect("tempdir");
+    stdout(&coalesce(
+        dir.path(),
+        &[
+            "import",
+            &fixture("import/comarketed_originator.ics"),
+            "--provider",
+            "atc",
+            "--now",
+            "2026-03-01",
+        ],
+    ));
     let out = coalesce(dir.path(), &["clusters", "explain", "c404"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -16,6 +16,8 @@ struct Feed<'a> {
     title: String,
     description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    home_page_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     feed_url: Option<&'a str>,
     items: Vec<Item>,
 }
@@ -76,6 +78,7 @@ pub fn write_json_feed(meta: &FeedMeta, entries: &[FeedEntry<'_>]) -> String {
         version: "https://jsonfeed.org/version/1.1",
         title: clean_text(&meta.name),
         description: clean_text(&meta.description),
+        home_page_url: clean_uri(&meta.home_url),
         feed_url: clean_uri(&meta.self_url),
         items,
     };

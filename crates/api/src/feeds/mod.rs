@@ -57,6 +57,8 @@ pub struct FeedMeta {
     pub description: String,
     /// The absolute URL this feed is served from (with its query).
     pub self_url: String,
+    /// Where a person sees the same search (JSON Feed `home_page_url`, Atom's alternate link).
+    pub home_url: String,
     /// The service's public host name, the right-hand side of every UID. Configured, not taken
     /// from the request: a UID that changed with the Host header would duplicate every event.
     pub uid_domain: String,

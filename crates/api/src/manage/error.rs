@@ -35,6 +35,8 @@ pub enum ManageError {
     UrlTooLong { limit: usize },
     #[error("{0}")]
     Conflict(String),
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
     #[error("too many requests")]
     RateLimited { retry_after: Duration },
     #[error("too many previews or discoveries running; try again shortly")]
@@ -64,6 +66,7 @@ impl ManageError {
             ManageError::KeyInQuery => "key_in_query",
             ManageError::Forbidden => "forbidden",
             ManageError::NotFound => "not_found",
+            ManageError::MethodNotAllowed => "method_not_allowed",
             ManageError::BodyTooLarge { .. } => "body_too_large",
             ManageError::InvalidJson(_) => "invalid_json",
             ManageError::Invalid(_) => "invalid_request",
@@ -86,6 +89,7 @@ impl ManageError {
             ManageError::KeyInQuery => StatusCode::BAD_REQUEST,
             ManageError::Forbidden => StatusCode::FORBIDDEN,
             ManageError::NotFound => StatusCode::NOT_FOUND,
+            ManageError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ManageError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ManageError::InvalidJson(_)
             | ManageError::Invalid(_)

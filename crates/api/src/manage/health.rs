@@ -55,10 +55,18 @@ pub async fn metrics(State(state): State<ManageState>) -> Result<Response, Manag
         *by_state.entry(key).or_default() += 1;
         offerings += s.status.offerings_count;
     }
+    let _ = writeln!(
+        out,
+        "# HELP coalesce_sources Registered sources by fetch state (disabled ones apart)."
+    );
     let _ = writeln!(out, "# TYPE coalesce_sources gauge");
     for (st, n) in &by_state {
         let _ = writeln!(out, "coalesce_sources{{state=\"{st}\"}} {n}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP coalesce_offerings Offerings the sources held at their last fetch."
+    );
     let _ = writeln!(out, "# TYPE coalesce_offerings gauge");
     let _ = writeln!(out, "coalesce_offerings {offerings}");
     Ok((

@@ -66,6 +66,10 @@ impl Metrics {
     /// The counters in Prometheus text format (the store-backed gauges are added by the
     /// handler).
     pub fn render(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP coalesce_fetches_total Source fetches by outcome (fetched, not_modified, unchanged or the failure code)."
+        );
         let _ = writeln!(out, "# TYPE coalesce_fetches_total counter");
         if let Ok(m) = self.fetches.lock() {
             for (outcome, n) in m.iter() {
@@ -76,6 +80,10 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP coalesce_http_requests_total HTTP requests answered, by route and status."
+        );
         let _ = writeln!(out, "# TYPE coalesce_http_requests_total counter");
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {
@@ -86,6 +94,10 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP coalesce_http_request_duration_seconds Time to answer an HTTP request, by route."
+        );
         let _ = writeln!(
             out,
             "# TYPE coalesce_http_request_duration_seconds histogram"
@@ -116,6 +128,10 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP coalesce_rate_limited_total Requests refused by the per-client rate limit."
+        );
         let _ = writeln!(out, "# TYPE coalesce_rate_limited_total counter");
         let _ = writeln!(
             out,

@@ -222,7 +222,8 @@ pub fn management_router(state: ManageState) -> Router {
 }
 
 /// What wraps every route of the service, search included: per-client rate limits, then the
-/// request log and latency metrics, a JSON 404 for unknown paths, and the security headers
+/// request log and latency metrics, a JSON 404 / 405 for unknown paths and methods, and the
+/// security headers
 /// (a route that needs another policy sets its own; these only fill in what is missing).
 pub fn with_service_layers(router: Router, state: ManageState) -> Router {
     use axum::http::HeaderName;
@@ -235,6 +236,7 @@ pub fn with_service_layers(router: Router, state: ManageState) -> Router {
     };
     router
         .fallback(|| async { ManageError::NotFound })
+        .method_not_allowed_fallback(|| async { ManageError::MethodNotAllowed })
         // Browsers must take a body for what its Content-Type says, never sniff JSON or a feed
         // into HTML, and nothing we serve is meant to run scripts or be framed by default.
         .layer(header("x-content-type-options", "nosniff"))
