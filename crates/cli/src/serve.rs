@@ -560,6 +560,10 @@ async fn crawl_loop(
         }
         let problem = round.err().map(|e| format!("round failed: {}", e.code()));
         manage.set_loop_health("crawl", problem);
+        // Keeps the write-ahead log from growing without bound between rounds (HOSTILE E9).
+        if let Err(e) = manage.store().checkpoint().await {
+            tracing::warn!(code = e.code(), error = %e, "checkpoint failed");
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(tick) => {}

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use coalesce_core::dedup::DedupError;
@@ -294,30 +293,6 @@ impl Crawler {
             .update(&self.store, &changed, now)
             .await?;
         Ok(summary)
-    }
-
-    /// Rounds of due sources until `cancel` fires, `poll` apart; for `serve`. Reads the clock
-    /// (this is the shell). A failed round is logged and retried next time: a busy store is no
-    /// reason to stop crawling for good.
-    pub async fn run_until_cancelled(
-        &self,
-        cancel: &CancellationToken,
-        poll: Duration,
-        on_round: &(dyn Fn(&CrawlSummary) + Send + Sync),
-    ) {
-        while !cancel.is_cancelled() {
-            match self.run(Selection::Due, Utc::now(), cancel, &|_| {}).await {
-                Ok(summary) => on_round(&summary),
-                Err(e) => tracing::error!(code = e.code(), error = %e, "crawl round failed"),
-            }
-            if let Err(e) = self.store.checkpoint().await {
-                tracing::warn!(code = e.code(), error = %e, "checkpoint failed");
-            }
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = tokio::time::sleep(poll) => {}
-            }
-        }
     }
 
     async fn pick(

@@ -36,4 +36,4 @@ pub use search::{
     CreditsFilter, DEFAULT_LIMIT, FACET_LIMIT, FacetCount, Facets, MAX_LIMIT, SearchHit,
     SearchRequest, SearchResponse, Snippet, SortOrder,
 };
-pub use sync::{ChangeBatch, ChangeEvent, ChangeSource};
+pub use sync::{ChangeBatch, ChangeEvent};

@@ -1,9 +1,8 @@
-//! Following the store: its change log as a [`ChangeSource`], the catch-up loop the service runs
-//! at start and periodically, and a full rebuild for `coalesce reindex` or a damaged index.
+//! Following the store: its change log resolved to index events, the catch-up loop the service
+//! runs at start and periodically, and a full rebuild for `coalesce reindex` or a damaged index.
 //!
 //! The store is async (sqlx) and tantivy's writer is blocking, so the async functions here read
-//! from the store on the runtime and hand index writes to `spawn_blocking`; the synchronous
-//! [`StoreChanges`] exists for callers that already sit on a blocking thread.
+//! from the store on the runtime and hand index writes to `spawn_blocking`.
 //!
 //! Mapping rules (one place, so search, rebuild and catch-up agree):
 //! - the document's `provider_id` is the provider's `name` (the slug the API filters on) and
@@ -26,8 +25,8 @@ use coalesce_store::{
 };
 
 use crate::{
-    AlsoOfferedBy, CatalogIndex, ChangeBatch, ChangeEvent, ChangeSource, IndexConfig, IndexDoc,
-    IndexError, Opened,
+    AlsoOfferedBy, CatalogIndex, ChangeBatch, ChangeEvent, IndexConfig, IndexDoc, IndexError,
+    Opened,
 };
 
 /// Changes read per round trip to the store.
@@ -327,22 +326,6 @@ pub async fn rebuild_from_store(
     // Whatever landed while the documents were written.
     catch_up(store, &idx, DEFAULT_PAGE).await?;
     Ok((idx, n))
-}
-
-/// The store's change log as a synchronous [`ChangeSource`], for code already on a blocking
-/// thread (inside `spawn_blocking`): each call blocks on the runtime behind `handle`. Never call
-/// it from an async task, where blocking would stall the runtime.
-#[derive(Debug, Clone)]
-pub struct StoreChanges {
-    pub store: Store,
-    pub handle: tokio::runtime::Handle,
-}
-
-impl ChangeSource for StoreChanges {
-    fn changes_since(&self, watermark: u64, limit: usize) -> Result<ChangeBatch, IndexError> {
-        self.handle
-            .block_on(resolve_changes(&self.store, watermark, limit))
-    }
 }
 
 /// The member that represents `cluster` in search and feeds: its canonical member while that one

@@ -25,12 +25,6 @@ pub struct ChangeBatch {
     pub watermark: u64,
 }
 
-/// Where changes come from: the store implements this (the index crate does not know SQL).
-pub trait ChangeSource {
-    /// Changes after `watermark`, at most `limit` of them, oldest first.
-    fn changes_since(&self, watermark: u64, limit: usize) -> Result<ChangeBatch, IndexError>;
-}
-
 impl CatalogIndex {
     /// Applies `batch` and commits it with its watermark.
     pub fn apply(&self, batch: &ChangeBatch) -> Result<(), IndexError> {
@@ -41,21 +35,5 @@ impl CatalogIndex {
             }
         }
         self.commit(batch.watermark)
-    }
-
-    /// Pulls and applies pages of at most `page` changes until the source has nothing newer.
-    /// Returns the number of events applied.
-    pub fn sync_from(&self, source: &dyn ChangeSource, page: usize) -> Result<u64, IndexError> {
-        let mut applied = 0u64;
-        let mut watermark = self.watermark()?.unwrap_or(0);
-        loop {
-            let batch = source.changes_since(watermark, page.max(1))?;
-            if batch.events.is_empty() || batch.watermark <= watermark {
-                return Ok(applied);
-            }
-            applied += batch.events.len() as u64;
-            self.apply(&batch)?;
-            watermark = batch.watermark;
-        }
     }
 }
