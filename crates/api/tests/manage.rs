@@ -725,3 +725,31 @@ async fn every_metric_has_a_help_text() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_source_kind_is_stored_by_the_name_the_crawler_reads() {
+    let (app, _dir) = app(1000).await;
+    let key = provider_with_key(&app, "alpha").await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/sources",
+        Some(&key),
+        Some(json!({"name": "j", "url": "https://example.org/feed.json", "kind": "json_feed"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["kind"], "jsonfeed", "{v}");
+    assert!(coalesce_ingest::Kind::parse(v["kind"].as_str().unwrap()).is_some());
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = call(
+        &app,
+        "PATCH",
+        &format!("/api/v1/sources/{id}"),
+        Some(&key),
+        Some(json!({"kind": "auto"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["kind"].is_null(), "{v}");
+}

@@ -242,7 +242,9 @@ pub(crate) async fn register(
         )));
     }
     let url = check_url(state, &input.url)?;
-    parse_kind(input.kind.as_deref())?;
+    // Stored by its one name, so the crawler reads the kind it was given (`json_feed` was
+    // accepted here and then not understood by the crawler, which silently sniffed instead).
+    let kind = parse_kind(input.kind.as_deref())?.map(|k| k.as_str().to_owned());
     check_timezone(input.timezone.as_deref())?;
     check_dates(input.dates.as_deref())?;
     let mut source_settings = settings(input.timezone.as_deref(), input.dates.as_deref());
@@ -264,7 +266,7 @@ pub(crate) async fn register(
                 provider_id: caller.0,
                 name: name.to_owned(),
                 url: url.to_string(),
-                kind: input.kind.clone().filter(|k| k != "auto"),
+                kind,
                 settings: source_settings,
             },
             now,
@@ -391,7 +393,7 @@ pub async fn update(
         Some(u) => check_url(&state, u)?.to_string(),
         None => source.url.clone(),
     };
-    parse_kind(patch.kind.as_deref())?;
+    let new_kind = parse_kind(patch.kind.as_deref())?.map(|k| k.as_str().to_owned());
     check_timezone(patch.timezone.as_deref())?;
     check_dates(patch.dates.as_deref())?;
     let mut settings = source.settings.clone();
@@ -407,8 +409,7 @@ pub async fn update(
         patch.audience.as_deref(),
     )?;
     let kind = match &patch.kind {
-        Some(k) if k == "auto" => None,
-        Some(k) => Some(k.clone()),
+        Some(_) => new_kind,
         None => source.kind.clone(),
     };
     let now = Utc::now();
