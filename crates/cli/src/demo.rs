@@ -335,6 +335,12 @@ async fn demo(args: DemoArgs) -> Result<()> {
         "    curl -X POST -H 'Authorization: Bearer {admin}' {base}/api/v1/admin/providers/my-library/keys"
     );
 
+    // The README's commands use these names; paste the line into a shell.
+    println!("\nFor the README's commands, in your shell:");
+    println!(
+        "  export B={base} ADMIN={admin} KEY={first_key} SOURCE={first_id} SITES=http://{sites_addr}"
+    );
+
     if !args.exit {
         println!("\nserving until Ctrl-C");
         let _ = tokio::signal::ctrl_c().await;
