@@ -15,6 +15,15 @@ COPY config /etc/coalesce
 USER coalesce
 WORKDIR /var/lib/coalesce
 VOLUME ["/var/lib/coalesce"]
+# Reachable through `docker run -p 8080:8080`; links in feeds and calendars use PUBLIC_URL, which
+# must be what clients type (override it for any other host name or port).
+ENV COALESCE_SERVER__LISTEN=0.0.0.0:8080 \
+    COALESCE_SERVER__PUBLIC_URL=http://localhost:8080 \
+    COALESCE_DATA__DIR=/var/lib/coalesce/data \
+    COALESCE_LOG__FORMAT=json
 EXPOSE 8080
+# Ready = serving with the search index open and the store writable (no curl in the image).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /readyz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
 ENTRYPOINT ["coalesce"]
 CMD ["serve", "--config", "/etc/coalesce/coalesce.toml"]

@@ -246,6 +246,15 @@ impl Config {
         {
             bail!("server.public_url: expected an http(s) URL, got {u:?}");
         }
+        // Feed links, calendar URLs and subscriptions are built from it: reachable from other
+        // machines, the default (http://<listen>) would hand out http://0.0.0.0:8080/... links.
+        if self.server.public_url.is_none() && !listen.ip().is_loopback() {
+            bail!(
+                "server.public_url (COALESCE_SERVER__PUBLIC_URL): required when server.listen \
+                 ({listen}) is reachable from other machines; set it to the URL clients use, \
+                 such as https://events.example.org"
+            );
+        }
         if self.server.uid_domain.trim().is_empty()
             || self.server.uid_domain.contains(['/', ' ', '@'])
         {
@@ -315,6 +324,30 @@ mod tests {
         assert_eq!(spec.crawl.tick, Duration::from_secs(5));
         assert_eq!(spec.crawl.schedule.interval, Duration::from_secs(3600));
         assert_eq!(spec.crawl.fetch.deadline, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn listening_beyond_loopback_needs_the_public_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[server]\nlisten = \"0.0.0.0:8080\"\n").unwrap();
+        let err = load(Some(&p)).unwrap().validate().unwrap_err().to_string();
+        assert!(err.contains("server.public_url"), "{err}");
+        std::fs::write(
+            &p,
+            "[server]\nlisten = \"0.0.0.0:8080\"\npublic_url = \"https://events.example.org\"\n",
+        )
+        .unwrap();
+        let spec = load(Some(&p)).unwrap().validate().unwrap();
+        assert_eq!(
+            spec.public_url.as_deref(),
+            Some("https://events.example.org")
+        );
+        std::fs::write(&p, "[server]\nlisten = \"[::1]:8080\"\n").unwrap();
+        assert!(
+            load(Some(&p)).unwrap().validate().is_ok(),
+            "loopback needs none"
+        );
     }
 
     #[test]

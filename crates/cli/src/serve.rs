@@ -62,8 +62,10 @@ pub fn run_serve(args: ServeArgs) -> Result<std::process::ExitCode> {
 pub fn init_logs(spec: &ServeSpec) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&spec.log_level));
+    // Colours only for a person at a terminal: log collectors get plain text (or JSON).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     // A second initialisation (the demo after a failed start) is harmless: keep the first.
     let _ = if spec.log_json {
