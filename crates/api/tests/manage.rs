@@ -753,3 +753,38 @@ async fn a_source_kind_is_stored_by_the_name_the_crawler_reads() {
     assert_eq!(s, StatusCode::OK, "{v}");
     assert!(v["kind"].is_null(), "{v}");
 }
+
+#[tokio::test]
+async fn keys_show_their_last_use_and_can_be_made_to_expire() {
+    let (app, _dir) = app(1000).await;
+    let key = provider_with_key(&app, "alpha").await;
+    let (s, v) = call(&app, "GET", "/api/v1/keys", Some(&key), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The call just made with it is its last use.
+    assert!(v[0]["last_used_at"].is_string(), "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Some(&key),
+        Some(json!({"label": "contractor", "expires_in_days": 30})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(v["expires_at"].is_string(), "{v}");
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/keys",
+        Some(&key),
+        Some(json!({"expires_in_days": 0})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires_in_days")
+    );
+}

@@ -197,14 +197,25 @@ impl Store {
         provider: ProviderId,
         secret: &str,
         label: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<ApiKeyId, StoreError> {
-        dispatch_write!(self, b => b.add_api_key(provider, secret, label, now).await)
+        dispatch_write!(self, b => b.add_api_key(provider, secret, label, expires_at, now).await)
     }
 
-    /// The provider a presented key belongs to, if it is known and not revoked.
-    pub async fn verify_api_key(&self, secret: &str) -> Result<Option<ProviderId>, StoreError> {
-        dispatch!(self, b => b.verify_api_key(secret).await)
+    /// The key behind `secret` if it works at `now` (not revoked, not expired). Reads only;
+    /// record the use with [`Store::touch_api_key`].
+    pub async fn authenticate_api_key(
+        &self,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyUse>, StoreError> {
+        dispatch!(self, b => b.authenticate_api_key(secret, now).await)
+    }
+
+    /// Records that key `id` was used at `now`.
+    pub async fn touch_api_key(&self, id: ApiKeyId, now: DateTime<Utc>) -> Result<(), StoreError> {
+        dispatch_write!(self, b => b.touch_api_key(id, now).await)
     }
 
     pub async fn revoke_api_key(

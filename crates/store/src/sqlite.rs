@@ -267,6 +267,7 @@ impl SqliteStore {
         provider: ProviderId,
         secret: &str,
         label: Option<&str>,
+        expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<ApiKeyId, StoreError> {
         let mut tx = self.begin().await?;
@@ -278,30 +279,57 @@ impl SqliteStore {
             return Err(StoreError::UnknownProvider(provider));
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO api_keys (provider_id, digest, label, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO api_keys (provider_id, digest, label, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(provider.0)
         .bind(digest(secret))
         .bind(label)
         .bind(secs(now))
+        .bind(expires_at.map(secs))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(ApiKeyId(id))
     }
 
-    pub(crate) async fn verify_api_key(
+    pub(crate) async fn authenticate_api_key(
         &self,
         secret: &str,
-    ) -> Result<Option<ProviderId>, StoreError> {
-        let id: Option<i64> = sqlx::query_scalar(
-            "SELECT provider_id FROM api_keys WHERE digest = $1 AND revoked_at IS NULL",
+        now: DateTime<Utc>,
+    ) -> Result<Option<KeyUse>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, provider_id, last_used_at FROM api_keys \
+             WHERE digest = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(digest(secret))
+        .bind(secs(now))
         .fetch_optional(&self.reader)
         .await?;
-        Ok(id.map(ProviderId))
+        row.map(|r| {
+            Ok(KeyUse {
+                key: ApiKeyId(r.try_get(0)?),
+                provider: ProviderId(r.try_get(1)?),
+                last_used_at: opt_instant(r.try_get(2)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn touch_api_key(
+        &self,
+        id: ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(secs(now))
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn revoke_api_key(

@@ -395,6 +395,19 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Last authentication with it, to the hour; `null` when never used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if it was made to expire.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A key that authenticated: whose it is, and when it was last used before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    pub key: ApiKeyId,
+    pub provider: ProviderId,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// An offering taken down or whose source was deleted while still upcoming, as calendars last

@@ -753,18 +753,33 @@ mod cases {
             .await
             .unwrap();
         let key = s
-            .add_api_key(p.id, "ck_live_secret_1", Some("ci"), t(0))
+            .add_api_key(p.id, "ck_live_secret_1", Some("ci"), None, t(0))
             .await
             .unwrap();
         assert_eq!(
-            s.verify_api_key("ck_live_secret_1").await.unwrap(),
+            s.authenticate_api_key("ck_live_secret_1", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
             Some(p.id)
         );
-        assert_eq!(s.verify_api_key("ck_live_secret_2").await.unwrap(), None);
+        assert_eq!(
+            s.authenticate_api_key("ck_live_secret_2", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
+            None
+        );
         assert!(s.revoke_api_key(key, t(1)).await.unwrap());
-        assert_eq!(s.verify_api_key("ck_live_secret_1").await.unwrap(), None);
+        assert_eq!(
+            s.authenticate_api_key("ck_live_secret_1", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
+            None
+        );
         let err = s
-            .add_api_key(ProviderId(999), "x", None, t(0))
+            .add_api_key(ProviderId(999), "x", None, None, t(0))
             .await
             .unwrap_err();
         assert_eq!(err.code(), "unknown_provider");
@@ -824,22 +839,46 @@ mod cases {
         let a = s.ensure_provider("nedcc", None, t(0)).await.unwrap();
         let z = s.ensure_provider("saa", None, t(0)).await.unwrap();
         let a1 = s
-            .add_api_key(a.id, "ck_a1", Some("laptop"), t(0))
+            .add_api_key(a.id, "ck_a1", Some("laptop"), None, t(0))
             .await
             .unwrap();
-        let a2 = s.add_api_key(a.id, "ck_a2", None, t(1)).await.unwrap();
-        let z1 = s.add_api_key(z.id, "ck_z1", None, t(1)).await.unwrap();
+        let a2 = s
+            .add_api_key(a.id, "ck_a2", None, None, t(1))
+            .await
+            .unwrap();
+        let z1 = s
+            .add_api_key(z.id, "ck_z1", None, None, t(1))
+            .await
+            .unwrap();
         let keys = s.api_keys(a.id).await.unwrap();
         assert_eq!(keys.iter().map(|k| k.id).collect::<Vec<_>>(), vec![a2, a1]);
         assert_eq!(keys[1].label.as_deref(), Some("laptop"));
         // Another provider's key cannot be revoked through this provider.
         assert!(!s.revoke_own_api_key(a.id, z1, t(2)).await.unwrap());
-        assert_eq!(s.verify_api_key("ck_z1").await.unwrap(), Some(z.id));
+        assert_eq!(
+            s.authenticate_api_key("ck_z1", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
+            Some(z.id)
+        );
         assert!(s.revoke_own_api_key(a.id, a1, t(2)).await.unwrap());
         // Twice is a no-op.
         assert!(!s.revoke_own_api_key(a.id, a1, t(3)).await.unwrap());
-        assert_eq!(s.verify_api_key("ck_a1").await.unwrap(), None);
-        assert_eq!(s.verify_api_key("ck_a2").await.unwrap(), Some(a.id));
+        assert_eq!(
+            s.authenticate_api_key("ck_a1", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
+            None
+        );
+        assert_eq!(
+            s.authenticate_api_key("ck_a2", t(2))
+                .await
+                .unwrap()
+                .map(|u| u.provider),
+            Some(a.id)
+        );
         let keys = s.api_keys(a.id).await.unwrap();
         assert_eq!(keys[1].revoked_at, Some(t(2)));
         assert_eq!(keys[0].revoked_at, None);
@@ -1223,7 +1262,7 @@ async fn sqlite_file_holds_only_the_key_digest() {
     let b = Sqlite::open(StoreOptions::default()).await;
     let p = b.store.ensure_provider("nedcc", None, t(0)).await.unwrap();
     b.store
-        .add_api_key(p.id, "ck_live_plaintext_marker", None, t(0))
+        .add_api_key(p.id, "ck_live_plaintext_marker", None, None, t(0))
         .await
         .unwrap();
     b.store.checkpoint().await.unwrap();
@@ -1276,4 +1315,49 @@ async fn sqlite_separate_handles_on_one_file_never_see_busy() {
     }
     let live = b.store.offerings(&OfferingFilter::default()).await.unwrap();
     assert_eq!(live.len(), 800);
+}
+
+#[tokio::test]
+async fn keys_expire_at_their_time_and_remember_their_last_use() {
+    let b = <Sqlite as Backend>::open(StoreOptions::default()).await;
+    let s = b.store();
+    let p = s.ensure_provider("acme", None, t(0)).await.unwrap();
+    let k = s
+        .add_api_key(p.id, "ck_expiring", None, Some(t(24)), t(0))
+        .await
+        .unwrap();
+    let used = s
+        .authenticate_api_key("ck_expiring", t(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (used.key, used.provider, used.last_used_at),
+        (k, p.id, None)
+    );
+    s.touch_api_key(k, t(1)).await.unwrap();
+    let used = s
+        .authenticate_api_key("ck_expiring", t(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.last_used_at, Some(t(1)));
+    assert!(
+        s.authenticate_api_key("ck_expiring", t(24))
+            .await
+            .unwrap()
+            .is_none(),
+        "a key stops working at its expiry"
+    );
+    assert!(
+        s.authenticate_api_key("ck_other", t(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = s.api_keys(p.id).await.unwrap();
+    assert_eq!(
+        (listed[0].last_used_at, listed[0].expires_at),
+        (Some(t(1)), Some(t(24)))
+    );
 }

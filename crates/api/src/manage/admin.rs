@@ -195,6 +195,8 @@ pub async fn list_providers(
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     pub label: Option<String>,
+    /// Days until the key stops working (1 to 3650); without it the key works until revoked.
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -204,6 +206,8 @@ pub struct CreatedKey {
     /// Shown this once; only its digest is stored.
     pub key: String,
     pub label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 pub async fn create_key(
@@ -217,20 +221,36 @@ pub async fn create_key(
         .provider_by_name(&name)
         .await?
         .ok_or(ManageError::NotFound)?;
-    issue_key(store, provider, body.unwrap_or_default().label, "operator").await
+    issue_key(store, provider, body.unwrap_or_default(), "operator").await
 }
 
 /// Longest label a key may carry.
 const MAX_LABEL: usize = 100;
+
+/// Longest lifetime a key may be given, in days (ten years).
+const MAX_KEY_DAYS: u32 = 3650;
 
 /// Makes a key for `provider` and answers 201 with it, shown this once; `by` says who asked,
 /// for the log (the key itself is never logged).
 pub(crate) async fn issue_key(
     store: &coalesce_store::Store,
     provider: Provider,
-    label: Option<String>,
+    NewKey {
+        label,
+        expires_in_days,
+    }: NewKey,
     by: &'static str,
 ) -> Result<Response, ManageError> {
+    let now = Utc::now();
+    let expires_at = match expires_in_days {
+        None => None,
+        Some(d @ 1..=MAX_KEY_DAYS) => Some(now + chrono::TimeDelta::days(i64::from(d))),
+        Some(d) => {
+            return Err(ManageError::Invalid(format!(
+                "expires_in_days must be 1 to {MAX_KEY_DAYS}, got {d}"
+            )));
+        }
+    };
     if label
         .as_ref()
         .is_some_and(|l| l.chars().count() > MAX_LABEL)
@@ -241,7 +261,7 @@ pub(crate) async fn issue_key(
     }
     let key = generate_key()?;
     let id = store
-        .add_api_key(provider.id, &key, label.as_deref(), Utc::now())
+        .add_api_key(provider.id, &key, label.as_deref(), expires_at, now)
         .await?;
     tracing::info!(provider = %provider.name, key_id = id.0, by, "api key created");
     Ok((
@@ -251,6 +271,7 @@ pub(crate) async fn issue_key(
             provider: provider.name,
             key,
             label,
+            expires_at,
         }),
     )
         .into_response())

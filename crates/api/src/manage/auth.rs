@@ -8,6 +8,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use chrono::Utc;
 use coalesce_store::ProviderId;
 use sha2::{Digest, Sha256};
 
@@ -120,10 +121,21 @@ impl FromRequestParts<ManageState> for Caller {
         if !token.starts_with(KEY_PREFIX) {
             return Err(ManageError::Unauthorized);
         }
-        match state.inner.store.verify_api_key(token).await? {
-            Some(id) => Ok(Caller(id)),
-            None => Err(ManageError::Unauthorized),
+        let now = Utc::now();
+        let store = &state.inner.store;
+        let Some(used) = store.authenticate_api_key(token, now).await? else {
+            return Err(ManageError::Unauthorized);
+        };
+        // `last_used_at` to the hour: at most one write per key and hour, and a failed one
+        // (a full disk) never refuses a caller whose key is good.
+        if used
+            .last_used_at
+            .is_none_or(|t| now - t >= chrono::TimeDelta::hours(1))
+            && let Err(e) = store.touch_api_key(used.key, now).await
+        {
+            tracing::warn!(code = e.code(), error = %e, "key use not recorded");
         }
+        Ok(Caller(used.provider))
     }
 }
 

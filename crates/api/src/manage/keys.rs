@@ -37,7 +37,7 @@ pub async fn create(
         .into_iter()
         .find(|p| p.id == caller.0)
         .ok_or(ManageError::NotFound)?;
-    issue_key(store, provider, body.label, "provider").await
+    issue_key(store, provider, body, "provider").await
 }
 
 /// Revokes one of the caller's keys, the one in use included (it stops working at once).

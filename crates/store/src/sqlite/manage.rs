@@ -203,7 +203,7 @@ impl SqliteStore {
     /// it revoked and when).
     pub(crate) async fn api_keys(&self, provider: ProviderId) -> Result<Vec<ApiKey>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, label, created_at, revoked_at FROM api_keys \
+            "SELECT id, label, created_at, revoked_at, last_used_at, expires_at FROM api_keys \
              WHERE provider_id = $1 ORDER BY id DESC",
         )
         .bind(provider.0)
@@ -216,6 +216,8 @@ impl SqliteStore {
                     label: r.try_get(1)?,
                     created_at: instant(r.try_get(2)?)?,
                     revoked_at: opt_instant(r.try_get(3)?)?,
+                    last_used_at: opt_instant(r.try_get(4)?)?,
+                    expires_at: opt_instant(r.try_get(5)?)?,
                 })
             })
             .collect()
