@@ -302,6 +302,363 @@ pub const ROUTES: &[RouteDoc] = &[
     },
 ];
 
+/// Who may call a management operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    /// The operator's admin token.
+    Admin,
+    /// A provider's API key.
+    Provider,
+}
+
+/// One documented management operation (served by [`crate::management_router`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OpDoc {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub auth: Auth,
+    /// The JSON body's fields, described; `None` when it takes none.
+    pub body: Option<&'static str>,
+    /// Status and media type of the success answer.
+    pub ok: (u16, &'static str),
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    body: Option<&'static str>,
+    ok: (u16, &'static str),
+) -> OpDoc {
+    OpDoc {
+        method,
+        path,
+        summary,
+        tag,
+        auth,
+        body,
+        ok,
+    }
+}
+
+const JSON: &str = "application/json";
+const NONE: &str = "";
+
+/// Every management operation, as `management_router` serves it.
+pub const MANAGE_ROUTES: &[OpDoc] = &[
+    op(
+        "get",
+        "/healthz",
+        "the process is up",
+        "health",
+        Auth::Public,
+        None,
+        (200, "text/plain"),
+    ),
+    op(
+        "get",
+        "/readyz",
+        "ready: index open, loops working, store writable; 503 names what is not",
+        "health",
+        Auth::Public,
+        None,
+        (200, "text/plain"),
+    ),
+    op(
+        "get",
+        "/metrics",
+        "Prometheus metrics (bearer metrics token when one is configured)",
+        "health",
+        Auth::Public,
+        None,
+        (200, "text/plain"),
+    ),
+    op(
+        "post",
+        "/api/v1/admin/providers",
+        "create a provider",
+        "admin",
+        Auth::Admin,
+        Some("name (a-z, 0-9, -), display_name, sectors (archives, libraries, museums), audience"),
+        (201, JSON),
+    ),
+    op(
+        "get",
+        "/api/v1/admin/providers",
+        "list providers",
+        "admin",
+        Auth::Admin,
+        None,
+        (200, JSON),
+    ),
+    op(
+        "patch",
+        "/api/v1/admin/providers/{name}",
+        "change a provider's declared sectors or audience",
+        "admin",
+        Auth::Admin,
+        Some("sectors, audience (null clears)"),
+        (200, JSON),
+    ),
+    op(
+        "post",
+        "/api/v1/admin/providers/{name}/keys",
+        "issue a key for a provider (shown once)",
+        "admin",
+        Auth::Admin,
+        Some("label, expires_in_days (optional)"),
+        (201, JSON),
+    ),
+    op(
+        "delete",
+        "/api/v1/admin/keys/{id}",
+        "revoke any key",
+        "admin",
+        Auth::Admin,
+        None,
+        (204, NONE),
+    ),
+    op(
+        "get",
+        "/api/v1/keys",
+        "the caller's keys with last use and expiry, never secrets",
+        "keys",
+        Auth::Provider,
+        None,
+        (200, JSON),
+    ),
+    op(
+        "post",
+        "/api/v1/keys",
+        "another key for the caller (shown once)",
+        "keys",
+        Auth::Provider,
+        Some("label, expires_in_days (optional)"),
+        (201, JSON),
+    ),
+    op(
+        "delete",
+        "/api/v1/keys/{id}",
+        "revoke one of the caller's keys",
+        "keys",
+        Auth::Provider,
+        None,
+        (204, NONE),
+    ),
+    op(
+        "post",
+        "/api/v1/sources",
+        "register a source",
+        "sources",
+        Auth::Provider,
+        Some(
+            "name, url, kind (auto, rss, atom, jsonfeed, ics, html), timezone, dates, sectors, audience",
+        ),
+        (201, JSON),
+    ),
+    op(
+        "get",
+        "/api/v1/sources",
+        "the caller's sources with their status",
+        "sources",
+        Auth::Provider,
+        None,
+        (200, JSON),
+    ),
+    op(
+        "post",
+        "/api/v1/sources/batch",
+        "register many sources",
+        "sources",
+        Auth::Provider,
+        Some("sources: [source as for POST /api/v1/sources]"),
+        (200, JSON),
+    ),
+    op(
+        "post",
+        "/api/v1/sources/preview",
+        "fetch and parse a URL without storing anything",
+        "sources",
+        Auth::Provider,
+        Some("url, kind, timezone, dates, sectors, audience"),
+        (200, JSON),
+    ),
+    op(
+        "post",
+        "/api/v1/sources/discover",
+        "feed and calendar links found on a homepage",
+        "sources",
+        Auth::Provider,
+        Some("url"),
+        (200, JSON),
+    ),
+    op(
+        "get",
+        "/api/v1/sources/opml",
+        "the caller's sources as OPML",
+        "sources",
+        Auth::Provider,
+        None,
+        (200, "text/x-opml"),
+    ),
+    op(
+        "post",
+        "/api/v1/sources/opml",
+        "register the feeds of an OPML document",
+        "sources",
+        Auth::Provider,
+        Some("an OPML document"),
+        (200, JSON),
+    ),
+    op(
+        "get",
+        "/api/v1/sources/{id}",
+        "a source's status and recent fetches",
+        "sources",
+        Auth::Provider,
+        None,
+        (200, JSON),
+    ),
+    op(
+        "patch",
+        "/api/v1/sources/{id}",
+        "change a source",
+        "sources",
+        Auth::Provider,
+        Some("url, kind, timezone, dates, sectors, audience, enabled"),
+        (200, JSON),
+    ),
+    op(
+        "delete",
+        "/api/v1/sources/{id}",
+        "delete a source (upcoming offerings stay cancelled in calendars for 30 days)",
+        "sources",
+        Auth::Provider,
+        None,
+        (204, NONE),
+    ),
+    op(
+        "post",
+        "/api/v1/sources/{id}/refresh",
+        "fetch the source now",
+        "sources",
+        Auth::Provider,
+        None,
+        (202, JSON),
+    ),
+    op(
+        "delete",
+        "/api/v1/sources/{id}/offerings/{offering}",
+        "take one offering down now",
+        "sources",
+        Auth::Provider,
+        None,
+        (204, NONE),
+    ),
+    op(
+        "get",
+        "/api/v1/sources/{id}/scorecard",
+        "the source's data-quality scorecard",
+        "sources",
+        Auth::Provider,
+        None,
+        (200, JSON),
+    ),
+];
+
+fn error_answer(what: &str) -> Value {
+    json!({
+        "description": what,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn too_many() -> Value {
+    let mut v = error_answer(
+        "too many requests (rate limit, or previews running); wait Retry-After seconds",
+    );
+    if let Some(m) = v.as_object_mut() {
+        m.insert(
+            "headers".into(),
+            json!({ "Retry-After": { "schema": { "type": "integer" }, "description": "seconds" } }),
+        );
+    }
+    v
+}
+
+/// The path parameters of a templated path, in order.
+fn path_params(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect()
+}
+
+fn operation(o: &OpDoc) -> Value {
+    let mut responses = Map::new();
+    let (code, media) = o.ok;
+    let ok = if media.is_empty() {
+        json!({ "description": "done" })
+    } else {
+        json!({ "description": "ok", "content": { media: {} } })
+    };
+    responses.insert(code.to_string(), ok);
+    let mut errors = vec![("400", "invalid request: a field, the JSON or a limit")];
+    if o.auth != Auth::Public {
+        errors.push(("401", "missing, wrong, revoked or expired credentials"));
+        errors.push(("403", "not allowed for this caller"));
+    }
+    if o.path.contains('{') {
+        errors.push(("404", "no such item (or not the caller's)"));
+    }
+    if o.body.is_some() {
+        errors.push(("413", "body larger than the limit"));
+        errors.push((
+            "422",
+            "refused by policy (address policy, unreadable document)",
+        ));
+    }
+    if o.path == "/readyz" {
+        errors.push(("503", "not ready; the message says why"));
+    }
+    for (c, what) in errors {
+        responses.insert(c.into(), error_answer(what));
+    }
+    responses.insert("429".into(), too_many());
+    let mut v = json!({
+        "summary": o.summary,
+        "tags": [o.tag],
+        "parameters": path_params(o.path),
+        "responses": responses,
+    });
+    if let Some(m) = v.as_object_mut() {
+        if o.auth != Auth::Public {
+            m.insert("security".into(), json!([{ "bearer": [] }]));
+        }
+        if let Some(fields) = o.body {
+            let media = if o.path.ends_with("/opml") {
+                "text/x-opml"
+            } else {
+                JSON
+            };
+            m.insert(
+                "requestBody".into(),
+                json!({
+                    "required": true,
+                    "description": fields,
+                    "content": { media: { "schema": { "type": if media == JSON { "object" } else { "string" } } } }
+                }),
+            );
+        }
+    }
+    v
+}
+
 /// Which routes take the search filters.
 fn takes_filters(r: &RouteDoc) -> bool {
     matches!(
@@ -395,6 +752,7 @@ pub fn document(routes: &[RouteDoc]) -> Value {
             }
             responses.insert(code.into(), e);
         }
+        responses.insert("429".into(), too_many());
         paths.insert(
             r.path.into(),
             json!({ "get": {
@@ -405,6 +763,12 @@ pub fn document(routes: &[RouteDoc]) -> Value {
             }}),
         );
     }
+    for o in MANAGE_ROUTES {
+        let entry = paths.entry(o.path).or_insert_with(|| json!({}));
+        if let Some(m) = entry.as_object_mut() {
+            m.insert(o.method.into(), operation(o));
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -413,7 +777,13 @@ pub fn document(routes: &[RouteDoc]) -> Value {
             "description": "continuing-education offerings of archives, libraries and museums, gathered from many providers"
         },
         "paths": paths,
-        "components": { "schemas": { "Error": {
+        "components": {
+            "securitySchemes": { "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "a provider's API key (clsc_...), or the operator's admin token for /api/v1/admin"
+            }},
+            "schemas": { "Error": {
             "type": "object",
             "required": ["error"],
             "properties": { "error": {

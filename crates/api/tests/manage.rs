@@ -788,3 +788,40 @@ async fn keys_show_their_last_use_and_can_be_made_to_expire() {
             .contains("expires_in_days")
     );
 }
+
+/// The documented management operations are the served ones: each answers (401 without
+/// credentials where it needs them), none falls through to 404 or 405; and the document marks
+/// them as needing the bearer scheme.
+#[tokio::test]
+async fn every_documented_management_operation_is_served() {
+    use coalesce_api::openapi::{Auth, MANAGE_ROUTES};
+    let (app, _dir) = app(100_000).await;
+    for op in MANAGE_ROUTES {
+        let path = op
+            .path
+            .replace("{name}", "someone")
+            .replace("{id}", "1")
+            .replace("{offering}", "o1");
+        let method = op.method.to_ascii_uppercase();
+        let body = op.body.map(|_| json!({}));
+        let (s, v) = call(&app, &method, &path, None, body).await;
+        match op.auth {
+            Auth::Public => assert!(
+                s.is_success() || s == StatusCode::SERVICE_UNAVAILABLE,
+                "{method} {path}: {s} {v}"
+            ),
+            Auth::Admin | Auth::Provider => {
+                assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}")
+            }
+        }
+    }
+    let doc = coalesce_api::openapi::document(coalesce_api::openapi::ROUTES);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let create = &doc["paths"]["/api/v1/sources"]["post"];
+    assert_eq!(create["security"][0]["bearer"], json!([]), "{create}");
+    assert!(create["responses"]["429"]["headers"]["Retry-After"].is_object());
+    assert!(doc["paths"]["/api/v1/offerings"]["get"]["responses"]["429"].is_object());
+}
