@@ -372,8 +372,10 @@ impl SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO sources (provider_id, name, url, kind, settings, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+            "INSERT INTO sources (id, provider_id, name, url, kind, settings, created_at, updated_at) \
+             VALUES (MAX(COALESCE((SELECT MAX(id) FROM sources), 0), \
+                         COALESCE((SELECT last_id FROM id_high_water WHERE tbl = 'sources'), 0)) + 1, \
+                     $1, $2, $3, $4, $5, $6, $6) \
              ON CONFLICT (provider_id, name) DO UPDATE SET url = excluded.url, \
              kind = excluded.kind, settings = excluded.settings, updated_at = excluded.updated_at \
              RETURNING id",

@@ -1361,3 +1361,19 @@ async fn keys_expire_at_their_time_and_remember_their_last_use() {
         (Some(t(1)), Some(t(24)))
     );
 }
+
+#[tokio::test]
+async fn a_deleted_source_id_is_never_given_to_a_new_source() {
+    let mut b = <Sqlite as Backend>::open(StoreOptions::default()).await;
+    let first = source(b.store(), "acme", "one").await;
+    let last = source(b.store(), "acme", "two").await;
+    b.store().delete_source(last, t(1)).await.unwrap();
+    let next = source(b.store(), "acme", "three").await;
+    assert!(next.0 > last.0, "{next:?} reuses the deleted {last:?}");
+    // Across a restart too, and re-registering an existing name keeps its id.
+    b.store().delete_source(next, t(2)).await.unwrap();
+    b.reopen().await;
+    let after = source(b.store(), "acme", "four").await;
+    assert!(after.0 > next.0, "{after:?} reuses the deleted {next:?}");
+    assert_eq!(source(b.store(), "acme", "one").await, first);
+}

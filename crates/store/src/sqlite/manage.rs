@@ -50,6 +50,14 @@ impl SqliteStore {
         if n == 0 {
             return Err(StoreError::UnknownSource(id));
         }
+        // Its id is never given to another source: links, histories and logs keep meaning it.
+        sqlx::query(
+            "INSERT INTO id_high_water (tbl, last_id) VALUES ('sources', $1) \
+             ON CONFLICT (tbl) DO UPDATE SET last_id = MAX(last_id, excluded.last_id)",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(logged)
     }
