@@ -581,6 +581,12 @@ fn atom_and_json_feed_escape_text_and_carry_stable_ids() {
     assert!(atom.contains("<id>tag:coalesce.example,2026:offering/c6</id>"));
     assert!(atom.contains("<updated>2026-09-02T00:00:00Z</updated>"));
     assert!(atom.contains("Also offered by: Museum Guild"));
+    // HTML content: sessions as a list items, markup from providers still escaped twice over.
+    assert!(
+        atom.contains("<content type=\"html\">&lt;p&gt;When:&lt;/p&gt;&lt;ul&gt;&lt;li&gt;"),
+        "{atom}"
+    );
+    assert!(!atom.contains("<content type=\"text\">"));
     assert!(!atom.chars().any(|c| c.is_control() && c != '\n'));
     // Our own feed parser (the ingest crate's RSS/Atom reader) reads it back.
     let mut hints = coalesce_ingest::ParseHints::new(utc("2026-09-15T08:00:00Z"));

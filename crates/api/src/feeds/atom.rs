@@ -74,20 +74,11 @@ pub fn write_atom(meta: &FeedMeta, entries: &[FeedEntry<'_>]) -> String {
         if let Some(summary) = o.summary.as_deref().filter(|s| !s.trim().is_empty()) {
             element(&mut out, "    ", "summary", summary.trim());
         }
-        let mut content = String::new();
-        let sessions = sessions_text(entry, MAX_SESSIONS);
-        if !sessions.is_empty() {
-            content.push_str("When:\n");
-            for s in sessions {
-                content.push_str("- ");
-                content.push_str(&s);
-                content.push('\n');
-            }
-            content.push('\n');
-        }
-        content.push_str(&details_text(entry));
-        out.push_str("    <content type=\"text\">");
-        escape_xml(&mut out, &content);
+        // HTML, so readers keep the sessions as a list and the links as links (as text, most
+        // of them run the lines together). Every piece is escaped before it becomes markup.
+        let html = content_html(&sessions_text(entry, MAX_SESSIONS), &details_text(entry));
+        out.push_str("    <content type=\"html\">");
+        escape_xml(&mut out, &html);
         out.push_str("</content>\n");
         out.push_str("  </entry>\n");
     }
@@ -121,4 +112,44 @@ fn link(out: &mut String, indent: &str, rel: &str, href: &str, kind: Option<&str
         out.push('"');
     }
     out.push_str("/>\n");
+}
+
+/// The entry's content as a small HTML document: the sessions as a list, then the details
+/// one line each, with `Label: https://...` lines made links. Only text we escaped and
+/// http(s) URLs we cleaned go in.
+fn content_html(sessions: &[String], details: &str) -> String {
+    let mut html = String::with_capacity(256 + details.len() * 2);
+    if !sessions.is_empty() {
+        html.push_str("<p>When:</p><ul>");
+        for s in sessions {
+            html.push_str("<li>");
+            escape_xml(&mut html, s);
+            html.push_str("</li>");
+        }
+        html.push_str("</ul>");
+    }
+    for para in details.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        html.push_str("<p>");
+        for (i, line) in para.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            if i > 0 {
+                html.push_str("<br/>");
+            }
+            match line.split_once(": ") {
+                Some((label, url))
+                    if (url.starts_with("https://") || url.starts_with("http://"))
+                        && !url.contains(char::is_whitespace) =>
+                {
+                    escape_xml(&mut html, label);
+                    html.push_str(": <a href=\"");
+                    escape_xml(&mut html, url);
+                    html.push_str("\">");
+                    escape_xml(&mut html, url);
+                    html.push_str("</a>");
+                }
+                _ => escape_xml(&mut html, line),
+            }
+        }
+        html.push_str("</p>");
+    }
+    html
 }
