@@ -322,6 +322,24 @@ pub struct Parsed {
     /// so a provider can see that its feed was understood.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<&'static str>,
+    /// The next page of a paged events API (The Events Calendar's `next_rest_url`, Localist's
+    /// `page` object applied to `ParseHints::base_url`), when the document says there is one.
+    /// Parsing only reports it: following it is the crawler's job, through the same fetch
+    /// policy (size, time, SSRF) as any URL, with its own cap on pages per source. It is always
+    /// http(s), on the host of `base_url` (a `www.` prefix aside) when that is known, and never
+    /// `base_url` itself.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_url"
+    )]
+    pub next_page: Option<Url>,
+}
+
+fn serialize_url<S: serde::Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_some(u.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Why a whole document could not be read.
@@ -417,6 +435,8 @@ pub(crate) struct Extracted {
     pub ttl: Option<u32>,
     /// See [`Parsed::platform`].
     pub platform: Option<&'static str>,
+    /// See [`Parsed::next_page`].
+    pub next_page: Option<Url>,
 }
 
 /// Reads one document. See the crate docs for the pipeline.
@@ -477,6 +497,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
         warnings: ctx.warnings,
         ttl: extracted.ttl,
         platform: extracted.platform,
+        next_page: extracted.next_page,
     })
 }
 

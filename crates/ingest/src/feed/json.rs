@@ -96,6 +96,7 @@ fn from_feed(feed: Feed, ctx: &mut Ctx<'_>) -> Extracted {
         drafts,
         ttl: feed.ttl,
         platform: None,
+        next_page: None,
     }
 }
 

@@ -130,6 +130,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
         drafts,
         ttl: feed.ttl,
         platform,
+        next_page: None,
     })
 }
 
