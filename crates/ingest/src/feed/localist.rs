@@ -362,10 +362,10 @@ fn session(i: &Instance, n: usize, d: &mut Draft, ctx: &mut Ctx<'_>) -> Option<O
         }
         None => None,
     };
-    if start.floating {
-        if let Some(z) = zone {
-            d.timezone = Some(z.name().to_string());
-        }
+    if start.floating
+        && let Some(z) = zone
+    {
+        d.timezone = Some(z.name().to_string());
     }
     let all_day = start.all_day || i.all_day == Some(true);
     if all_day {
