@@ -2,9 +2,9 @@
 //!
 //! [`parse`] sniffs the format ([`Kind`]), decodes the charset with a fixed precedence (BOM, HTTP
 //! charset, XML declaration, then UTF-8 with replacement), hands the document to one adapter per
-//! format (`feed` for RSS/Atom/JSON Feed, `ical` for iCalendar, `html` for schema.org pages and
-//! per-source CSS rules), and runs every adapter's [`draft::Draft`]s through one shared finishing
-//! stage (sanitizing, identity, modality, cost, credits, topics) so nothing downstream knows which
+//! format (`feed` for RSS/Atom/JSON Feed and the calendar platforms' JSON event APIs, `ical` for
+//! iCalendar, `html` for schema.org pages and per-source CSS rules), and runs every adapter's
+//! [`draft::Draft`]s through one shared finishing stage (sanitizing, identity, modality, cost, credits, topics) so nothing downstream knows which
 //! format an offering came from.
 //!
 //! Never here: the network, the store, the clock (`now` is in [`ParseHints`]). A bad item becomes
@@ -318,8 +318,8 @@ pub struct Parsed {
     /// RSS `<ttl>`: minutes the publisher says the feed may be cached. The crawler turns it
     /// into a capped "not before"; parsing only reports it.
     pub ttl: Option<u32>,
-    /// The calendar platform whose own fields were read (`libcal`, `trumba`, `hcalendar`),
-    /// so a provider can see that its feed was understood.
+    /// The calendar platform whose own fields were read (`libcal`, `trumba`, `hcalendar`,
+    /// `the-events-calendar`, `localist`), so a provider can see that its feed was understood.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<&'static str>,
     /// The next page of a paged events API (The Events Calendar's `next_rest_url`, Localist's

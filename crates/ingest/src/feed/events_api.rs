@@ -227,7 +227,7 @@ pub(super) fn next_page(raw: &str, base: Option<&Url>, ctx: &mut Ctx<'_>) -> Opt
             WarningCode::UnsafeUrl,
             None,
             format!(
-                "next page {:?} is not an http(s) url and was dropped",
+                "next page {:?} is not an absolute http(s) url and was dropped",
                 raw.chars().take(80).collect::<String>()
             ),
         );
