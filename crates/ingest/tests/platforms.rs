@@ -873,3 +873,25 @@ fn event_api_nesting_is_bounded_before_serde() {
     let err = parse(deep.as_bytes(), &hints("America/Chicago")).expect_err("too deep");
     assert_eq!(err.code(), "too_deep");
 }
+
+#[test]
+fn event_api_dates_at_the_edges_of_the_calendar_are_warnings_not_panics() {
+    let docs = [
+        r#"{"events": [{"start_date": "262143-12-31 23:59:59", "utc_start_date": "-262143-01-01 00:00:00", "end_date": "262143-12-31 23:59:59", "all_day": true}]}"#,
+        r#"{"events": [{"start_date": "9999-12-31 23:59:59", "utc_start_date": "0000-01-01 00:00:00"}]}"#,
+        r#"{"events": [{"start_date": "2027-03-14 02:30:00", "timezone": "America/Chicago", "all_day": true, "end_date": "2027-03-01 00:00:00"}]}"#,
+        r#"{"events": [{"start_date": "2027-03-02 14:00:00", "timezone": "Mars/Olympus_Mons"}]}"#,
+        r#"{"events": [{"event": {"event_instances": [{"event_instance": {"start": "9999-12-31T23:59:59-23:59", "end": "0001-01-01T00:00:00+23:59", "all_day": true}}]}}], "page": {"current": 18446744073709551615, "total": 18446744073709551615}}"#,
+        r#"{"events": [{"event": {"event_instances": [{"event_instance": {"start": "2027-03-14", "all_day": false}}, null, 5, []]}}]}"#,
+    ];
+    for doc in docs {
+        let mut h = hints("America/Chicago");
+        h.base_url = Some(
+            "https://x.example.org/api/2/events?page=1"
+                .parse()
+                .expect("url"),
+        );
+        let p = parse(doc.as_bytes(), &h).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        assert_eq!(p.offerings.len(), 1, "{doc}");
+    }
+}

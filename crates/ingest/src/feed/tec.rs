@@ -434,7 +434,14 @@ fn session(
 }
 
 /// "2027-03-02 14:00:00" as TEC writes it (ISO with `T`, without seconds, or a day also read).
+/// Four-digit years only: chrono reads six-digit ones too, whose local times at an offset fall
+/// off its range and panic when shown.
 fn wall(s: &str) -> Option<NaiveDateTime> {
+    use chrono::Datelike;
+    wall_any_year(s).filter(|n| (1..=9999).contains(&n.year()))
+}
+
+fn wall_any_year(s: &str) -> Option<NaiveDateTime> {
     [
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M:%S",
