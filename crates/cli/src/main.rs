@@ -274,6 +274,7 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
             "title": parsed.title,
             "encoding": parsed.encoding,
             "platform": parsed.platform,
+            "next_page": parsed.next_page.as_ref().map(|u| u.as_str()),
             "offerings": parsed.offerings.len(),
             "warnings": parsed.warnings,
         });
@@ -293,6 +294,10 @@ fn run_parse(mut args: ParseArgs) -> Result<ExitCode> {
             parsed.offerings.len(),
             parsed.warnings.len()
         );
+        // Paged event APIs: `parse` reads one page; say where the next one is.
+        if let Some(next) = &parsed.next_page {
+            eprintln!("next page (not read): {next}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -65,3 +65,30 @@ fn bad_window_and_zone_arguments_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown time zone"));
 }
+
+#[test]
+fn an_events_api_page_names_its_platform_and_its_unread_next_page_issue_23() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/platforms/tec_rest_page_with_malformed_events.json");
+    let out = coalesce()
+        .arg("parse")
+        .arg(&fixture)
+        .args([
+            "--base-url",
+            "https://riverbend.example.org/wp-json/tribe/events/v1/events?page=1",
+            "--timezone",
+            "America/Chicago",
+        ])
+        .output()
+        .expect("run coalesce");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+    assert!(stderr.contains("platform the-events-calendar"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "next page (not read): https://riverbend.example.org/wp-json/tribe/events/v1/events?page=2"
+        ),
+        "{stderr}"
+    );
+}

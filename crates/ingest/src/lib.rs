@@ -2,9 +2,9 @@
 //!
 //! [`parse`] sniffs the format ([`Kind`]), decodes the charset with a fixed precedence (BOM, HTTP
 //! charset, XML declaration, then UTF-8 with replacement), hands the document to one adapter per
-//! format (`feed` for RSS/Atom/JSON Feed, `ical` for iCalendar, `html` for schema.org pages and
-//! per-source CSS rules), and runs every adapter's [`draft::Draft`]s through one shared finishing
-//! stage (sanitizing, identity, modality, cost, credits, topics) so nothing downstream knows which
+//! format (`feed` for RSS/Atom/JSON Feed and the calendar platforms' JSON event APIs, `ical` for
+//! iCalendar, `html` for schema.org pages and per-source CSS rules), and runs every adapter's
+//! [`draft::Draft`]s through one shared finishing stage (sanitizing, identity, modality, cost, credits, topics) so nothing downstream knows which
 //! format an offering came from.
 //!
 //! Never here: the network, the store, the clock (`now` is in [`ParseHints`]). A bad item becomes
@@ -318,10 +318,28 @@ pub struct Parsed {
     /// RSS `<ttl>`: minutes the publisher says the feed may be cached. The crawler turns it
     /// into a capped "not before"; parsing only reports it.
     pub ttl: Option<u32>,
-    /// The calendar platform whose own fields were read (`libcal`, `trumba`, `hcalendar`),
-    /// so a provider can see that its feed was understood.
+    /// The calendar platform whose own fields were read (`libcal`, `trumba`, `hcalendar`,
+    /// `the-events-calendar`, `localist`), so a provider can see that its feed was understood.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<&'static str>,
+    /// The next page of a paged events API (The Events Calendar's `next_rest_url`, Localist's
+    /// `page` object applied to `ParseHints::base_url`), when the document says there is one.
+    /// Parsing only reports it: following it is the crawler's job, through the same fetch
+    /// policy (size, time, SSRF) as any URL, with its own cap on pages per source. It is always
+    /// http(s), on the host of `base_url` (a `www.` prefix aside) when that is known, and never
+    /// `base_url` itself.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_url"
+    )]
+    pub next_page: Option<Url>,
+}
+
+fn serialize_url<S: serde::Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => s.serialize_some(u.as_str()),
+        None => s.serialize_none(),
+    }
 }
 
 /// Why a whole document could not be read.
@@ -417,6 +435,8 @@ pub(crate) struct Extracted {
     pub ttl: Option<u32>,
     /// See [`Parsed::platform`].
     pub platform: Option<&'static str>,
+    /// See [`Parsed::next_page`].
+    pub next_page: Option<Url>,
 }
 
 /// Reads one document. See the crate docs for the pipeline.
@@ -477,6 +497,7 @@ pub fn parse(bytes: &[u8], hints: &ParseHints) -> Result<Parsed, ParseError> {
         warnings: ctx.warnings,
         ttl: extracted.ttl,
         platform: extracted.platform,
+        next_page: extracted.next_page,
     })
 }
 

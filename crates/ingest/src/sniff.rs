@@ -48,8 +48,7 @@ fn from_content(text: &str) -> Option<Kind> {
         return Some(Kind::Ics);
     }
     if head.starts_with('{') {
-        return head
-            .contains("jsonfeed.org/version")
+        return (head.contains("jsonfeed.org/version") || is_events_api(head, text))
             .then_some(Kind::JsonFeed);
     }
     let lower = head.to_ascii_lowercase();
@@ -94,6 +93,23 @@ fn from_content(text: &str) -> Option<Kind> {
         _ if looks_like_html(&lower) => Some(Kind::Html),
         _ => None,
     }
+}
+
+/// A calendar platform's JSON event API (The Events Calendar's REST API, Localist's): read
+/// with JSON Feed, which tells them apart by shape. The `events` key opens both in the head;
+/// an event's own fields may come after a long description, so they are looked for in the
+/// whole text (a substring search, no parse).
+fn is_events_api(head: &str, text: &str) -> bool {
+    const MARKERS: [&str; 5] = [
+        "\"start_date\"",
+        "\"utc_start_date\"",
+        "\"event_instances\"",
+        "\"next_rest_url\"",
+        "\"total_pages\"",
+    ];
+    head.contains("\"events\"")
+        && (MARKERS.iter().any(|m| text.contains(m))
+            || (head.contains("\"page\"") && head.contains("\"event\"")))
 }
 
 /// Common HTML elements anywhere in the (lowercased) head of the document.
@@ -160,6 +176,18 @@ mod tests {
             (None, "BEGIN:VEVENT\r\nSUMMARY:x", Some(Kind::Ics)),
             (None, "0<dl><dd><dl><dd>", Some(Kind::Html)),
             (None, "{\"a\": 1}", None),
+            (
+                None,
+                "{\"events\": [{\"id\": 1, \"start_date\": \"2027-03-02 14:00:00\"}]}",
+                Some(Kind::JsonFeed),
+            ),
+            (
+                None,
+                "{\"events\": [{\"event\": {\"event_instances\": []}}], \"page\": {}}",
+                Some(Kind::JsonFeed),
+            ),
+            (None, "{\"events\": [], \"page\": {\"current\": 1}}", None),
+            (None, "{\"events\": [{\"name\": \"x\"}]}", None),
             // Regression (found by proptest): a multibyte character across byte 15.
             (None, "=\n&ééé:Ié€s?", None),
         ];

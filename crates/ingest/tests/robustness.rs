@@ -46,6 +46,58 @@ proptest! {
     }
 }
 
+/// Any JSON value a platform might put where a date, flag, place or price belongs: date-like
+/// text at the edges of the calendar, numbers, flags, null, lists and objects.
+fn field() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    prop_oneof![
+        "-?[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}([ T][0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?)?([+-][0-9]{2}:[0-9]{2}|Z)?"
+            .prop_map(Value::String),
+        "[ -~]{0,24}".prop_map(Value::String),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|n| json!(n)),
+        any::<bool>().prop_map(Value::Bool),
+        Just(Value::Null),
+        Just(json!([])),
+        Just(json!({"venue": "V", "city": 5, "name": "N"})),
+        Just(json!("America/Chicago")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Issue 23: The Events Calendar's and Localist's event APIs, every field of any type.
+    #[test]
+    fn event_api_fields_of_any_type_never_panic(
+        f in proptest::collection::vec(field(), 12),
+    ) {
+        let tec = serde_json::json!({"events": [{
+            "id": f[0], "title": "T", "start_date": f[1], "end_date": f[2],
+            "utc_start_date": f[3], "utc_end_date": f[4], "timezone": f[5], "all_day": f[6],
+            "venue": f[7], "cost": f[8], "cost_details": {"values": [f[9]]}, "organizer": f[10],
+        }], "next_rest_url": f[11]});
+        let localist = serde_json::json!({"events": [{"event": {
+            "id": f[0], "title": "L", "ticket_cost": f[8], "free": f[6], "geo": f[7],
+            "experience": f[5], "event_instances": [
+                {"event_instance": {"start": f[1], "end": f[2], "all_day": f[6]}},
+                {"event_instance": {"start": f[3], "end": f[4], "all_day": true}},
+            ],
+        }}], "page": {"current": f[9], "total": f[10]}});
+        let mut h = hints();
+        h.base_url = "https://x.example.org/events?page=1".parse().ok();
+        h.timezone = "America/Chicago".parse().ok();
+        for doc in [tec, localist] {
+            let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+            if let Ok(p) = parse(&bytes, &h) {
+                for o in &p.offerings {
+                    let _ = serde_json::to_string(o);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn empty_and_whitespace_documents_are_errors_not_panics() {
     for doc in ["", "   \n\t"] {

@@ -1,11 +1,14 @@
 //! JSON Feed 1.x through feed-rs, behind a nesting gate: serde would recurse into whatever
-//! depth the document has before feed-rs sees a single field. (RSS and Atom no longer go
+//! depth the document has before feed-rs sees a single field. The calendar platforms' JSON
+//! event APIs (The Events Calendar, Localist) pass the same gate and are told from JSON Feed
+//! by their shape ([`events_api::shape`]). (RSS and Atom no longer go
 //! through feed-rs: see [`super::reader`].)
 
 use feed_rs::model::{Entry, Feed, Text};
 use url::Url;
 
 use super::FeedInfo;
+use super::events_api::{self, Shape};
 use crate::draft::Draft;
 use crate::sanitize::html_to_text;
 use crate::{Ctx, Doc, Extracted, ParseError, WarningCode};
@@ -16,6 +19,17 @@ pub(super) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         return Err(ParseError::TooDeep { limit });
     }
     let text = doc.text.trim_start_matches('\u{feff}');
+    // Read once: the shape says which reader it is for, and JSON Feed's images are read
+    // from it too.
+    let value = serde_json::from_str::<serde_json::Value>(text).ok();
+    if let Some(shape) = value.as_ref().and_then(events_api::shape)
+        && let Some(serde_json::Value::Object(obj)) = value
+    {
+        return Ok(match shape {
+            Shape::TheEventsCalendar => super::tec::extract(obj, ctx),
+            Shape::Localist => super::localist::extract(obj, ctx),
+        });
+    }
     let feed = parse_feed(text, ctx.hints.base_url.as_ref())
         .map_err(|e| ParseError::malformed(doc.kind, e))?;
     let mut extracted = from_feed(feed, ctx);
@@ -27,7 +41,7 @@ pub(super) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         }
     }
     // feed-rs drops `image` and `banner_image`; the items array is in the same order.
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+    if let Some(value) = value {
         let items = value.get("items").and_then(|i| i.as_array());
         for (draft, item) in extracted.drafts.iter_mut().zip(items.into_iter().flatten()) {
             if draft.image_url.is_none() {
@@ -96,6 +110,7 @@ fn from_feed(feed: Feed, ctx: &mut Ctx<'_>) -> Extracted {
         drafts,
         ttl: feed.ttl,
         platform: None,
+        next_page: None,
     }
 }
 

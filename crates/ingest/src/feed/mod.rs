@@ -11,10 +11,13 @@
 //! the reader found into [`Draft`]s: text constructs into HTML or text, dates, links and the base
 //! for relative links (`xml:base`, the item's page, the feed's page).
 
+mod events_api;
 mod hcal;
 mod json;
+mod localist;
 mod platform;
 mod reader;
+mod tec;
 mod timestamp;
 mod tokens;
 
@@ -130,6 +133,7 @@ fn extract_xml(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, ParseError
         drafts,
         ttl: feed.ttl,
         platform,
+        next_page: None,
     })
 }
 

@@ -58,6 +58,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
             drafts,
             ttl: None,
             platform: None,
+            next_page: None,
         });
     }
 
@@ -118,6 +119,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         drafts,
         ttl: None,
         platform: None,
+        next_page: None,
     })
 }
 

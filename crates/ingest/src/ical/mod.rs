@@ -111,6 +111,7 @@ pub(crate) fn extract(doc: &Doc<'_>, ctx: &mut Ctx<'_>) -> Result<Extracted, Par
         drafts,
         ttl: None,
         platform: None,
+        next_page: None,
     })
 }
 
