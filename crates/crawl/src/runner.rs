@@ -385,7 +385,7 @@ impl Crawler {
                 (result, change, outcome.to_owned())
             }
             Ok(resp) => match self.parse(source, &resp, at).await {
-                Ok(parsed) => {
+                Ok((parsed, pages)) => {
                     summary.fetched += 1;
                     let ttl = parsed
                         .ttl
@@ -411,9 +411,11 @@ impl Crawler {
                         offerings: parsed.offerings,
                         warnings,
                         http_status: Some(resp.status),
-                        etag: resp.validators.etag,
-                        last_modified: resp.validators.last_modified,
-                        content_hash: resp.validators.content_hash,
+                        // The first page's validators say nothing about the others: a
+                        // paged source is fetched fresh every time.
+                        etag: resp.validators.etag.filter(|_| pages == 1),
+                        last_modified: resp.validators.last_modified.filter(|_| pages == 1),
+                        content_hash: resp.validators.content_hash.filter(|_| pages == 1),
                     };
                     (FetchResult::Fetched(snapshot), change, "fetched".to_owned())
                 }
@@ -486,6 +488,43 @@ impl Crawler {
     /// Parses off the async threads with the source's own settings; the base URL is where the
     /// document really came from (after redirects).
     async fn parse(
+        &self,
+        source: &Source,
+        resp: &FetchResponse,
+        now: DateTime<Utc>,
+    ) -> Result<(Parsed, usize), (&'static str, String)> {
+        let mut parsed = self.parse_page(source, resp, now).await?;
+        // An events API that pages (The Events Calendar's REST API, Localist) is read to its
+        // end, politely, as one document: a page left out would look like removed events.
+        // Any page failing fails the whole fetch, so nothing is removed for it.
+        let mut pages = 1;
+        while let Some(next) = parsed.next_page.take() {
+            if pages >= MAX_PAGES {
+                return Err((
+                    "too_many_pages",
+                    format!("the source pages past {MAX_PAGES} pages; nothing was applied"),
+                ));
+            }
+            pages += 1;
+            let host = next.host_str().unwrap_or_default().to_owned();
+            let permit = self
+                .gate
+                .acquire(&host, self.fetcher.robots_delay(&next))
+                .await
+                .map_err(|_| ("cancelled", "the crawl is stopping".to_owned()))?;
+            let page = self.fetcher.get(&next, now).await;
+            drop(permit);
+            let page = page.map_err(|e| (e.code(), format!("page {pages} ({next}): {e}")))?;
+            let more = self.parse_page(source, &page, now).await?;
+            parsed.offerings.extend(more.offerings);
+            parsed.warnings.extend(more.warnings);
+            parsed.next_page = more.next_page;
+        }
+        Ok((parsed, pages))
+    }
+
+    /// Parses one fetched document with the source's settings.
+    async fn parse_page(
         &self,
         source: &Source,
         resp: &FetchResponse,
@@ -595,6 +634,9 @@ fn schedule_status(s: &coalesce_store::SourceStatus) -> schedule::SourceStatus {
         redirect_seen: u32::try_from(s.redirect_seen).unwrap_or(0),
     }
 }
+
+/// Most pages one paged source (an events API) is read to; past it the fetch fails.
+const MAX_PAGES: usize = 50;
 
 /// A fetch whose result could not be recorded. One source never fails the round: a source
 /// deleted while its fetch ran is skipped (its result has nowhere to go), and a store failure

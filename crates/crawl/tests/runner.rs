@@ -502,3 +502,74 @@ async fn a_source_deleted_mid_round_is_skipped_and_the_rest_applied() {
     assert_eq!(w.live_titles(kept).await.len(), 3);
     assert!(w.store.source(doomed).await.unwrap().is_none());
 }
+
+/// One page of The Events Calendar's REST API: `n` events from `first`, and the next page's
+/// URL when there is one.
+fn tec_page(first: usize, n: usize, next: Option<String>) -> String {
+    let events: Vec<serde_json::Value> = (first..first + n)
+        .map(|i| {
+            serde_json::json!({
+                "id": i,
+                "url": format!("https://museum.example/event/{i}/"),
+                "title": format!("Collections care clinic {i}"),
+                "description": "<p>Hands-on.</p>",
+                "all_day": false,
+                "start_date": "2027-03-16 10:00:00",
+                "end_date": "2027-03-16 12:00:00",
+                "utc_start_date": "2027-03-16 15:00:00",
+                "utc_end_date": "2027-03-16 17:00:00",
+                "timezone": "America/Chicago",
+                "cost": "Free"
+            })
+        })
+        .collect();
+    let mut doc = serde_json::json!({ "events": events, "total": 5, "total_pages": 2 });
+    if let Some(next) = next {
+        doc["next_rest_url"] = next.into();
+    }
+    doc.to_string()
+}
+
+#[tokio::test]
+async fn a_paged_events_api_is_read_to_its_last_page_and_a_failed_page_removes_nothing() {
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let fail = Arc::clone(&broken);
+    let fx = Fixture::start(move |req| {
+        if req.path.contains("page=2") {
+            if fail.load(Ordering::SeqCst) {
+                status(500, &[])
+            } else {
+                Reply::Full(
+                    200,
+                    vec![("content-type".into(), "application/json".into())],
+                    tec_page(3, 2, None).into_bytes(),
+                )
+            }
+        } else {
+            let host = req.header("host").unwrap_or_default().to_owned();
+            let next = format!("http://{host}/wp-json/tribe/events/v1/events?page=2");
+            Reply::Full(
+                200,
+                vec![("content-type".into(), "application/json".into())],
+                tec_page(0, 3, Some(next)).into_bytes(),
+            )
+        }
+    })
+    .await;
+    let w = world(&[fx.authority()], |_| {}).await;
+    let src = w
+        .register(fx.url("/wp-json/tribe/events/v1/events").as_str())
+        .await;
+    let sum = w.run(Selection::All, hours(0)).await;
+    assert_eq!((sum.fetched, sum.failed_total()), (1, 0), "{sum:?}");
+    assert_eq!(w.live_titles(src).await.len(), 5, "both pages were read");
+
+    broken.store(true, Ordering::SeqCst);
+    let sum = w.run(Selection::All, hours(2)).await;
+    assert_eq!(sum.failed.get("http_status"), Some(&1), "{sum:?}");
+    assert_eq!(
+        w.live_titles(src).await.len(),
+        5,
+        "a failed page fails the fetch and removes nothing"
+    );
+}
