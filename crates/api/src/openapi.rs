@@ -107,6 +107,7 @@ pub const FILTERS: &[Param] = &[
         name: "credits",
         kind: Kind::Enum(&[
             "any",
+            "true",
             "ceu",
             "contact_hours",
             "credit_hours",
@@ -738,7 +739,8 @@ pub fn document(routes: &[RouteDoc]) -> Value {
         for (code, what) in [
             (
                 "400",
-                "bad parameter, invalid query or cursor, offset too deep",
+                "bad parameter, invalid query or cursor, offset too deep, to not after from, \
+                 calendar window too long",
             ),
             ("404", "no such offering"),
             (

@@ -245,6 +245,9 @@ impl Params {
                         ))
                     })?);
                 }
+                // An empty cursor is the first page, as an absent one (clients that always
+                // send the parameter).
+                "cursor" if accept == Accept::Search && v.is_empty() => {}
                 "cursor" if accept == Accept::Search => {
                     if v.len() > MAX_CURSOR {
                         return Err(ApiError::InvalidCursor("cursor is too long".into()));
@@ -427,9 +430,9 @@ impl Filters {
         }
         if let Some((raw, _)) = &self.credits {
             parts.push(if raw == "any" || raw == "true" {
-                "with continuing-education credits".into()
+                "continuing-education credits".into()
             } else {
-                format!("with {} credits", raw.replace('_', " "))
+                format!("{} credits", raw.replace('_', " "))
             });
         }
         if !self.statuses.is_empty() {

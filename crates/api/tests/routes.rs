@@ -908,3 +908,19 @@ async fn calendar_route_round_trips_through_python_to_the_search_api_occurrences
     assert!(!want.is_empty());
     assert_eq!(got, want);
 }
+
+/// What schemathesis found against the OpenAPI document.
+#[tokio::test]
+async fn an_empty_cursor_is_the_first_page_and_descriptions_read_well() {
+    let app = app().await;
+    let first = get(&app.router, "/api/v1/offerings?limit=2").await;
+    let empty = get(&app.router, "/api/v1/offerings?limit=2&cursor=").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert_eq!(ids(&empty.json()), ids(&first.json()));
+    for credits in ["any", "true", "ceu"] {
+        let atom = get(&app.router, &format!("/feed.atom?credits={credits}")).await;
+        assert_eq!(atom.status, StatusCode::OK);
+        assert!(!atom.body.contains("with with"), "{}", atom.body);
+        assert!(atom.body.contains("credits"), "{}", atom.body);
+    }
+}
