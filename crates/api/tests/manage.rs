@@ -825,3 +825,40 @@ async fn every_documented_management_operation_is_served() {
     assert!(create["responses"]["429"]["headers"]["Retry-After"].is_object());
     assert!(doc["paths"]["/api/v1/offerings"]["get"]["responses"]["429"].is_object());
 }
+
+#[tokio::test]
+async fn metrics_can_be_kept_for_a_token_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
+        .await
+        .unwrap();
+    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
+    let rate = RateSpec {
+        per_minute: NonZeroU32::new(1000).unwrap(),
+        burst: NonZeroU32::new(1000).unwrap(),
+        trusted_proxies: Vec::new(),
+    };
+    let mut spec = ManageSpec::new(digest(ADMIN), rate);
+    spec.metrics_token_digest = Some(digest("metrics-scraper-secret"));
+    let state = ManageState::new(store, fetcher, spec);
+    state.set_ready(true);
+    let app = with_service_layers(management_router(state.clone()), state);
+    let (s, v) = call(&app, "GET", "/metrics", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, _) = call(&app, "GET", "/metrics", Some("wrong-token-value"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::get("/metrics")
+                .header("authorization", "Bearer metrics-scraper-secret")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // The probes stay open.
+    let (s, _) = call(&app, "GET", "/healthz", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+}

@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub admin_token: Option<String>,
+    /// When set, `/metrics` needs `Authorization: Bearer <metrics_token>`
+    /// (COALESCE_METRICS_TOKEN).
+    pub metrics_token: Option<String>,
     pub server: ServerConfig,
     pub data: DataConfig,
     pub index: IndexSettings,
@@ -135,6 +138,7 @@ impl Default for LogConfig {
 #[derive(Debug, Clone)]
 pub struct ServeSpec {
     pub admin_token: Option<String>,
+    pub metrics_token: Option<String>,
     pub listen: SocketAddr,
     pub public_url: Option<String>,
     pub uid_domain: String,
@@ -236,6 +240,10 @@ impl Config {
         };
         // An empty variable (compose passes one through when unset) means "not given".
         let admin_token = self.admin_token.filter(|t| !t.is_empty());
+        let metrics_token = self.metrics_token.filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            bail!("metrics_token (COALESCE_METRICS_TOKEN): must be at least 16 characters");
+        }
         if let Some(t) = &admin_token
             && t.len() < 16
         {
@@ -267,6 +275,7 @@ impl Config {
             public_url: self.server.public_url.clone(),
             uid_domain: self.server.uid_domain.clone(),
             admin_token,
+            metrics_token,
             listen,
             header_read_timeout: secs(
                 "server.header_read_timeout_secs",

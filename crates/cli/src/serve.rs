@@ -165,6 +165,7 @@ impl Service {
         manage_spec.body_limit = spec.body_limit;
         manage_spec.max_batch = spec.max_batch;
         manage_spec.max_url_len = spec.max_url_len;
+        manage_spec.metrics_token_digest = spec.metrics_token.as_deref().map(auth::digest);
         let manage = ManageState::new(store.clone(), Arc::clone(&fetcher), manage_spec);
         let addr = listener.local_addr()?;
         // Search answers 503 until the index is open; opening may mean a rebuild from the store,

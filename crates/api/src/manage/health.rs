@@ -40,7 +40,20 @@ pub async fn readyz(State(state): State<ManageState>) -> Result<Response, Manage
     Ok((StatusCode::OK, "ready\n").into_response())
 }
 
-pub async fn metrics(State(state): State<ManageState>) -> Result<Response, ManageError> {
+pub async fn metrics(
+    State(state): State<ManageState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ManageError> {
+    if let Some(want) = &state.inner.spec.metrics_token_digest {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(super::auth::digest);
+        if !given.is_some_and(|g| super::auth::digests_equal(&g, want)) {
+            return Err(ManageError::Unauthorized);
+        }
+    }
     let mut out = String::new();
     state.inner.metrics.render(&mut out);
     let sources = state.inner.store.sources().await?;

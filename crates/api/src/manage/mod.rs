@@ -56,6 +56,8 @@ pub struct ManageSpec {
     /// providers and per provider; past either a caller gets 429 with `Retry-After`.
     pub fetches_at_once: usize,
     pub fetches_per_provider: usize,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (its SHA-256 here).
+    pub metrics_token_digest: Option<[u8; 32]>,
 }
 
 impl ManageSpec {
@@ -72,6 +74,7 @@ impl ManageSpec {
             // into; four at once keep a burst of them within a few hundred MiB.
             fetches_at_once: 4,
             fetches_per_provider: 2,
+            metrics_token_digest: None,
         }
     }
 }
