@@ -21,6 +21,7 @@ pub fn fetch_result(parsed: Result<Parsed, ParseError>, body: &[u8]) -> FetchRes
             let warnings = p.warnings.len();
             FetchResult::Fetched(Snapshot {
                 content_hash: Some(format!("sha256:{:x}", Sha256::digest(body))),
+                platform: p.platform.map(str::to_owned),
                 ..Snapshot::new(p.offerings, warnings)
             })
         }

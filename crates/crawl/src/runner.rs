@@ -408,6 +408,7 @@ impl Crawler {
                     report.http_status = Some(resp.status);
                     report.offerings = parsed.offerings.len() as u64;
                     let snapshot = Snapshot {
+                        platform: parsed.platform.map(str::to_owned),
                         offerings: parsed.offerings,
                         warnings,
                         http_status: Some(resp.status),

@@ -563,6 +563,11 @@ async fn a_paged_events_api_is_read_to_its_last_page_and_a_failed_page_removes_n
     let sum = w.run(Selection::All, hours(0)).await;
     assert_eq!((sum.fetched, sum.failed_total()), (1, 0), "{sum:?}");
     assert_eq!(w.live_titles(src).await.len(), 5, "both pages were read");
+    // The provider sees its feed was understood as what it is.
+    assert_eq!(
+        w.status(src).await.platform.as_deref(),
+        Some("the-events-calendar")
+    );
 
     broken.store(true, Ordering::SeqCst);
     let sum = w.run(Selection::All, hours(2)).await;

@@ -55,7 +55,7 @@ const SOURCE_SELECT: &str = "SELECT s.id, s.provider_id, p.name, s.name, s.url, 
      f.last_healthy_at, f.consecutive_failures, f.last_error_code, f.last_error_message, \
      f.http_status, f.offerings_count, f.warnings_count, f.last_anomaly_code, \
      f.last_anomaly_message, f.last_anomaly_at, f.next_due_at, f.paused, f.paused_at, \
-     f.redirect_to, f.redirect_seen, p.sectors, p.audience \
+     f.redirect_to, f.redirect_seen, p.sectors, p.audience, f.platform \
      FROM sources s \
      JOIN providers p ON p.id = s.provider_id \
      LEFT JOIN fetch_state f ON f.source_id = s.id";
@@ -658,7 +658,8 @@ impl SqliteStore {
                      warnings_count = $9, \
                      last_anomaly_code = COALESCE($10, last_anomaly_code), \
                      last_anomaly_message = COALESCE($11, last_anomaly_message), \
-                     last_anomaly_at = CASE WHEN $10 IS NULL THEN last_anomaly_at ELSE $2 END \
+                     last_anomaly_at = CASE WHEN $10 IS NULL THEN last_anomaly_at ELSE $2 END, \
+                     platform = $13 \
                      WHERE source_id = $12",
                 )
                 .bind(status)
@@ -673,6 +674,7 @@ impl SqliteStore {
                 .bind(anomaly.map(Anomaly::code))
                 .bind(anomaly.map(ToString::to_string))
                 .bind(source.0)
+                .bind(snapshot.platform.as_deref())
                 .execute(&mut *tx)
                 .await?;
                 plan.summary
@@ -1056,6 +1058,7 @@ fn source_from(row: &SqliteRow) -> Result<Source, StoreError> {
             paused_at: opt_instant(row.try_get(28)?)?,
             redirect_to: row.try_get(29)?,
             redirect_seen: row.try_get::<Option<i64>, _>(30)?.unwrap_or(0),
+            platform: row.try_get(33)?,
         },
         provider_sectors: sectors_from(row.try_get(31)?)?,
         provider_audience: row.try_get(32)?,

@@ -122,6 +122,9 @@ pub struct SourceStatus {
     /// the stored URL changes only once it has repeated often enough.
     pub redirect_to: Option<String>,
     pub redirect_seen: i64,
+    /// The calendar platform the last fetched document was read as, when one was recognised.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// What the crawler decided about a source after a fetch, written in the same transaction as
@@ -160,6 +163,8 @@ pub struct Snapshot {
     pub last_modified: Option<String>,
     /// A hash of the body, so a server that ignores validators can still be short-circuited.
     pub content_hash: Option<String>,
+    /// The calendar platform the document was recognised as (`libcal`, `localist`, ...).
+    pub platform: Option<String>,
 }
 
 impl Snapshot {

@@ -993,6 +993,7 @@ mod cases {
             etag: Some("\"v1\"".into()),
             last_modified: Some("Sun, 01 Mar 2026 11:00:00 GMT".into()),
             content_hash: Some("sha256:abc".into()),
+            platform: Some("libcal".into()),
         };
         s.apply(src, &FetchResult::Fetched(snap), t(1))
             .await
@@ -1003,6 +1004,7 @@ mod cases {
         assert_eq!(st.content_hash.as_deref(), Some("sha256:abc"));
         assert_eq!((st.offerings_count, st.warnings_count), (3, 2));
         assert_eq!(st.http_status, Some(200));
+        assert_eq!(st.platform.as_deref(), Some("libcal"));
         assert_eq!(st.next_due_at, Some(t(3)));
         assert!(s.due_sources(t(2), 10).await.unwrap().is_empty());
         assert_eq!(s.due_sources(t(3), 10).await.unwrap(), vec![src]);
@@ -1070,6 +1072,7 @@ mod cases {
             etag: Some("\"v1\"".into()),
             last_modified: Some("Sun, 01 Mar 2026 11:00:00 GMT".into()),
             content_hash: Some("sha256:abc".into()),
+            platform: None,
         })
     }
 

@@ -25,6 +25,10 @@ pub struct Missing {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Scorecard {
     pub source_id: i64,
+    /// The calendar platform the source's feed was last read as (`libcal`, `trumba`, ...),
+    /// so a provider sees coalesce understood it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     pub offerings: usize,
     pub missing_start: Missing,
     pub missing_end: Missing,
@@ -123,6 +127,7 @@ pub async fn scorecard(
     let offerings: Vec<&Offering> = stored.iter().map(|s| &s.offering).collect();
     let mut card = score(&offerings);
     card.source_id = source.id.0;
+    card.platform = source.status.platform.clone();
     // Warnings come with parsing, so only a fresh fetch has them.
     if let Some(latest) = state
         .history(source.id)

@@ -505,6 +505,12 @@ pub struct Preview {
     pub url: String,
     pub final_url: String,
     pub kind: Kind,
+    /// The calendar platform the document was read as (`libcal`, `localist`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'static str>,
+    /// A paged events API's next page: a registered source reads every page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<String>,
     pub title: Option<String>,
     pub encoding: &'static str,
     pub offerings_count: usize,
@@ -592,6 +598,8 @@ pub async fn preview(
         url: url.to_string(),
         final_url: response.final_url.to_string(),
         kind: parsed.kind,
+        platform: parsed.platform,
+        next_page: parsed.next_page.as_ref().map(ToString::to_string),
         title: parsed.title,
         encoding: parsed.encoding,
         offerings_count: count,
