@@ -92,6 +92,9 @@ pub fn run_discover(args: DiscoverArgs) -> Result<std::process::ExitCode> {
             link.url
         );
     }
+    if let Some(platform) = found.platform {
+        println!("calendar platform: {platform} (its own feed is listed first)");
+    }
     println!(
         "{} feed or calendar link(s); schema.org events on the page: {}",
         found.links.len(),

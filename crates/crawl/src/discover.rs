@@ -39,8 +39,13 @@ pub struct FoundLink {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Discovery {
-    /// Best first: declared alternates, then iCalendar links, then guesses.
+    /// Best first: the calendar platform's own richest feed, declared alternates, then
+    /// iCalendar links, then guesses.
     pub links: Vec<FoundLink>,
+    /// The calendar platform the page is served by (`libcal`, `the-events-calendar`,
+    /// `localist`, `trumba`), when its marks are on the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<&'static str>,
     /// The page itself holds schema.org `Event`s (JSON-LD or microdata), so it can be a source.
     pub schema_org_events: bool,
 }
@@ -123,16 +128,102 @@ pub fn discover(html: &[u8], base: &Url) -> Discovery {
         }
         rest = &rest[end..];
     }
-    // Declared alternates first, then calendars, then guesses; stable within each group.
+    if let Some((platform, feed)) = platform_feed(&text, base, &found) {
+        out.platform = Some(platform);
+        if let Some((href, kind)) = feed {
+            push(
+                &mut found,
+                &mut seen,
+                base,
+                &href,
+                kind,
+                None,
+                "platform_feed",
+            );
+            // Already listed under another name: the platform's reading wins.
+            if let Some(l) = found.iter_mut().find(|l| l.url.as_str() == href) {
+                l.via = "platform_feed";
+                l.kind = kind;
+            }
+        }
+    }
+    // The platform's own feed first, then declared alternates, then calendars, then
+    // guesses; stable within each group.
     found.sort_by_key(|l: &FoundLink| match l.via {
-        "link_alternate" => 0,
-        "ics_link" | "webcal" => 1,
-        _ => 2,
+        "platform_feed" => 0,
+        "link_alternate" => 1,
+        "ics_link" | "webcal" => 2,
+        _ => 3,
     });
     found.truncate(MAX_LINKS);
     out.links = found;
     out
 }
+
+/// The platform whose marks `page` carries, and the feed of it that says the most: LibCal's
+/// RSS (its own date, time, location and audience elements) over its iCal export; The Events
+/// Calendar's REST API and Localist's API (structured, paged) over their RSS or HTML; a
+/// Trumba calendar's RSS (with its custom fields) from its embed's web name.
+fn platform_feed(
+    page: &str,
+    base: &Url,
+    found: &[FoundLink],
+) -> Option<(&'static str, Option<(String, FeedKind)>)> {
+    let lower = page.to_ascii_lowercase();
+    let origin = base.origin().ascii_serialization();
+    if lower.contains("libcal.com") || (lower.contains("springshare") && lower.contains("/rss.php"))
+    {
+        let rss = LIBCAL_RSS
+            .as_ref()
+            .and_then(|re| re.find(page))
+            .map(|m| decode_entities(m.as_str()));
+        let rss = rss
+            .and_then(|h| base.join(&h).ok())
+            .map(|u| (u.to_string(), FeedKind::Rss));
+        return Some(("libcal", rss));
+    }
+    if lower.contains("/wp-content/plugins/the-events-calendar/")
+        || lower.contains("tribe-events-calendar")
+        || lower.contains("/wp-json/tribe/events/")
+    {
+        let api = format!("{origin}/wp-json/tribe/events/v1/events");
+        return Some(("the-events-calendar", Some((api, FeedKind::JsonFeed))));
+    }
+    if lower.contains("localist") && (lower.contains("/api/2/") || lower.contains("localist-")) {
+        let api = format!("{origin}/api/2/events");
+        return Some(("localist", Some((api, FeedKind::JsonFeed))));
+    }
+    if lower.contains("trumba.com") {
+        let rss = TRUMBA_WEBNAME
+            .as_ref()
+            .and_then(|re| re.captures(page))
+            .and_then(|c| c.get(1))
+            .map(|m| {
+                (
+                    format!("https://www.trumba.com/calendars/{}.rss", m.as_str()),
+                    FeedKind::Rss,
+                )
+            });
+        return Some(("trumba", rss));
+    }
+    // A feed link that is one of them even though the page carries no other mark.
+    found
+        .iter()
+        .find(|l| {
+            l.url.path().ends_with("/rss.php")
+                && l.url.host_str().is_some_and(|h| h.ends_with("libcal.com"))
+        })
+        .map(|l| ("libcal", Some((l.url.to_string(), FeedKind::Rss))))
+}
+
+/// LibCal's RSS link (`https://x.libcal.com/rss.php?cid=123`, relative on its own pages).
+static LIBCAL_RSS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?:https?://[A-Za-z0-9.-]+\.libcal\.com)?/rss\.php\?[^"'<>\s]*"#).ok()
+});
+
+/// The web name in a Trumba embed: `webName: "cityname"` or `webName='x'`.
+static TRUMBA_WEBNAME: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"webName\s*[:=]\s*["']([A-Za-z0-9_-]{1,64})["']"#).ok());
 
 fn push(
     found: &mut Vec<FoundLink>,
@@ -298,6 +389,62 @@ mod tests {
 
     fn base() -> Url {
         Url::parse("https://museum.example/visit/").unwrap()
+    }
+
+    #[test]
+    fn platform_pages_suggest_their_richest_feed_first() {
+        let first = |html: &str, base: &str| {
+            let d = discover(html.as_bytes(), &Url::parse(base).unwrap());
+            (
+                d.platform,
+                d.links.first().map(|l| (l.url.to_string(), l.kind, l.via)),
+            )
+        };
+        // LibCal: its RSS (own date/time elements) over the iCal export listed before it.
+        let libcal = r#"<html><head><link rel="alternate" type="text/calendar" href="https://riverbend.libcal.com/ical_subscribe.php?cid=123"></head>
+            <body><a href="https://riverbend.libcal.com/rss.php?cid=123&amp;m=month">RSS</a>
+            <script src="//riverbend.libcal.com/js/embed.js"></script></body></html>"#;
+        assert_eq!(
+            first(libcal, "https://riverbend.libcal.com/calendar"),
+            (
+                Some("libcal"),
+                Some((
+                    "https://riverbend.libcal.com/rss.php?cid=123&m=month".to_owned(),
+                    FeedKind::Rss,
+                    "platform_feed"
+                ))
+            )
+        );
+        // The Events Calendar: its REST API over the RSS the page declares.
+        let tec = r#"<html><head><link rel="alternate" type="application/rss+xml" href="https://archives.example/feed/">
+            <link rel="stylesheet" href="https://archives.example/wp-content/plugins/the-events-calendar/src/resources/css/x.css"></head></html>"#;
+        assert_eq!(
+            first(tec, "https://archives.example/events/"),
+            (
+                Some("the-events-calendar"),
+                Some((
+                    "https://archives.example/wp-json/tribe/events/v1/events".to_owned(),
+                    FeedKind::JsonFeed,
+                    "platform_feed"
+                ))
+            )
+        );
+        let localist = r#"<div class="localist-widget"><a href="https://events.uni.example/api/2/events?days=30">API</a> Powered by Localist</div>"#;
+        assert_eq!(
+            first(localist, "https://events.uni.example/calendar").0,
+            Some("localist")
+        );
+        let trumba = r#"<script src="https://www.trumba.com/scripts/spuds.js"></script>
+            <script>$Trumba.addSpud({ webName: "city-library", spudType: "main" });</script>"#;
+        assert_eq!(
+            first(trumba, "https://library.example/events")
+                .1
+                .map(|l| l.0),
+            Some("https://www.trumba.com/calendars/city-library.rss".to_owned())
+        );
+        // A plain page names no platform and keeps its own order.
+        let plain = r#"<link rel="alternate" type="application/rss+xml" href="/feed/">"#;
+        assert_eq!(first(plain, "https://museum.example/").0, None);
     }
 
     #[test]
