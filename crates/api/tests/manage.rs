@@ -862,3 +862,63 @@ async fn metrics_can_be_kept_for_a_token_holder() {
     let (s, _) = call(&app, "GET", "/healthz", None, None).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// Management handlers read the one clock: a key made to expire in a day stops working when
+/// that clock says a day has passed.
+#[tokio::test]
+async fn an_expiring_key_stops_at_its_time_on_the_service_clock() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
+        .await
+        .unwrap();
+    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
+    let rate = RateSpec {
+        per_minute: NonZeroU32::new(1000).unwrap(),
+        burst: NonZeroU32::new(1000).unwrap(),
+        trusted_proxies: Vec::new(),
+    };
+    let hours = Arc::new(AtomicI64::new(0));
+    let start = chrono::DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = {
+        let hours = Arc::clone(&hours);
+        coalesce_api::Clock::from_fn(move || {
+            start + chrono::TimeDelta::hours(hours.load(Ordering::SeqCst))
+        })
+    };
+    let state =
+        ManageState::with_clock(store, fetcher, ManageSpec::new(digest(ADMIN), rate), clock);
+    state.set_ready(true);
+    let app = with_service_layers(management_router(state.clone()), state);
+    call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers",
+        Some(ADMIN),
+        Some(json!({"name": "alpha"})),
+    )
+    .await;
+    let (s, v) = call(
+        &app,
+        "POST",
+        "/api/v1/admin/providers/alpha/keys",
+        Some(ADMIN),
+        Some(json!({"expires_in_days": 1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["expires_at"], "2027-01-05T09:00:00Z");
+    let key = v["key"].as_str().unwrap().to_owned();
+    hours.store(23, Ordering::SeqCst);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/keys", Some(&key), None).await.0,
+        StatusCode::OK
+    );
+    hours.store(24, Ordering::SeqCst);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/keys", Some(&key), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

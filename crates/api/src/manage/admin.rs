@@ -143,7 +143,7 @@ pub async fn create_provider(
         )));
     }
     let p = store
-        .ensure_provider(&body.name, display_name, Utc::now())
+        .ensure_provider(&body.name, display_name, state.now())
         .await?;
     let p = store.update_provider(&p.name, &patch).await?.unwrap_or(p);
     tracing::info!(provider = %p.name, "provider created");
@@ -173,7 +173,7 @@ pub async fn update_provider(
     tracing::info!(provider = %p.name, "provider updated");
     // The sources are due again so the change shows without waiting for their next turn.
     let store = state.store();
-    let now = Utc::now();
+    let now = state.now();
     for s in store.sources().await? {
         if s.provider_id == p.id {
             store.request_refresh(s.id, now).await?;
@@ -221,7 +221,14 @@ pub async fn create_key(
         .provider_by_name(&name)
         .await?
         .ok_or(ManageError::NotFound)?;
-    issue_key(store, provider, body.unwrap_or_default(), "operator").await
+    issue_key(
+        store,
+        provider,
+        body.unwrap_or_default(),
+        "operator",
+        state.now(),
+    )
+    .await
 }
 
 /// Longest label a key may carry.
@@ -240,8 +247,8 @@ pub(crate) async fn issue_key(
         expires_in_days,
     }: NewKey,
     by: &'static str,
+    now: chrono::DateTime<Utc>,
 ) -> Result<Response, ManageError> {
-    let now = Utc::now();
     let expires_at = match expires_in_days {
         None => None,
         Some(d @ 1..=MAX_KEY_DAYS) => Some(now + chrono::TimeDelta::days(i64::from(d))),
@@ -285,7 +292,7 @@ pub async fn revoke_key(
     let id: i64 = id.parse().map_err(|_| ManageError::NotFound)?;
     if state
         .store()
-        .revoke_api_key(ApiKeyId(id), Utc::now())
+        .revoke_api_key(ApiKeyId(id), state.now())
         .await?
     {
         tracing::info!(key_id = id, "api key revoked");

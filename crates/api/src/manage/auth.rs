@@ -8,7 +8,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use chrono::Utc;
 use coalesce_store::ProviderId;
 use sha2::{Digest, Sha256};
 
@@ -121,7 +120,7 @@ impl FromRequestParts<ManageState> for Caller {
         if !token.starts_with(KEY_PREFIX) {
             return Err(ManageError::Unauthorized);
         }
-        let now = Utc::now();
+        let now = state.now();
         let store = &state.inner.store;
         let Some(used) = store.authenticate_api_key(token, now).await? else {
             return Err(ManageError::Unauthorized);

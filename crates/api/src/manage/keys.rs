@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::Utc;
 use coalesce_store::{ApiKey, ApiKeyId};
 
 use super::ManageState;
@@ -37,7 +36,7 @@ pub async fn create(
         .into_iter()
         .find(|p| p.id == caller.0)
         .ok_or(ManageError::NotFound)?;
-    issue_key(store, provider, body, "provider").await
+    issue_key(store, provider, body, "provider", state.now()).await
 }
 
 /// Revokes one of the caller's keys, the one in use included (it stops working at once).
@@ -49,7 +48,7 @@ pub async fn revoke(
     let id: i64 = id.parse().map_err(|_| ManageError::NotFound)?;
     if state
         .store()
-        .revoke_own_api_key(caller.0, ApiKeyId(id), Utc::now())
+        .revoke_own_api_key(caller.0, ApiKeyId(id), state.now())
         .await?
     {
         tracing::info!(key_id = id, "api key revoked by its provider");

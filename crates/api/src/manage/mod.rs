@@ -86,6 +86,7 @@ pub struct ManageState {
 }
 
 struct Inner {
+    clock: crate::Clock,
     store: Store,
     fetcher: Arc<Fetcher>,
     spec: ManageSpec,
@@ -100,8 +101,19 @@ struct Inner {
 
 impl ManageState {
     pub fn new(store: Store, fetcher: Arc<Fetcher>, spec: ManageSpec) -> ManageState {
+        ManageState::with_clock(store, fetcher, spec, crate::Clock::system())
+    }
+
+    /// As [`ManageState::new`], with the clock every handler reads (tests move it).
+    pub fn with_clock(
+        store: Store,
+        fetcher: Arc<Fetcher>,
+        spec: ManageSpec,
+        clock: crate::Clock,
+    ) -> ManageState {
         ManageState {
             inner: Arc::new(Inner {
+                clock,
                 store,
                 fetcher,
                 limiter: limits::Limiter::new(spec.rate.clone()),
@@ -120,6 +132,11 @@ impl ManageState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The time as the management handlers see it: the one clock, never `Utc::now()`.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
     }
 
     pub fn metrics(&self) -> Arc<Metrics> {

@@ -259,7 +259,7 @@ pub(crate) async fn register(
             "you already have a source named {name:?}"
         )));
     }
-    let now = Utc::now();
+    let now = state.now();
     let id = store
         .upsert_source(
             &NewSource {
@@ -412,7 +412,7 @@ pub async fn update(
         Some(_) => new_kind,
         None => source.kind.clone(),
     };
-    let now = Utc::now();
+    let now = state.now();
     let store = state.store();
     store
         .upsert_source(
@@ -442,7 +442,7 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ManageError> {
     let source = owned(&state, caller, &id).await?;
-    let removed = state.store().delete_source(source.id, Utc::now()).await?;
+    let removed = state.store().delete_source(source.id, state.now()).await?;
     tracing::info!(source = source.id.0, removed, "source deleted");
     // A crawl round now, so that duplicate clusters let go of the removed offerings soon.
     state.inner.refresh.notify_one();
@@ -461,7 +461,7 @@ pub async fn remove_offering(
     let oid = coalesce_store::OfferingId(offering);
     if state
         .store()
-        .remove_offering(source.id, &oid, Utc::now())
+        .remove_offering(source.id, &oid, state.now())
         .await?
     {
         tracing::info!(source = source.id.0, offering = %oid, "offering removed by its provider");
@@ -479,7 +479,10 @@ pub async fn refresh(
     Path(id): Path<String>,
 ) -> Result<Response, ManageError> {
     let source = owned(&state, caller, &id).await?;
-    state.store().request_refresh(source.id, Utc::now()).await?;
+    state
+        .store()
+        .request_refresh(source.id, state.now())
+        .await?;
     state.inner.refresh.notify_one();
     Ok((
         StatusCode::ACCEPTED,
@@ -554,7 +557,7 @@ pub async fn preview(
         .find(|p| p.id == caller.0)
         .ok_or(ManageError::Forbidden)?;
     let _slot = state.fetch_slot(caller.0)?;
-    let now = Utc::now();
+    let now = state.now();
     let response = state
         .inner
         .fetcher
@@ -639,7 +642,7 @@ pub async fn discover(
     let response = state
         .inner
         .fetcher
-        .get(&url, Utc::now())
+        .get(&url, state.now())
         .await
         .map_err(fetch_refusal)?;
     Ok(Json(coalesce_crawl::discover(
