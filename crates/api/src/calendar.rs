@@ -371,17 +371,12 @@ fn self_url(state: &AppState, path: &str, filters: &Filters) -> String {
     }
 }
 
-pub(crate) async fn calendar(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), Accept::Feed, &state.vocabulary)?;
-    if params.paging.limit.is_some() {
-        return Err(ApiError::bad("the calendar takes max_events, not limit"));
-    }
-    let now = hour_floor(state.clock.now());
-    let mut filters = params.filters.clone();
+/// The window a calendar of `filters` covers at `now`: the filters' own, else from a while
+/// back to a while ahead; refused when empty or longer than [`MAX_WINDOW_DAYS`].
+fn calendar_window(
+    filters: &Filters,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
     let from = filters
         .from
         .unwrap_or(now - Duration::days(WINDOW_BACK_DAYS));
@@ -396,6 +391,21 @@ pub(crate) async fn calendar(
             "the calendar window is at most {MAX_WINDOW_DAYS} days"
         )));
     }
+    Ok((from, to))
+}
+
+pub(crate) async fn calendar(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(query.as_deref(), Accept::Feed, &state.vocabulary)?;
+    if params.paging.limit.is_some() {
+        return Err(ApiError::bad("the calendar takes max_events, not limit"));
+    }
+    let now = hour_floor(state.clock.now());
+    let mut filters = params.filters.clone();
+    let (from, to) = calendar_window(&filters, now)?;
     filters.from = Some(from);
     filters.to = Some(to);
     let defaults = state.config.calendar_limits;
@@ -600,6 +610,12 @@ pub(crate) async fn subscriptions(
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), Accept::Filters, &state.vocabulary)?;
     let f = &params.filters;
+    // Never hand out URLs that would answer 400: the query must parse as search parses it,
+    // and the window must be one the calendar serves.
+    if let Some(q) = f.q.as_deref() {
+        coalesce_index::query::parse(q)?;
+    }
+    calendar_window(f, hour_floor(state.clock.now()))?;
     let https = |path: &str| self_url(&state, path, f);
     let webcal = |url: &str| {
         url.strip_prefix("https://")

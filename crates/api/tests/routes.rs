@@ -924,3 +924,27 @@ async fn an_empty_cursor_is_the_first_page_and_descriptions_read_well() {
         assert!(atom.body.contains("credits"), "{}", atom.body);
     }
 }
+
+/// A subscription URL is only handed out for a search the calendar and feeds then serve.
+#[tokio::test]
+async fn subscriptions_refuse_what_the_calendar_would_refuse() {
+    let app = app().await;
+    let long = "a".repeat(300);
+    for bad in [
+        format!("/api/v1/subscriptions?q={long}"),
+        "/api/v1/subscriptions?from=2020-01-01T00:00:00Z&to=2030-01-01T00:00:00Z".to_owned(),
+        "/api/v1/subscriptions?from=2027-02-01T00:00:00Z&to=2027-01-01T00:00:00Z".to_owned(),
+    ] {
+        let s = get(&app.router, &bad).await;
+        assert_eq!(s.status, StatusCode::BAD_REQUEST, "{bad}: {}", s.body);
+        // And the calendar agrees.
+        let cal = bad.replace("/api/v1/subscriptions", "/calendar.ics");
+        assert_eq!(
+            get(&app.router, &cal).await.status,
+            StatusCode::BAD_REQUEST,
+            "{cal}"
+        );
+    }
+    let ok = get(&app.router, "/api/v1/subscriptions?q=preservation").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+}
