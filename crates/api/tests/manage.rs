@@ -21,6 +21,18 @@ use tower::ServiceExt;
 const ADMIN: &str = "admin-secret-for-tests";
 
 async fn app(per_minute: u32) -> (Router, tempfile::TempDir) {
+    let (state, router, dir) = service(per_minute, |_| {}, coalesce_api::Clock::system()).await;
+    drop(state);
+    (router, dir)
+}
+
+/// A ready management service on a fresh store: its state, its router with the service
+/// layers, and the folder holding the store. `tweak` adjusts the spec.
+async fn service(
+    per_minute: u32,
+    tweak: impl FnOnce(&mut ManageSpec),
+    clock: coalesce_api::Clock,
+) -> (ManageState, Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_data_dir(dir.path(), StoreOptions::default())
         .await
@@ -31,10 +43,12 @@ async fn app(per_minute: u32) -> (Router, tempfile::TempDir) {
         burst: NonZeroU32::new(per_minute).unwrap(),
         trusted_proxies: Vec::new(),
     };
-    let state = ManageState::new(store, fetcher, ManageSpec::new(digest(ADMIN), rate));
+    let mut spec = ManageSpec::new(digest(ADMIN), rate);
+    tweak(&mut spec);
+    let state = ManageState::with_clock(store, fetcher, spec, clock);
     state.set_ready(true);
-    let router = with_service_layers(management_router(state.clone()), state);
-    (router, dir)
+    let router = with_service_layers(management_router(state.clone()), state.clone());
+    (state, router, dir)
 }
 
 async fn call(
@@ -326,19 +340,7 @@ async fn a_client_over_its_budget_gets_429_with_retry_after() {
 
 #[tokio::test]
 async fn readyz_names_each_background_loop_that_is_not_working() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
-        .await
-        .unwrap();
-    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
-    let rate = RateSpec {
-        per_minute: NonZeroU32::new(1000).unwrap(),
-        burst: NonZeroU32::new(1000).unwrap(),
-        trusted_proxies: Vec::new(),
-    };
-    let state = ManageState::new(store, fetcher, ManageSpec::new(digest(ADMIN), rate));
-    state.set_ready(true);
-    let app = with_service_layers(management_router(state.clone()), state.clone());
+    let (state, app, _dir) = service(1000, |_| {}, coalesce_api::Clock::system()).await;
     state.set_loop_health("index", Some("opening".into()));
     state.set_loop_health("crawl", None);
     let (s, v) = call(&app, "GET", "/readyz", None, None).await;
@@ -828,21 +830,10 @@ async fn every_documented_management_operation_is_served() {
 
 #[tokio::test]
 async fn metrics_can_be_kept_for_a_token_holder() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
-        .await
-        .unwrap();
-    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
-    let rate = RateSpec {
-        per_minute: NonZeroU32::new(1000).unwrap(),
-        burst: NonZeroU32::new(1000).unwrap(),
-        trusted_proxies: Vec::new(),
+    let token = |spec: &mut ManageSpec| {
+        spec.metrics_token_digest = Some(digest("metrics-scraper-secret"));
     };
-    let mut spec = ManageSpec::new(digest(ADMIN), rate);
-    spec.metrics_token_digest = Some(digest("metrics-scraper-secret"));
-    let state = ManageState::new(store, fetcher, spec);
-    state.set_ready(true);
-    let app = with_service_layers(management_router(state.clone()), state);
+    let (_state, app, _dir) = service(1000, token, coalesce_api::Clock::system()).await;
     let (s, v) = call(&app, "GET", "/metrics", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
     let (s, _) = call(&app, "GET", "/metrics", Some("wrong-token-value"), None).await;
@@ -868,16 +859,6 @@ async fn metrics_can_be_kept_for_a_token_holder() {
 #[tokio::test]
 async fn an_expiring_key_stops_at_its_time_on_the_service_clock() {
     use std::sync::atomic::{AtomicI64, Ordering};
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_data_dir(dir.path(), StoreOptions::default())
-        .await
-        .unwrap();
-    let fetcher = Arc::new(Fetcher::new(FetchConfig::new("https://example.org/contact")).unwrap());
-    let rate = RateSpec {
-        per_minute: NonZeroU32::new(1000).unwrap(),
-        burst: NonZeroU32::new(1000).unwrap(),
-        trusted_proxies: Vec::new(),
-    };
     let hours = Arc::new(AtomicI64::new(0));
     let start = chrono::DateTime::parse_from_rfc3339("2027-01-04T09:00:00Z")
         .unwrap()
@@ -888,10 +869,7 @@ async fn an_expiring_key_stops_at_its_time_on_the_service_clock() {
             start + chrono::TimeDelta::hours(hours.load(Ordering::SeqCst))
         })
     };
-    let state =
-        ManageState::with_clock(store, fetcher, ManageSpec::new(digest(ADMIN), rate), clock);
-    state.set_ready(true);
-    let app = with_service_layers(management_router(state.clone()), state);
+    let (_state, app, _dir) = service(1000, |_| {}, clock).await;
     call(
         &app,
         "POST",

@@ -215,19 +215,10 @@ impl Crawler {
                 // Recorded on the source like any failed fetch, without a request.
                 Err(e) => {
                     done += 1;
-                    match self.settle(&source, now, Err(e), &mut summary).await {
-                        Ok((source_changed, report)) => {
-                            changed.extend(source_changed);
-                            progress(&Progress {
-                                done,
-                                total,
-                                source_id: source.id,
-                                source: format!("{}/{}", source.provider, source.name),
-                                report,
-                            });
-                        }
-                        Err(e) => unsettled(&source, &e, &mut summary),
-                    }
+                    let settled = self.settle(&source, now, Err(e), &mut summary).await;
+                    record(settled, &source, &mut summary, &mut changed, |report| {
+                        progress(&progress_of(done, total, &source, report));
+                    });
                     continue;
                 }
             };
@@ -262,19 +253,10 @@ impl Crawler {
                 continue;
             };
             done += 1;
-            match self.settle(&source, d.at, d.result, &mut summary).await {
-                Ok((source_changed, report)) => {
-                    changed.extend(source_changed);
-                    progress(&Progress {
-                        done,
-                        total,
-                        source_id: source.id,
-                        source: format!("{}/{}", source.provider, source.name),
-                        report,
-                    });
-                }
-                Err(e) => unsettled(&source, &e, &mut summary),
-            }
+            let settled = self.settle(&source, d.at, d.result, &mut summary).await;
+            record(settled, &source, &mut summary, &mut changed, |report| {
+                progress(&progress_of(done, total, &source, report));
+            });
         }
         summary.cancelled = pending.len();
         if summary.cancelled > 0 {
@@ -638,6 +620,34 @@ fn schedule_status(s: &coalesce_store::SourceStatus) -> schedule::SourceStatus {
 
 /// Most pages one paged source (an events API) is read to; past it the fetch fails.
 const MAX_PAGES: usize = 50;
+
+/// Takes one settled fetch into the round: its changed offerings to recluster and its history
+/// entry to `report`; a fetch that could not be recorded goes to [`unsettled`].
+fn record(
+    settled: Result<(Vec<coalesce_store::OfferingId>, FetchLog), CrawlError>,
+    source: &Source,
+    summary: &mut CrawlSummary,
+    changed: &mut Vec<coalesce_store::OfferingId>,
+    report: impl FnOnce(FetchLog),
+) {
+    match settled {
+        Ok((source_changed, log)) => {
+            changed.extend(source_changed);
+            report(log);
+        }
+        Err(e) => unsettled(source, &e, summary),
+    }
+}
+
+fn progress_of(done: usize, total: usize, source: &Source, report: FetchLog) -> Progress {
+    Progress {
+        done,
+        total,
+        source_id: source.id,
+        source: format!("{}/{}", source.provider, source.name),
+        report,
+    }
+}
 
 /// A fetch whose result could not be recorded. One source never fails the round: a source
 /// deleted while its fetch ran is skipped (its result has nowhere to go), and a store failure

@@ -143,14 +143,19 @@ pub(super) fn text(s: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The events of a page, each read as `T`: one that does not fit is a `bad_item` warning
-/// (`what` names the platform) and the others are still read. At most `max_items`, with a
-/// `too_many_items` warning past it. Yields each event's position in the page beside it.
+/// The events of a page (its top-level `events` array, taken out of `doc`), each read as `T`:
+/// one that does not fit is a `bad_item` warning (`what` names the platform) and the others
+/// are still read. At most `max_items`, with a `too_many_items` warning past it. Yields each
+/// event's position in the page beside it.
 pub(super) fn read_events<T: DeserializeOwned>(
-    events: Vec<Value>,
+    doc: &mut serde_json::Map<String, Value>,
     what: &str,
     ctx: &mut Ctx<'_>,
 ) -> Vec<(usize, T)> {
+    let events = match doc.remove("events") {
+        Some(Value::Array(events)) => events,
+        _ => Vec::new(),
+    };
     let max = ctx.hints.limits.max_items;
     let total = events.len();
     if total > max {

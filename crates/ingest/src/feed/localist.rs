@@ -133,11 +133,7 @@ struct Page {
 
 /// Reads one page of the API (`doc` is its top-level object).
 pub(super) fn extract(mut doc: serde_json::Map<String, Value>, ctx: &mut Ctx<'_>) -> Extracted {
-    let events = match doc.remove("events") {
-        Some(Value::Array(events)) => events,
-        _ => Vec::new(),
-    };
-    let drafts = events_api::read_events::<Wrapped>(events, "localist", ctx)
+    let drafts = events_api::read_events::<Wrapped>(&mut doc, "localist", ctx)
         .into_iter()
         .map(|(index, w)| draft(index, w.event, ctx))
         .collect();

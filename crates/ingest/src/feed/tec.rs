@@ -125,11 +125,7 @@ struct Image {
 
 /// Reads one page of the REST API (`doc` is its top-level object).
 pub(super) fn extract(mut doc: serde_json::Map<String, Value>, ctx: &mut Ctx<'_>) -> Extracted {
-    let events = match doc.remove("events") {
-        Some(Value::Array(events)) => events,
-        _ => Vec::new(),
-    };
-    let drafts = events_api::read_events::<Event>(events, "the events calendar", ctx)
+    let drafts = events_api::read_events::<Event>(&mut doc, "the events calendar", ctx)
         .into_iter()
         .map(|(index, event)| draft(index, event, ctx))
         .collect();
