@@ -27,7 +27,16 @@ pub fn binary() -> PathBuf {
             let stale = built.is_none_or(|b| newest_source(&root.join("crates")) > Some(b));
             if stale {
                 let status = Command::new(env!("CARGO"))
-                    .args(["build", "--quiet", "-p", "coalesce"])
+                    .args([
+                        "build",
+                        "--quiet",
+                        "-p",
+                        "coalesce",
+                        "--features",
+                        // The crash points of the kill matrix, as `cargo test --workspace`
+                        // builds them (this crate's dev-dependencies ask for them).
+                        "coalesce-store/failpoints,coalesce-index/failpoints",
+                    ])
                     .current_dir(&root)
                     .status();
                 assert!(
@@ -157,6 +166,13 @@ impl Server {
         self.data
             .take()
             .unwrap_or_else(|| panic!("the data folder was already taken"))
+    }
+
+    /// The data folder the server runs on.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data
+            .as_ref()
+            .map_or_else(|| std::path::Path::new(""), |d| d.path())
     }
 
     /// Polls `f` until it is true or `secs` pass.

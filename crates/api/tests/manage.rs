@@ -900,3 +900,138 @@ async fn an_expiring_key_stops_at_its_time_on_the_service_clock() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Every string the admin and provider APIs store has a cap: one character past it is a 400
+/// naming the field, the cap itself is taken (HOSTILE D5).
+#[tokio::test]
+async fn every_stored_string_is_capped_and_the_cap_itself_is_accepted() {
+    let (app, _dir) = app(10_000).await;
+    let key = provider_with_key(&app, "alpha").await;
+    let src = |name: String, extra: Value| {
+        let mut v = json!({"name": name, "url": "https://example.org/feed.xml"});
+        if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        v
+    };
+    let a = |n: usize| "a".repeat(n);
+    // (what, method, path, admin?, body over the cap, body at the cap or None, field named)
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        bool,
+        Value,
+        Option<Value>,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "provider name",
+            "POST",
+            "/api/v1/admin/providers",
+            true,
+            json!({"name": a(65)}),
+            Some(json!({"name": a(64)})),
+            "provider name",
+        ),
+        (
+            "display name",
+            "POST",
+            "/api/v1/admin/providers",
+            true,
+            json!({"name": "dn1", "display_name": "é".repeat(201)}),
+            Some(json!({"name": "dn2", "display_name": "é".repeat(200)})),
+            "display_name",
+        ),
+        (
+            "provider audience",
+            "POST",
+            "/api/v1/admin/providers",
+            true,
+            json!({"name": "au1", "audience": a(201)}),
+            Some(json!({"name": "au2", "audience": a(200)})),
+            "audience",
+        ),
+        (
+            "provider audience (patch)",
+            "PATCH",
+            "/api/v1/admin/providers/alpha",
+            true,
+            json!({"audience": a(201)}),
+            Some(json!({"audience": a(200)})),
+            "audience",
+        ),
+        (
+            "key label",
+            "POST",
+            "/api/v1/admin/providers/alpha/keys",
+            true,
+            json!({"label": a(101)}),
+            Some(json!({"label": a(100)})),
+            "label",
+        ),
+        (
+            "source name",
+            "POST",
+            "/api/v1/sources",
+            false,
+            src(a(101), json!({})),
+            Some(src(a(100), json!({}))),
+            "name",
+        ),
+        (
+            "source audience",
+            "POST",
+            "/api/v1/sources",
+            false,
+            src("s-aud".into(), json!({"audience": a(201)})),
+            Some(src("s-aud".into(), json!({"audience": a(200)}))),
+            "audience",
+        ),
+        (
+            "source timezone",
+            "POST",
+            "/api/v1/sources",
+            false,
+            src("s-tz".into(), json!({"timezone": a(5000)})),
+            None,
+            "zone",
+        ),
+        (
+            "source kind",
+            "POST",
+            "/api/v1/sources",
+            false,
+            src("s-kind".into(), json!({"kind": a(5000)})),
+            None,
+            "kind",
+        ),
+        (
+            "source url",
+            "POST",
+            "/api/v1/sources",
+            false,
+            src(
+                "s-url".into(),
+                json!({"url": format!("https://example.org/{}", a(2100))}),
+            ),
+            None,
+            "url",
+        ),
+    ];
+    for (what, method, path, admin, over, at, field) in cases {
+        let token = if admin { ADMIN } else { key.as_str() };
+        let (s, v) = call(&app, method, path, Some(token), Some(over)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{what} past its cap: {v}");
+        let said = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            said.contains(field),
+            "{what}: the error should name {field:?}: {v}"
+        );
+        if let Some(body) = at {
+            let (s, v) = call(&app, method, path, Some(token), Some(body)).await;
+            assert!(s.is_success(), "{what} at its cap is refused: {s} {v}");
+        }
+    }
+}

@@ -343,7 +343,9 @@ impl CatalogIndex {
             let mut w = self.writer()?;
             let mut prepared = w.prepare_commit()?;
             prepared.set_payload(&payload);
+            fail::fail_point!("index.commit.before", |_| std::process::abort());
             prepared.commit()?;
+            fail::fail_point!("index.commit.after", |_| std::process::abort());
         }
         self.reader.reload()?;
         // New segments get their tables here, off the search path; merged-away ones go. The

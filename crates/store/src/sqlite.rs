@@ -505,7 +505,9 @@ impl SqliteStore {
     ) -> Result<ApplySummary, StoreError> {
         let mut tx = self.begin().await?;
         let summary = self.apply_in(&mut tx, source, result, now).await?;
+        fail::fail_point!("store.apply.before_commit", |_| std::process::abort());
         tx.commit().await?;
+        fail::fail_point!("store.apply.after_commit", |_| std::process::abort());
         Ok(summary)
     }
 
@@ -547,7 +549,9 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        fail::fail_point!("store.apply.before_commit", |_| std::process::abort());
         tx.commit().await?;
+        fail::fail_point!("store.apply.after_commit", |_| std::process::abort());
         Ok(summary)
     }
 
@@ -909,7 +913,9 @@ impl SqliteStore {
             .map(|id| (id.as_str(), ChangeKind::Clustered))
             .collect();
         insert_changes(&mut tx, &changes, secs(now)).await?;
+        fail::fail_point!("store.clusters.before_commit", |_| std::process::abort());
         tx.commit().await?;
+        fail::fail_point!("store.clusters.after_commit", |_| std::process::abort());
         Ok(changes.len() as u64)
     }
 
