@@ -16,12 +16,12 @@ demo=$!
 trap 'kill "$demo" 2>/dev/null || true; wait "$demo" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 for _ in $(seq 1 180); do
-  grep -q '^export ' "$work/demo.out" 2>/dev/null && break
+  grep -q '^ *export ' "$work/demo.out" 2>/dev/null && break
   kill -0 "$demo" 2>/dev/null || { cat "$work/demo.err"; echo "the demo exited"; exit 1; }
   sleep 1
 done
-line="$(grep -m1 '^export ' "$work/demo.out")" || { echo "the demo printed no export line"; exit 1; }
-eval "$line"
+line="$(grep -m1 '^ *export ' "$work/demo.out")" || { echo "the demo printed no export line"; exit 1; }
+eval "$(echo "$line" | sed "s/^ *//")"
 
 # Every check but two: `ignored_auth` and `use_after_free` need the operator's token and
 # resources made by the run itself, and are covered by the Rust management tests.
